@@ -1,0 +1,59 @@
+// Command bidi-server is the Go port of fastapi-ws-rpc's bidirectional server example:
+// a second after a client connects it calls the client's allow_queries(); every concat(a, b)
+// also tells the client allow_exit(delay) with a random delay of 1-4 s.
+package main
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/wsrpc/wsrpc/pkg/wsrpc"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:9000", "listen address")
+	path := flag.String("path", "/ws", "WebSocket path")
+	wait := flag.Duration("wait", time.Second, "delay before allow_queries")
+	flag.Parse()
+
+	m := wsrpc.NewMethods()
+	wsrpc.Register(m, "concat", func(ctx context.Context, p struct {
+		A string `json:"a,omitempty"`
+		B string `json:"b,omitempty"`
+	}) (string, error) {
+		ch := wsrpc.ChannelFromContext(ctx)
+		go func() {
+			delay := 1 + rand.IntN(4)
+			if err := ch.Call(ch.Context(), "allow_exit", map[string]int{"delay": delay}, nil); err != nil {
+				slog.Warn("allow_exit", "err", err)
+			}
+		}()
+		return p.A + p.B, nil
+	})
+	srv, err := wsrpc.NewServer(m, wsrpc.WithOnConnect(func(ctx context.Context, ch *wsrpc.Channel) {
+		select {
+		case <-time.After(*wait):
+		case <-ctx.Done():
+			return
+		}
+		if err := ch.Call(ctx, "allow_queries", nil, nil); err != nil {
+			slog.Warn("allow_queries", "err", err)
+		}
+	}))
+	if err != nil {
+		slog.Error("server", "err", err)
+		os.Exit(1)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(*path, srv)
+	slog.Info("serving", "url", "ws://"+*addr+*path)
+	if err := http.ListenAndServe(*addr, mux); err != nil {
+		slog.Error("listen", "err", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,315 @@
+package wsrpc
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wsrpc/wsrpc/pkg/wsrpc/internal/wire"
+)
+
+// CallOption changes one call.
+type CallOption func(*callOptions)
+
+type callOptions struct {
+	id string
+}
+
+// WithCallID sends the call with a custom id instead of a fresh random one. The id must be
+// at most 256 characters, not pending, and not used by another call in the last 10 s;
+// otherwise the call fails with ErrInvalidID and nothing is sent.
+func WithCallID(id string) CallOption { return func(o *callOptions) { o.id = id } }
+
+// Pending is an outgoing call that has been sent and may not have been answered yet.
+type Pending struct {
+	ch      *Channel
+	key     string
+	created time.Time
+	done    chan struct{}
+	waiting bool // a caller waits on it (guarded by ch.mu)
+	once    sync.Once
+
+	// set once before done is closed
+	result []byte
+	hasErr *Error
+	err    error
+}
+
+// ID returns the call id.
+func (p *Pending) ID() string { return p.key }
+
+// Done is closed when the answer (or a failure) has arrived.
+func (p *Pending) Done() <-chan struct{} { return p.done }
+
+func (p *Pending) finish(result []byte, e *Error, err error) {
+	p.once.Do(func() {
+		p.result, p.hasErr, p.err = result, e, err
+		close(p.done)
+	})
+}
+
+// Wait waits for the answer and decodes its result into result (which may be nil to
+// discard it). A remote error is returned as *Error. If ctx has no deadline the channel's
+// Config.DefaultTimeout applies. When Wait gives up, the call is forgotten: a late answer
+// is dropped.
+func (p *Pending) Wait(ctx context.Context, result any) error {
+	c := p.ch
+	if _, ok := ctx.Deadline(); !ok && c.cfg.DefaultTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.DefaultTimeout)
+		defer cancel()
+	}
+	c.mu.Lock()
+	p.waiting = true
+	c.mu.Unlock()
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		c.forget(p)
+		select {
+		case <-p.done: // answered in the meantime: take it
+		default:
+			if ctx.Err() == context.DeadlineExceeded {
+				return wrap(ErrTimeout, "Timeout waiting for response to call %s", p.key)
+			}
+			return fmt.Errorf("wsrpc: call %s: %w", p.key, ctx.Err())
+		}
+	}
+	c.forget(p)
+	if p.err != nil {
+		return fmt.Errorf("%w (call %s)", p.err, p.key)
+	}
+	if p.hasErr != nil {
+		e := *p.hasErr
+		return &e
+	}
+	return decodeResult(p.result, result)
+}
+
+func decodeResult(raw []byte, result any) error {
+	if result == nil {
+		return nil
+	}
+	if r, ok := result.(*json.RawMessage); ok {
+		if raw == nil {
+			raw = []byte("null")
+		}
+		*r = append((*r)[:0], raw...)
+		return nil
+	}
+	if raw == nil {
+		raw = []byte("null")
+	}
+	if err := json.Unmarshal(raw, result); err != nil {
+		return fmt.Errorf("wsrpc: decoding result: %w", err)
+	}
+	return nil
+}
+
+func (c *Channel) forget(p *Pending) {
+	c.mu.Lock()
+	if c.pending[p.key] == p {
+		delete(c.pending, p.key)
+	}
+	c.mu.Unlock()
+}
+
+// Call sends a request and waits for its answer, decoding the result into result (a
+// pointer, or nil to discard it). params may be nil (no params member), a struct or map
+// (named params), a slice (positional params) or a json.RawMessage.
+//
+// Errors: *Error for an error answer; ErrTimeout when ctx (or Config.DefaultTimeout)
+// expires; ErrConnectionLost when the connection ends first; ErrBackpressure, ErrClosed,
+// ErrMessageTooLarge or ErrInvalidID when nothing was sent. After ErrTimeout and
+// ErrConnectionLost the method may have run on the peer.
+func (c *Channel) Call(ctx context.Context, method string, params any, result any, opts ...CallOption) error {
+	p, err := c.Go(ctx, method, params, opts...)
+	if err != nil {
+		return err
+	}
+	return p.Wait(ctx, result)
+}
+
+// Go sends a request without waiting; the answer is collected with Pending.Wait, or with
+// TakeResponse by id. An answer nobody collects is dropped after 60 s.
+func (c *Channel) Go(ctx context.Context, method string, params any, opts ...CallOption) (*Pending, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, wrapCtx(ctx, "call "+method)
+	}
+	var o callOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	raw, err := marshalParams(params)
+	if err != nil {
+		return nil, err
+	}
+	p, idRaw, err := c.register(o.id)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.send(wire.EncodeRequest(idRaw, method, raw)); err != nil {
+		c.forget(p)
+		return nil, err
+	}
+	return p, nil
+}
+
+// register creates the pending entry (BEHAVIOUR.md §13 checks, in order).
+func (c *Channel) register(custom string) (*Pending, []byte, error) {
+	now := time.Now()
+	key := custom
+	if key == "" {
+		key = newID()
+	} else if n := utf8.RuneCountInString(key); n > wire.MaxIDLength {
+		return nil, nil, wrap(ErrInvalidID, "call id of %d characters exceeds %d", n, wire.MaxIDLength)
+	}
+	idRaw, _ := json.Marshal(key)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, nil, wrap(ErrClosed, "Cannot send on closed channel")
+	}
+	if now.Sub(c.lastSweep) >= pendingTTL {
+		c.sweepLocked(now)
+	}
+	if custom != "" {
+		if t, ok := c.recent[custom]; ok && now.Sub(t) < idCooldown {
+			return nil, nil, wrap(ErrInvalidID, "request id %q was used less than %v ago (cooldown)", custom, idCooldown)
+		}
+	}
+	if len(c.pending) >= c.cfg.MaxPendingRequests {
+		return nil, nil, wrap(ErrBackpressure, "maximum pending requests (%d) reached", c.cfg.MaxPendingRequests)
+	}
+	if _, dup := c.pending[key]; dup {
+		return nil, nil, wrap(ErrInvalidID, "request id %q collision: already pending", key)
+	}
+	if custom != "" {
+		if c.recent == nil {
+			c.recent = map[string]time.Time{}
+		}
+		if len(c.recent) >= recentIDMemory {
+			for k, t := range c.recent {
+				if now.Sub(t) >= idCooldown {
+					delete(c.recent, k)
+				}
+			}
+		}
+		c.recent[custom] = now
+	}
+	p := &Pending{ch: c, key: key, created: now, done: make(chan struct{})}
+	c.pending[key] = p
+	return p, idRaw, nil
+}
+
+// sweepLocked drops answers nobody waits for once they are older than the TTL.
+func (c *Channel) sweepLocked(now time.Time) {
+	c.lastSweep = now
+	n := 0
+	for k, p := range c.pending {
+		if !p.waiting && now.Sub(p.created) >= pendingTTL {
+			delete(c.pending, k)
+			n++
+		}
+	}
+	if n > 0 {
+		c.cfg.Logger.Info("wsrpc: expired uncollected calls", "channel", c.id, "count", n)
+	}
+}
+
+// TakeResponse returns the answer to an uncollected call started with Go, as a nested
+// JSON-RPC response object, and forgets the call. ok is false if no answer is there (yet).
+func (c *Channel) TakeResponse(id string) (resp json.RawMessage, ok bool) {
+	c.mu.Lock()
+	p := c.pending[id]
+	if p == nil || p.waiting {
+		c.mu.Unlock()
+		return nil, false
+	}
+	select {
+	case <-p.done:
+	default:
+		c.mu.Unlock()
+		return nil, false
+	}
+	delete(c.pending, id)
+	c.mu.Unlock()
+	idRaw, _ := json.Marshal(id)
+	var errRaw []byte
+	if p.hasErr != nil {
+		errRaw, _ = json.Marshal(p.hasErr)
+	}
+	result := p.result
+	if result == nil && errRaw == nil {
+		result = []byte("null")
+	}
+	return wire.EncodeResponse(idRaw, result, errRaw), true
+}
+
+// complete hands a response to its pending call; unknown ids are dropped.
+func (c *Channel) complete(m *wire.Message) {
+	if m.Key == "" {
+		return
+	}
+	c.mu.Lock()
+	p := c.pending[m.Key]
+	if p != nil {
+		select {
+		case <-p.done:
+			p = nil // second answer: ignore
+		default:
+		}
+	}
+	c.mu.Unlock()
+	if p == nil {
+		c.cfg.Logger.Debug("wsrpc: response for unknown call dropped", "channel", c.id, "id", m.Key)
+		return
+	}
+	var e *Error
+	if m.Error != nil {
+		e = &Error{Code: int(m.Error.Code), Message: m.Error.Message, Data: json.RawMessage(m.Error.Data)}
+	}
+	p.finish(m.Result, e, nil)
+}
+
+// Notify sends a notification: no id, no answer, nothing to wait for.
+func (c *Channel) Notify(ctx context.Context, method string, params any) error {
+	if err := ctx.Err(); err != nil {
+		return wrapCtx(ctx, "notify "+method)
+	}
+	raw, err := marshalParams(params)
+	if err != nil {
+		return err
+	}
+	return c.send(wire.EncodeRequest(nil, method, raw))
+}
+
+func marshalParams(params any) ([]byte, error) {
+	switch p := params.(type) {
+	case nil:
+		return nil, nil
+	case json.RawMessage:
+		if len(p) == 0 {
+			return nil, nil
+		}
+		if !json.Valid(p) {
+			return nil, fmt.Errorf("wsrpc: params are not valid JSON")
+		}
+		return p, nil
+	}
+	raw, err := json.Marshal(params)
+	if err != nil {
+		return nil, fmt.Errorf("wsrpc: encoding params: %w", err)
+	}
+	switch wire.FirstByte(raw) {
+	case '{', '[':
+	case 'n':
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("wsrpc: params must encode to a JSON object or array, got %s", raw)
+	}
+	return raw, nil
+}

@@ -1,0 +1,570 @@
+package wsrpc
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/wsrpc/wsrpc/pkg/wsrpc/internal/wire"
+)
+
+// Channel is one live connection, the same type on both sides: it multiplexes concurrent
+// calls in both directions, dispatches incoming requests to the Methods, and owns the
+// connection's limits and lifecycle. All methods are safe for concurrent use.
+//
+// Inside a handler, ChannelFromContext returns the Channel the request arrived on, so the
+// handler can call the peer back.
+type Channel struct {
+	id          string
+	conn        conn
+	cfg         *Config
+	methods     *Methods
+	frame       websocket.MessageType
+	subprotocol string
+	created     time.Time
+
+	// ctx ends when the channel closes; handler contexts derive from it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	pending   map[string]*Pending
+	recent    map[string]time.Time // custom call ids and when they were last used
+	lastSweep time.Time
+	closed    bool
+	closeErr  error
+	done      chan struct{}
+
+	sendSem    chan struct{}
+	handlerSem chan struct{}
+	handlers   sync.WaitGroup
+	readDone   chan struct{}
+
+	lastRead   atomic.Int64 // unix nanos of the last received message
+	idleTimer  *time.Timer
+	ageTimer   *time.Timer
+	remoteID   string
+	remoteErr  error
+	synced     chan struct{}
+	peerStatus atomic.Int64 // close code received from the peer, -1 if none
+	peerReason atomic.Value // string
+
+	values       sync.Map
+	disconnected sync.Once
+}
+
+type chanKey struct{}
+
+// ChannelFromContext returns the Channel a handler's request arrived on, or nil.
+func ChannelFromContext(ctx context.Context) *Channel {
+	ch, _ := ctx.Value(chanKey{}).(*Channel)
+	return ch
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}
+
+// newChannel wraps c. start must be called to begin reading.
+func newChannel(c conn, cfg *Config, methods *Methods, subprotocol string, values map[string]any) *Channel {
+	ch := &Channel{
+		id:          newID(),
+		conn:        c,
+		cfg:         cfg,
+		methods:     methods,
+		frame:       websocket.MessageText,
+		subprotocol: subprotocol,
+		created:     time.Now(),
+		pending:     make(map[string]*Pending),
+		done:        make(chan struct{}),
+		readDone:    make(chan struct{}),
+		synced:      make(chan struct{}),
+	}
+	ch.lastSweep = ch.created
+	ch.peerStatus.Store(-1)
+	ch.peerReason.Store("")
+	ch.ctx, ch.cancel = context.WithCancel(context.WithValue(context.Background(), chanKey{}, ch))
+	if cfg.Binary {
+		ch.frame = websocket.MessageBinary
+	}
+	if cfg.MaxSendQueue > 0 {
+		ch.sendSem = make(chan struct{}, cfg.MaxSendQueue)
+	}
+	if cfg.MaxConcurrentRequests > 0 {
+		ch.handlerSem = make(chan struct{}, cfg.MaxConcurrentRequests)
+	}
+	for k, v := range values {
+		ch.values.Store(k, v)
+	}
+	return ch
+}
+
+// start begins reading and arms the idle and age timers.
+func (c *Channel) start() {
+	c.lastRead.Store(time.Now().UnixNano())
+	if d := c.cfg.IdleTimeout; d > 0 {
+		c.idleTimer = time.AfterFunc(d, c.checkIdle)
+	}
+	if d := c.cfg.MaxConnectionDuration; d > 0 {
+		c.ageTimer = time.AfterFunc(d, func() {
+			c.cfg.Logger.Warn("wsrpc: maximum connection duration reached", "channel", c.id, "duration", d)
+			c.shutdown(wrap(ErrClosed, "maximum connection duration %v reached", d), websocket.StatusNormalClosure, "max connection duration", true)
+		})
+	}
+	go c.readLoop()
+}
+
+func (c *Channel) checkIdle() {
+	idle := time.Since(time.Unix(0, c.lastRead.Load()))
+	if left := c.cfg.IdleTimeout - idle; left > 0 {
+		c.idleTimer.Reset(left)
+		return
+	}
+	c.cfg.Logger.Info("wsrpc: idle timeout", "channel", c.id, "idle", idle)
+	c.shutdown(wrap(errIdle, "idle for %v", c.cfg.IdleTimeout.Round(time.Millisecond)), websocket.StatusNormalClosure, "idle timeout", true)
+}
+
+// ID returns this end's channel id (32 hex digits).
+func (c *Channel) ID() string { return c.id }
+
+// Subprotocol returns the negotiated WebSocket subprotocol ("" for none).
+func (c *Channel) Subprotocol() string { return c.subprotocol }
+
+// Done is closed when the channel has closed.
+func (c *Channel) Done() <-chan struct{} { return c.done }
+
+// Context returns a context that ends when the channel closes.
+func (c *Channel) Context() context.Context { return c.ctx }
+
+// Err returns why the channel closed (matching ErrClosed), or nil while it is open.
+func (c *Channel) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closeErr
+}
+
+// CloseStatus returns the close code and reason the peer sent, or -1 and "" if none.
+func (c *Channel) CloseStatus() (int, string) {
+	return int(c.peerStatus.Load()), c.peerReason.Load().(string)
+}
+
+// Age returns how long the channel has existed.
+func (c *Channel) Age() time.Duration { return time.Since(c.created) }
+
+// Remaining returns the time left before Config.MaxConnectionDuration closes the channel,
+// and false when there is no such limit.
+func (c *Channel) Remaining() (time.Duration, bool) {
+	d := c.cfg.MaxConnectionDuration
+	if d <= 0 {
+		return 0, false
+	}
+	return max(0, d-c.Age()), true
+}
+
+// Set stores a value on the channel (per-connection state for handlers).
+func (c *Channel) Set(key string, v any) { c.values.Store(key, v) }
+
+// Value returns a value stored with Set (or by Config.Authenticate), or nil.
+func (c *Channel) Value(key string) any {
+	v, _ := c.values.Load(key)
+	return v
+}
+
+// PendingCount returns the number of outgoing calls awaiting an answer.
+func (c *Channel) PendingCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending)
+}
+
+// RemoteID returns the peer's channel id learned by the channel-id sync handshake
+// (Config.SyncChannelID), waiting for it until ctx ends.
+func (c *Channel) RemoteID(ctx context.Context) (string, error) {
+	select {
+	case <-c.synced:
+		return c.remoteID, c.remoteErr
+	case <-ctx.Done():
+		return "", wrapCtx(ctx, "waiting for the remote channel id")
+	case <-c.done:
+		select {
+		case <-c.synced:
+			return c.remoteID, c.remoteErr
+		default:
+		}
+		return "", c.Err()
+	}
+}
+
+// syncRemoteID runs the channel-id handshake (PROTOCOL.md §11).
+func (c *Channel) syncRemoteID() {
+	defer c.handlers.Done()
+	var id any
+	err := c.Call(c.ctx, "_get_channel_id_", nil, &id)
+	s, _ := id.(string)
+	if err == nil && s == "" && id != nil {
+		s = fmt.Sprint(id)
+	}
+	if err == nil && s == "" {
+		err = wrap(ErrRemoteValue, "peer returned no channel id")
+	}
+	if err != nil {
+		c.cfg.Logger.Warn("wsrpc: channel id sync failed", "channel", c.id, "err", err)
+		if errors.Is(err, ErrRemoteValue) || errors.As(err, new(*Error)) {
+			c.remoteErr = wrap(ErrRemoteValue, "%v", err)
+			close(c.synced)
+		}
+		return
+	}
+	c.remoteID = s
+	close(c.synced)
+}
+
+// Close closes the connection with status 1000, fails every pending call with ErrClosed,
+// runs the disconnect hook, and waits up to Config.CloseGrace for running handlers.
+// It is idempotent.
+func (c *Channel) Close() error {
+	c.shutdown(ErrClosed, websocket.StatusNormalClosure, "", true)
+	c.wait()
+	return nil
+}
+
+// wait waits for the read loop and, up to CloseGrace, for running handlers.
+func (c *Channel) wait() {
+	<-c.readDone
+	done := make(chan struct{})
+	go func() { c.handlers.Wait(); close(done) }()
+	grace := c.cfg.CloseGrace
+	if grace <= 0 {
+		grace = DefaultCloseGrace
+	}
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		c.cfg.Logger.Warn("wsrpc: handlers still running after close", "channel", c.id)
+	}
+}
+
+// shutdown closes the channel once: marks it closed, closes the socket (gracefully with
+// code when graceful, else at once), fails pending calls with cause, runs the disconnect hook.
+func (c *Channel) shutdown(cause error, code websocket.StatusCode, reason string, graceful bool) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.closeErr = cause
+	pend := c.pending
+	c.pending = map[string]*Pending{}
+	c.mu.Unlock()
+
+	if c.idleTimer != nil {
+		c.idleTimer.Stop()
+	}
+	if c.ageTimer != nil {
+		c.ageTimer.Stop()
+	}
+	if graceful {
+		_ = c.conn.Close(code, reason)
+	}
+	_ = c.conn.CloseNow()
+	c.cancel()
+	for _, p := range pend {
+		p.finish(nil, nil, cause)
+	}
+	close(c.done)
+	c.disconnected.Do(func() {
+		if fn := c.cfg.OnDisconnect; fn != nil {
+			safeHook(c.cfg, "OnDisconnect", func() { fn(c, cause) })
+		}
+	})
+}
+
+func safeHook(cfg *Config, name string, fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			cfg.Logger.Error("wsrpc: hook panicked", "hook", name, "panic", r)
+		}
+	}()
+	fn()
+}
+
+func (c *Channel) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// readLoop reads messages until the connection ends.
+func (c *Channel) readLoop() {
+	defer close(c.readDone)
+	for {
+		typ, data, err := c.conn.Read(context.Background())
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		_ = typ // both frame kinds carry the same UTF-8 JSON
+		c.lastRead.Store(time.Now().UnixNano())
+		if int64(len(data)) > c.cfg.MaxMessageSize {
+			c.cfg.Logger.Warn("wsrpc: incoming message too large", "channel", c.id, "size", len(data), "limit", c.cfg.MaxMessageSize)
+			c.shutdown(wrap(ErrMessageTooLarge, "incoming message of %d bytes exceeds %d", len(data), c.cfg.MaxMessageSize),
+				websocket.StatusMessageTooBig, "message too big", true)
+			return
+		}
+		c.handleMessage(data)
+	}
+}
+
+func (c *Channel) readFailed(err error) {
+	if c.isClosed() {
+		return
+	}
+	status := websocket.CloseStatus(err)
+	var ce websocket.CloseError
+	if errors.As(err, &ce) {
+		c.peerStatus.Store(int64(ce.Code))
+		c.peerReason.Store(ce.Reason)
+	}
+	var cause error
+	switch {
+	case status == websocket.StatusMessageTooBig:
+		cause = wrap(ErrMessageTooLarge, "connection closed: %v", err)
+	case status != -1:
+		cause = &closeError{code: int(status), reason: ce.Reason}
+	default:
+		cause = fmt.Errorf("%w: %v", ErrConnectionLost, err)
+	}
+	c.shutdown(cause, websocket.StatusNormalClosure, "", false)
+}
+
+// closeError is why a channel closed when the peer sent a close frame; it matches
+// ErrConnectionLost and ErrClosed.
+type closeError struct {
+	code   int
+	reason string
+}
+
+func (e *closeError) Error() string {
+	return fmt.Sprintf("wsrpc: connection closed by peer (status %d %q)", e.code, e.reason)
+}
+func (e *closeError) Is(target error) bool { return target == ErrConnectionLost || target == ErrClosed }
+
+// CloseCode returns the close status code carried by err (from a Channel's Err or a failed
+// call), or -1.
+func CloseCode(err error) int {
+	var ce *closeError
+	if errors.As(err, &ce) {
+		return ce.code
+	}
+	return -1
+}
+
+func (c *Channel) handleMessage(data []byte) {
+	m := wire.Parse(data)
+	switch m.Kind {
+	case wire.KindResponse:
+		c.complete(&m)
+	case wire.KindRequest:
+		c.dispatch(&m)
+	case wire.KindLegacy:
+		c.sendError(nil, wire.ErrorObject{Code: CodeInvalidRequest, Message: "Unknown message format: " + wire.PyRepr(data)})
+	default:
+		id := m.ID
+		if m.Reply.Code == CodeParseError {
+			id = nil
+		}
+		c.sendError(id, *m.Reply)
+	}
+}
+
+func (c *Channel) sendError(id []byte, e wire.ErrorObject) {
+	if err := c.send(wire.EncodeError(id, e)); err != nil {
+		c.reportError(fmt.Errorf("wsrpc: sending error reply: %w", err))
+	}
+}
+
+func (c *Channel) reportError(err error) {
+	if errors.Is(err, ErrClosed) {
+		c.cfg.Logger.Debug("wsrpc: reply dropped, channel closed", "channel", c.id, "err", err)
+		return
+	}
+	c.cfg.Logger.Warn("wsrpc: message processing failed", "channel", c.id, "err", err)
+	if fn := c.cfg.OnError; fn != nil {
+		safeHook(c.cfg, "OnError", func() { fn(c, err) })
+	}
+}
+
+// dispatch runs a request or notification, in its own goroutine unless Sequential.
+func (c *Channel) dispatch(m *wire.Message) {
+	if c.cfg.Sequential {
+		c.handlers.Add(1)
+		c.serve(m.ID, m.Method, m.Params)
+		return
+	}
+	if c.handlerSem != nil {
+		if m.ID == nil {
+			// Notifications wait for a slot: nothing is dropped, the reader slows down.
+			select {
+			case c.handlerSem <- struct{}{}:
+			case <-c.done:
+				return
+			}
+		} else {
+			select {
+			case c.handlerSem <- struct{}{}:
+			default:
+				c.sendError(m.ID, wire.ErrorObject{Code: CodeServerBusy,
+					Message: fmt.Sprintf("Server busy: too many concurrent requests (%d)", cap(c.handlerSem))})
+				return
+			}
+		}
+	}
+	c.handlers.Add(1)
+	go c.serve(m.ID, m.Method, m.Params)
+}
+
+// serve runs one request and sends its reply. It calls handlers.Done.
+func (c *Channel) serve(id []byte, name string, params []byte) {
+	defer func() {
+		if c.handlerSem != nil && !c.cfg.Sequential {
+			<-c.handlerSem
+		}
+		c.handlers.Done()
+	}()
+	result, err := c.invoke(name, params)
+	if id == nil {
+		return
+	}
+	var out []byte
+	if err != nil {
+		if errors.Is(err, ErrNoResponse) {
+			return
+		}
+		out = wire.EncodeError(id, c.errorObject(name, err))
+	} else {
+		out = wire.EncodeResult(id, result)
+	}
+	if err := c.send(out); err != nil {
+		if !errors.Is(err, ErrClosed) && !errors.Is(err, ErrMessageTooLarge) {
+			err2 := c.send(wire.EncodeError(id, wire.ErrorObject{Code: CodeInternalError, Message: "Internal server error"}))
+			if err2 == nil {
+				err = nil
+			}
+		} else if errors.Is(err, ErrMessageTooLarge) {
+			c.cfg.Logger.Error("wsrpc: result too large to send", "channel", c.id, "method", name, "err", err)
+			err = c.send(wire.EncodeError(id, wire.ErrorObject{Code: CodeInternalError, Message: "Internal server error"}))
+		}
+		if err != nil {
+			c.reportError(fmt.Errorf("wsrpc: sending reply to %s: %w", name, err))
+		}
+	}
+}
+
+// invoke resolves and runs a method (PROTOCOL.md §6), returning the encoded result.
+func (c *Channel) invoke(name string, params []byte) (result []byte, err error) {
+	if len(name) > 0 && name[0] == '_' && name != "_get_channel_id_" {
+		return nil, &Error{Code: CodeMethodNotFound, Message: fmt.Sprintf("Method '%s' not found or not accessible", name)}
+	}
+	m := c.methods.lookup(name)
+	if m == nil {
+		switch name {
+		case "ping":
+			return []byte(`"pong"`), nil
+		case "_get_channel_id_":
+			return []byte(`"` + c.id + `"`), nil
+		}
+		return nil, &Error{Code: CodeMethodNotFound, Message: fmt.Sprintf("Method '%s' not found", name)}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = &panicError{value: r, stack: debug.Stack()}
+		}
+	}()
+	v, err := m.invoke(c.ctx, params)
+	if err != nil {
+		return nil, err
+	}
+	out, err := encodeResult(v, m.stringify)
+	if err != nil {
+		return nil, &paramError{kind: "TypeError", method: name, detail: "result is not JSON-serialisable: " + err.Error()}
+	}
+	return out, nil
+}
+
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
+
+// errorObject maps a handler error to the error member (PROTOCOL.md §7).
+func (c *Channel) errorObject(name string, err error) wire.ErrorObject {
+	var re *Error
+	if errors.As(err, &re) {
+		return wire.ErrorObject{Code: int64(re.Code), Message: re.Message, Data: []byte(re.Data)}
+	}
+	var pe *paramError
+	if errors.As(err, &pe) {
+		e := pe.rpcError()
+		return wire.ErrorObject{Code: int64(e.Code), Message: e.Message, Data: []byte(e.Data)}
+	}
+	typ := fmt.Sprintf("%T", err)
+	var pn *panicError
+	if errors.As(err, &pn) {
+		typ = "panic"
+		c.cfg.Logger.Error("Failed to execute method", "channel", c.id, "method", name, "err", err, "stack", string(pn.stack))
+	} else {
+		c.cfg.Logger.Error("Failed to execute method", "channel", c.id, "method", name, "err", err)
+	}
+	if !c.cfg.Debug {
+		return wire.ErrorObject{Code: CodeInternalError, Message: "Internal server error"}
+	}
+	data, _ := encodeResult(map[string]string{"type": typ, "method": name}, false)
+	return wire.ErrorObject{Code: CodeInternalError, Message: "Internal error: " + err.Error(), Data: data}
+}
+
+// send writes one message, enforcing the size limit and the send queue.
+func (c *Channel) send(data []byte) error {
+	if c.isClosed() {
+		return wrap(ErrClosed, "Cannot send on closed channel")
+	}
+	if int64(len(data)) > c.cfg.MaxMessageSize {
+		return wrap(ErrMessageTooLarge, "outgoing message of %d bytes exceeds the limit of %d", len(data), c.cfg.MaxMessageSize)
+	}
+	if c.sendSem != nil {
+		select {
+		case c.sendSem <- struct{}{}:
+			defer func() { <-c.sendSem }()
+		default:
+			return wrap(ErrBackpressure, "Send queue full: %d/%d pending", len(c.sendSem), cap(c.sendSem))
+		}
+	}
+	if err := c.conn.Write(context.Background(), c.frame, data); err != nil {
+		if c.isClosed() {
+			return wrap(ErrClosed, "Cannot send on closed channel")
+		}
+		return fmt.Errorf("%w: write failed: %v", ErrConnectionLost, err)
+	}
+	return nil
+}
+
+func wrapCtx(ctx context.Context, what string) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return wrap(ErrTimeout, "%s", what)
+	}
+	return fmt.Errorf("wsrpc: %s: %w", what, ctx.Err())
+}

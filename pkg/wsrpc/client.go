@@ -1,0 +1,323 @@
+package wsrpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+)
+
+// Client is a connection to a server that can call it, be called by it, and (with
+// Config.Reconnect) survive the loss of the connection: every reconnect opens a new
+// Channel with a new id, and the client's Methods stay registered across them.
+// All methods are safe for concurrent use.
+type Client struct {
+	url     string
+	cfg     *Config
+	methods *Methods
+
+	ctx    context.Context // ends with Close; bounds reconnect attempts
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	ch       *Channel      // current channel, nil before the first connect
+	changed  chan struct{} // closed and replaced whenever ch or closed changes
+	closed   bool
+	closeErr error
+	done     chan struct{} // closed when the client has closed for good
+	super    sync.WaitGroup
+}
+
+var errIdle = &sentinel{msg: "wsrpc: idle timeout", parent: ErrClosed}
+
+// Dial connects to a wsrpc or fastapi-ws-rpc server at url (ws:// or wss://), retrying the
+// first connection as Config.Retry says, and returns the connected client.
+func Dial(ctx context.Context, url string, opts ...Option) (*Client, error) {
+	cfg, err := buildConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	methods := cfg.Methods
+	if methods == nil {
+		methods = NewMethods()
+	}
+	c := &Client{url: url, cfg: cfg, methods: methods, changed: make(chan struct{}), done: make(chan struct{})}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	stop := context.AfterFunc(ctx, c.cancel)
+	defer stop()
+
+	var ch *Channel
+	err = backoff.RetryNotify(func() error {
+		var err error
+		ch, err = c.connect(c.ctx)
+		if c.ctx.Err() != nil {
+			return backoff.Permanent(err)
+		}
+		return err
+	}, backoff.WithContext(&retryBackOff{cfg: cfg.Retry}, c.ctx), func(err error, d time.Duration) {
+		cfg.Logger.Warn("wsrpc: connect failed, retrying", "url", url, "in", d, "err", err)
+	})
+	if err != nil {
+		c.cancel()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("wsrpc: dial %s: %w (last error: %v)", url, ctx.Err(), err)
+		}
+		return nil, fmt.Errorf("wsrpc: dial %s: %w", url, err)
+	}
+	c.setChannel(ch)
+	c.super.Add(1)
+	go c.supervise(ch)
+	return c, nil
+}
+
+// connect makes one connection attempt (BEHAVIOUR.md §5.1).
+func (c *Client) connect(ctx context.Context) (*Channel, error) {
+	dctx := ctx
+	if d := c.cfg.HandshakeTimeout; d > 0 {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	wc, proto, err := dial(dctx, c.url, c.cfg)
+	if err != nil {
+		return nil, err
+	}
+	if proto == "" && len(c.cfg.subprotocols()) > 0 {
+		c.cfg.Logger.Warn("wsrpc: server selected no subprotocol", "url", c.url)
+	}
+	ch := newChannel(wc, c.cfg, c.methods, proto, nil)
+	ch.start()
+	if k := c.cfg.Keepalive; k.Interval > 0 {
+		ch.handlers.Add(1)
+		go ch.keepalive(k)
+	}
+	if c.cfg.ReadinessCheck {
+		for i := 0; i < 5; i++ {
+			pctx, cancel := context.WithTimeout(ctx, time.Second)
+			err := ch.Ping(pctx, true)
+			cancel()
+			if err == nil || ch.isClosed() || ctx.Err() != nil {
+				break
+			}
+		}
+		if ch.isClosed() || ctx.Err() != nil {
+			_ = ch.Close()
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			return nil, ch.Err()
+		}
+	}
+	if fn := c.cfg.OnConnect; fn != nil {
+		safeHook(c.cfg, "OnConnect", func() { fn(ch.ctx, ch) })
+	}
+	return ch, nil
+}
+
+func (c *Client) setChannel(ch *Channel) {
+	c.mu.Lock()
+	c.ch = ch
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.mu.Unlock()
+}
+
+// supervise waits for each connection to end and reconnects when configured to.
+func (c *Client) supervise(ch *Channel) {
+	defer c.super.Done()
+	for {
+		select {
+		case <-ch.Done():
+		case <-c.ctx.Done():
+			_ = ch.Close()
+			return
+		}
+		err := ch.Err()
+		ch.wait()
+		if c.ctx.Err() != nil {
+			return
+		}
+		code := CloseCode(err)
+		switch {
+		case !c.cfg.Reconnect.Enabled:
+			c.finish(err)
+			return
+		case code != -1 && !IsRetryableCloseCode(code):
+			c.cfg.Logger.Error("wsrpc: connection closed with a non-retryable code", "code", code, "err", err)
+			c.finish(err)
+			return
+		case errors.Is(err, errIdle):
+			c.finish(err)
+			return
+		}
+		if code == 1012 {
+			c.cfg.Logger.Info("wsrpc: server restart (close code 1012), reconnecting", "url", c.url)
+		}
+		next, rerr := c.reconnect(err)
+		if rerr != nil {
+			c.finish(fmt.Errorf("wsrpc: reconnect to %s failed: %w (connection lost: %v)", c.url, rerr, err))
+			return
+		}
+		c.setChannel(next)
+		ch = next
+	}
+}
+
+func (c *Client) reconnect(cause error) (*Channel, error) {
+	var ch *Channel
+	attempt := 0
+	b := &reconnectBackOff{cfg: c.cfg.Reconnect}
+	b.Reset()
+	lastErr := cause
+	for {
+		d := b.NextBackOff()
+		if d == backoff.Stop {
+			return nil, lastErr
+		}
+		attempt++
+		if fn := c.cfg.OnReconnect; fn != nil {
+			safeHook(c.cfg, "OnReconnect", func() { fn(attempt, d, lastErr) })
+		}
+		c.cfg.Logger.Info("wsrpc: reconnecting", "url", c.url, "attempt", attempt, "in", d)
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-c.ctx.Done():
+			t.Stop()
+			return nil, ErrClosed
+		}
+		var err error
+		ch, err = c.connect(c.ctx)
+		if err == nil {
+			if c.ctx.Err() != nil {
+				_ = ch.Close()
+				return nil, ErrClosed
+			}
+			return ch, nil
+		}
+		if c.ctx.Err() != nil {
+			return nil, ErrClosed
+		}
+		lastErr = err
+	}
+}
+
+// finish closes the client for good after its connection ended.
+func (c *Client) finish(err error) {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		c.closeErr = err
+		close(c.changed)
+		c.changed = make(chan struct{})
+		close(c.done)
+	}
+	c.mu.Unlock()
+	c.cancel()
+}
+
+// Channel returns the current connection's Channel (nil while none is open).
+func (c *Client) Channel() *Channel {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ch == nil || c.ch.isClosed() {
+		return nil
+	}
+	return c.ch
+}
+
+// Methods returns the client's own method set; methods added to it later are callable too.
+func (c *Client) Methods() *Methods { return c.methods }
+
+// Done is closed when the client has closed for good (Close, or the connection ended and
+// was not, or could not be, re-established).
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Err returns why the client closed, or nil while it is open.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closeErr
+}
+
+// channel returns an open channel, waiting for a reconnect unless FailFast.
+func (c *Client) channel(ctx context.Context) (*Channel, error) {
+	for {
+		c.mu.Lock()
+		ch, changed, closed, cerr := c.ch, c.changed, c.closed, c.closeErr
+		c.mu.Unlock()
+		if closed {
+			if cerr == nil || !errors.Is(cerr, ErrClosed) {
+				return nil, fmt.Errorf("%w: %v", ErrClosed, cerr)
+			}
+			return nil, cerr
+		}
+		if ch != nil && !ch.isClosed() {
+			return ch, nil
+		}
+		if c.cfg.FailFast {
+			return nil, ErrNotConnected
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, wrapCtx(ctx, "waiting for a connection")
+		}
+	}
+}
+
+// Call calls method on the server; see Channel.Call. While the client is reconnecting the
+// call waits for the new connection (up to ctx), unless Config.FailFast.
+func (c *Client) Call(ctx context.Context, method string, params any, result any, opts ...CallOption) error {
+	ch, err := c.channel(ctx)
+	if err != nil {
+		return err
+	}
+	return ch.Call(ctx, method, params, result, opts...)
+}
+
+// Go starts a call without waiting; see Channel.Go.
+func (c *Client) Go(ctx context.Context, method string, params any, opts ...CallOption) (*Pending, error) {
+	ch, err := c.channel(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return ch.Go(ctx, method, params, opts...)
+}
+
+// Notify sends a notification to the server; see Channel.Notify.
+func (c *Client) Notify(ctx context.Context, method string, params any) error {
+	ch, err := c.channel(ctx)
+	if err != nil {
+		return err
+	}
+	return ch.Notify(ctx, method, params)
+}
+
+// Close closes the connection (status 1000), fails pending calls with ErrClosed, stops
+// reconnecting, and waits for the client's goroutines. It is idempotent.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	ch := c.ch
+	already := c.closed
+	if !c.closed {
+		c.closed = true
+		c.closeErr = ErrClosed
+		close(c.changed)
+		c.changed = make(chan struct{})
+		close(c.done)
+	}
+	c.mu.Unlock()
+	c.cancel()
+	if ch != nil && !already {
+		_ = ch.Close()
+	}
+	c.super.Wait()
+	if ch != nil {
+		ch.wait()
+	}
+	return nil
+}

@@ -1,0 +1,44 @@
+// Package wsrpc is bidirectional JSON-RPC 2.0 over WebSockets, wire-compatible with the
+// Python library fastapi-ws-rpc (1.2.x): a Python client can call a wsrpc Server and a wsrpc
+// Client can call a Python server, and either side can call the other back.
+//
+// One Channel type runs each connection on both sides. A Server is an http.Handler that
+// accepts connections; a Client dials one and can reconnect. Both expose Methods to the
+// peer:
+//
+//	m := wsrpc.NewMethods()
+//	wsrpc.Register(m, "concat", func(ctx context.Context, p struct{ A, B string }) (string, error) {
+//		return p.A + p.B, nil
+//	})
+//	srv, _ := wsrpc.NewServer(m)
+//	http.Handle("/ws", srv)
+//
+//	c, _ := wsrpc.Dial(ctx, "ws://127.0.0.1:9000/ws")
+//	var out string
+//	err := c.Call(ctx, "concat", map[string]string{"a": "hello", "b": " world"}, &out)
+//
+// Inside a handler, [ChannelFromContext] returns the connection the request came on, so a
+// server method can call the client that called it.
+//
+// # Errors
+//
+// A peer's error answer is an *[Error] (code, message, data). Local failures are sentinels
+// for errors.Is: [ErrClosed], [ErrConnectionLost], [ErrTimeout], [ErrBackpressure],
+// [ErrMessageTooLarge], [ErrInvalidID], [ErrNotConnected]; an *Error also matches the
+// sentinel of its code ([ErrMethodNotFound], [ErrInvalidParams], ...).
+//
+// # Delivery guarantee
+//
+// Every call is sent at most once and ends exactly once: with its result, with the peer's
+// error, or with a local error. ErrBackpressure, ErrClosed (before sending),
+// ErrMessageTooLarge, ErrInvalidID and ErrNotConnected mean nothing was sent. ErrTimeout and
+// ErrConnectionLost mean the request may or may not have run on the peer. Calls are never
+// resent after a reconnect.
+//
+// # Protocol
+//
+// The wire format is JSON-RPC 2.0 as fastapi-ws-rpc speaks it: one JSON value per
+// WebSocket message, string ids of 32 hex digits, subprotocol "jsonrpc2.0", built-in
+// methods "ping" and "_get_channel_id_", names starting with "_" private. See
+// https://www.jsonrpc.org/specification and the project's spec notes.
+package wsrpc

@@ -1,0 +1,271 @@
+package wsrpc
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// DefaultSubprotocol is the WebSocket subprotocol fastapi-ws-rpc offers and answers with.
+const DefaultSubprotocol = "jsonrpc2.0"
+
+// Defaults from the reference implementation (BEHAVIOUR.md §4).
+const (
+	DefaultMaxMessageSize        = 10 << 20 // 10 MiB
+	DefaultMaxPendingRequests    = 1000
+	DefaultMaxSendQueue          = 1000
+	DefaultMaxConcurrentRequests = 1000
+	DefaultReconnectDelay        = 5 * time.Second
+	DefaultMaxReconnectDelay     = 60 * time.Second
+	DefaultMaxReconnectAttempts  = 10
+	DefaultRetryAttempts         = 5
+	DefaultRetryMinWait          = 100 * time.Millisecond
+	DefaultRetryMaxWait          = 30 * time.Second
+	DefaultKeepaliveFailures     = 3
+	DefaultHandshakeTimeout      = 30 * time.Second
+	DefaultCloseGrace            = 5 * time.Second
+	pendingTTL                   = 60 * time.Second
+	idCooldown                   = 10 * time.Second
+	recentIDMemory               = 10000
+)
+
+// Config holds every knob of a Client or Server. Zero values mean "the default" unless a
+// field says otherwise; build one with DefaultConfig, the With* options, or ParseConfig
+// (the JSON form used by the C and JavaScript bindings).
+type Config struct {
+	// Limits.
+	MaxMessageSize        int64 // bytes, both directions; default 10 MiB
+	MaxPendingRequests    int   // outgoing calls awaiting an answer; default 1000
+	MaxSendQueue          int   // messages being written at once; default 1000, -1 = unlimited
+	MaxConcurrentRequests int   // incoming requests executing at once; default 1000, -1 = unlimited
+	Sequential            bool  // handle incoming messages one at a time, in order (Python parity)
+
+	// Timeouts. Zero means none.
+	DefaultTimeout        time.Duration // for calls whose context has no deadline
+	IdleTimeout           time.Duration // close after this long without a received message
+	MaxConnectionDuration time.Duration // close a connection this long after it opened
+	HandshakeTimeout      time.Duration // client: WebSocket handshake; default 30 s
+	CloseGrace            time.Duration // how long Close waits for running handlers; default 5 s
+
+	// Methods the peer may call (a client's own methods; a server takes them in NewServer).
+	Methods *Methods
+
+	// Disclosure: with Debug, -32603 replies carry the handler's error text and type.
+	Debug bool
+
+	// Subprotocols offered (client) or accepted (server), in preference order. nil means
+	// the default ["jsonrpc2.0"]; an empty non-nil slice disables subprotocols.
+	Subprotocols []string
+	// Binary sends binary frames instead of text (both kinds are always accepted).
+	Binary bool
+
+	// Server only.
+	SyncChannelID  bool     // learn the client's channel id with _get_channel_id_ on connect
+	OriginPatterns []string // extra allowed Origin host patterns (same-origin is always allowed)
+	// Authenticate runs before the upgrade; returning an error refuses it (an *HTTPError
+	// chooses the status, anything else is 403). The returned values are set on the channel.
+	Authenticate func(r *http.Request) (map[string]any, error)
+
+	// Client only.
+	Header          http.Header  // extra handshake headers, e.g. a token
+	TLSConfig       *tls.Config  // for wss:// URLs
+	HTTPClient      *http.Client // overrides the dialer entirely (TLSConfig is then ignored)
+	ReadinessCheck  bool         // after connecting, ping up to 5 times (1 s each) like Python
+	Retry           RetryConfig
+	Reconnect       ReconnectConfig
+	Keepalive       KeepaliveConfig
+	FailFast        bool // calls made while reconnecting fail with ErrNotConnected instead of waiting
+
+	// Hooks. All may be called from any goroutine; the ones of one kind run one after
+	// another, and a panic in a hook is recovered and logged.
+	OnConnect    func(ctx context.Context, ch *Channel) // a connection is ready (ctx ends with it)
+	OnDisconnect func(ch *Channel, err error)           // exactly once per connection
+	OnError      func(ch *Channel, err error)           // a message could not be processed
+	OnReconnect  func(attempt int, delay time.Duration, err error)
+
+	Logger *slog.Logger // default slog.Default()
+}
+
+// RetryConfig is the client's initial-connect retry (BEHAVIOUR.md §8).
+type RetryConfig struct {
+	Disabled    bool
+	MaxAttempts int           // total attempts; default 5
+	MinWait     time.Duration // default 100 ms
+	MaxWait     time.Duration // default 30 s
+	NoJitter    bool
+}
+
+// ReconnectConfig is the client's auto-reconnect (BEHAVIOUR.md §9).
+type ReconnectConfig struct {
+	Enabled     bool
+	Delay       time.Duration // base delay; default 5 s
+	MaxDelay    time.Duration // cap; default 60 s
+	MaxAttempts int           // attempts per outage; default 10, -1 = unlimited
+	MaxElapsed  time.Duration // give up after this long per outage; 0 = no limit
+}
+
+// KeepaliveConfig is the client's keepalive (BEHAVIOUR.md §7).
+type KeepaliveConfig struct {
+	Interval    time.Duration // 0 disables
+	MaxFailures int           // consecutive failures before the connection is dropped; default 3
+	RPCPing     bool          // use the JSON-RPC "ping" method instead of WebSocket pings
+}
+
+// HTTPError refuses a WebSocket upgrade with an HTTP status (from Config.Authenticate).
+type HTTPError struct {
+	Status  int
+	Message string
+}
+
+func (e *HTTPError) Error() string { return fmt.Sprintf("wsrpc: HTTP %d: %s", e.Status, e.Message) }
+
+// Option changes a Config.
+type Option func(*Config)
+
+// DefaultConfig returns the defaults of the reference implementation.
+func DefaultConfig() Config {
+	return Config{
+		MaxMessageSize:        DefaultMaxMessageSize,
+		MaxPendingRequests:    DefaultMaxPendingRequests,
+		MaxSendQueue:          DefaultMaxSendQueue,
+		MaxConcurrentRequests: DefaultMaxConcurrentRequests,
+		HandshakeTimeout:      DefaultHandshakeTimeout,
+		CloseGrace:            DefaultCloseGrace,
+		ReadinessCheck:        true,
+		Retry:                 RetryConfig{MaxAttempts: DefaultRetryAttempts, MinWait: DefaultRetryMinWait, MaxWait: DefaultRetryMaxWait},
+		Reconnect:             ReconnectConfig{Delay: DefaultReconnectDelay, MaxDelay: DefaultMaxReconnectDelay, MaxAttempts: DefaultMaxReconnectAttempts},
+		Keepalive:             KeepaliveConfig{MaxFailures: DefaultKeepaliveFailures},
+	}
+}
+
+func buildConfig(opts []Option) (*Config, error) {
+	c := DefaultConfig()
+	for _, o := range opts {
+		o(&c)
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return &c, nil
+}
+
+// validate applies the reference's validation rules (BEHAVIOUR.md §4.12).
+func (c *Config) validate() error {
+	switch {
+	case c.MaxMessageSize <= 0:
+		return fmt.Errorf("wsrpc: MaxMessageSize must be > 0")
+	case c.MaxPendingRequests <= 0:
+		return fmt.Errorf("wsrpc: MaxPendingRequests must be > 0")
+	case c.DefaultTimeout < 0, c.IdleTimeout < 0, c.MaxConnectionDuration < 0, c.HandshakeTimeout < 0:
+		return fmt.Errorf("wsrpc: timeouts must be >= 0")
+	case c.MaxConnectionDuration > 0 && c.DefaultTimeout >= c.MaxConnectionDuration:
+		return fmt.Errorf("wsrpc: DefaultTimeout must be shorter than MaxConnectionDuration")
+	case c.Reconnect.Delay < 0 || c.Reconnect.MaxDelay < 0 || c.Reconnect.MaxElapsed < 0:
+		return fmt.Errorf("wsrpc: reconnect delays must be >= 0")
+	case c.Reconnect.MaxAttempts == 0 || c.Reconnect.MaxAttempts < -1:
+		return fmt.Errorf("wsrpc: Reconnect.MaxAttempts must be >= 1 or -1")
+	case c.Retry.MaxAttempts <= 0:
+		return fmt.Errorf("wsrpc: Retry.MaxAttempts must be > 0")
+	case c.Retry.MinWait < 0 || c.Retry.MaxWait < c.Retry.MinWait:
+		return fmt.Errorf("wsrpc: Retry waits must satisfy 0 <= MinWait <= MaxWait")
+	case c.Keepalive.Interval < 0:
+		return fmt.Errorf("wsrpc: Keepalive.Interval must be >= 0")
+	case c.Keepalive.Interval > 0 && c.Keepalive.MaxFailures < 1:
+		return fmt.Errorf("wsrpc: Keepalive.MaxFailures must be >= 1")
+	}
+	return nil
+}
+
+func (c *Config) subprotocols() []string {
+	if c.Subprotocols == nil {
+		return []string{DefaultSubprotocol}
+	}
+	return c.Subprotocols
+}
+
+// WithConfig replaces the whole configuration (hooks included) with cfg.
+func WithConfig(cfg Config) Option { return func(c *Config) { *c = cfg } }
+
+// WithMethods sets the methods the peer may call.
+func WithMethods(m *Methods) Option { return func(c *Config) { c.Methods = m } }
+
+// WithDebug discloses handler error texts in -32603 replies.
+func WithDebug(debug bool) Option { return func(c *Config) { c.Debug = debug } }
+
+// WithSubprotocols sets the offered/accepted subprotocols; none disables them.
+func WithSubprotocols(protos ...string) Option {
+	return func(c *Config) { c.Subprotocols = append([]string{}, protos...) }
+}
+
+// WithHeader adds a handshake header (client).
+func WithHeader(key, value string) Option {
+	return func(c *Config) {
+		if c.Header == nil {
+			c.Header = http.Header{}
+		}
+		c.Header.Add(key, value)
+	}
+}
+
+// WithTimeout sets the default response timeout for calls without a deadline.
+func WithTimeout(d time.Duration) Option { return func(c *Config) { c.DefaultTimeout = d } }
+
+// WithMaxMessageSize sets the message size limit in bytes (both directions).
+func WithMaxMessageSize(n int64) Option { return func(c *Config) { c.MaxMessageSize = n } }
+
+// WithMaxPendingRequests limits outgoing calls awaiting an answer.
+func WithMaxPendingRequests(n int) Option { return func(c *Config) { c.MaxPendingRequests = n } }
+
+// WithSyncChannelID makes a server learn each client's channel id on connect.
+func WithSyncChannelID(on bool) Option { return func(c *Config) { c.SyncChannelID = on } }
+
+// WithOriginPatterns allows cross-origin browser connections from these host patterns.
+func WithOriginPatterns(patterns ...string) Option {
+	return func(c *Config) { c.OriginPatterns = append(c.OriginPatterns, patterns...) }
+}
+
+// WithAuthenticate sets the server's pre-upgrade authentication hook.
+func WithAuthenticate(fn func(r *http.Request) (map[string]any, error)) Option {
+	return func(c *Config) { c.Authenticate = fn }
+}
+
+// WithOnConnect sets the hook run when a connection is ready.
+func WithOnConnect(fn func(ctx context.Context, ch *Channel)) Option {
+	return func(c *Config) { c.OnConnect = fn }
+}
+
+// WithOnDisconnect sets the hook run once when a connection ends.
+func WithOnDisconnect(fn func(ch *Channel, err error)) Option {
+	return func(c *Config) { c.OnDisconnect = fn }
+}
+
+// WithOnError sets the hook run when an incoming message cannot be processed.
+func WithOnError(fn func(ch *Channel, err error)) Option {
+	return func(c *Config) { c.OnError = fn }
+}
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(c *Config) { c.Logger = l } }
+
+// WithReconnect enables auto-reconnect with base delay and attempts per outage.
+func WithReconnect(delay time.Duration, maxAttempts int) Option {
+	return func(c *Config) {
+		c.Reconnect.Enabled = true
+		c.Reconnect.Delay = delay
+		c.Reconnect.MaxAttempts = maxAttempts
+	}
+}
+
+// WithKeepalive enables keepalive checks every interval.
+func WithKeepalive(interval time.Duration, maxFailures int) Option {
+	return func(c *Config) {
+		c.Keepalive.Interval = interval
+		c.Keepalive.MaxFailures = maxFailures
+	}
+}

@@ -1,0 +1,141 @@
+//go:build !js
+
+package wsrpc
+
+import (
+	"errors"
+	"net/http"
+	"sync"
+
+	"github.com/coder/websocket"
+)
+
+// Server is an http.Handler that accepts WebSocket connections and serves JSON-RPC on each
+// through a Channel. Mount it on any mux and path. Its methods are safe for concurrent use.
+type Server struct {
+	methods *Methods
+	cfg     *Config
+
+	mu     sync.Mutex
+	chans  map[*Channel]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// NewServer returns a Server exposing methods (nil for only the built-ins).
+func NewServer(methods *Methods, opts ...Option) (*Server, error) {
+	cfg, err := buildConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	if methods == nil {
+		methods = NewMethods()
+	}
+	return &Server{methods: methods, cfg: cfg, chans: map[*Channel]struct{}{}}, nil
+}
+
+// Methods returns the server's method set.
+func (s *Server) Methods() *Methods { return s.methods }
+
+// ServeHTTP authenticates and upgrades the request, then serves the connection until it
+// ends (the call returns when the connection is closed and its handlers are done).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		http.Error(w, "server closed", http.StatusServiceUnavailable)
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+
+	var values map[string]any
+	if auth := s.cfg.Authenticate; auth != nil {
+		v, err := auth(r)
+		if err != nil {
+			status := http.StatusForbidden
+			var he *HTTPError
+			if errors.As(err, &he) && he.Status != 0 {
+				status = he.Status
+			}
+			s.cfg.Logger.Info("wsrpc: connection refused by Authenticate", "remote", r.RemoteAddr, "status", status, "err", err)
+			http.Error(w, http.StatusText(status), status)
+			return
+		}
+		values = v
+	}
+	wc, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:   s.cfg.subprotocols(),
+		OriginPatterns: s.cfg.OriginPatterns,
+	})
+	if err != nil {
+		s.cfg.Logger.Info("wsrpc: upgrade failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	wc.SetReadLimit(s.cfg.MaxMessageSize)
+	ch := newChannel(wc, s.cfg, s.methods, wc.Subprotocol(), values)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = wc.Close(websocket.StatusGoingAway, "server closed")
+		return
+	}
+	s.chans[ch] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.chans, ch)
+		s.mu.Unlock()
+	}()
+
+	ch.start()
+	if s.cfg.SyncChannelID {
+		ch.handlers.Add(1)
+		go ch.syncRemoteID()
+	}
+	if fn := s.cfg.OnConnect; fn != nil {
+		// Runs beside the read loop, so the hook may call the client and wait (GO-REC §2).
+		ch.handlers.Add(1)
+		go func() {
+			defer ch.handlers.Done()
+			safeHook(s.cfg, "OnConnect", func() { fn(ch.ctx, ch) })
+		}()
+	}
+	<-ch.readDone
+	ch.wait()
+}
+
+// Channels returns the connections open now.
+func (s *Server) Channels() []*Channel {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*Channel, 0, len(s.chans))
+	for ch := range s.chans {
+		out = append(out, ch)
+	}
+	return out
+}
+
+// Close refuses new connections, closes every open one (status 1001) and waits until
+// their handlers are done.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	chans := make([]*Channel, 0, len(s.chans))
+	for ch := range s.chans {
+		chans = append(chans, ch)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, ch := range chans {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ch.shutdown(ErrClosed, websocket.StatusGoingAway, "server closing", true)
+		}()
+	}
+	wg.Wait()
+	s.wg.Wait()
+	return nil
+}
