@@ -1,14 +1,27 @@
-# wsrpc — see README.md. Build outputs go to build/.
+# wsrpc — see README.md. Build outputs go to build/ (git-ignored).
+#
+# Each skin adds its own targets in mk/*.mk and appends them to BUILD_TARGETS,
+# TEST_TARGETS and BENCH_TARGETS; demo steps live in examples/demo.d/*.sh.
 SHELL := /bin/bash
 GO ?= go
 BUILD := $(CURDIR)/build
+VENV := $(BUILD)/venv
+PY := $(VENV)/bin/python
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build demo test test-go bench fuzz clean generate vet
+BUILD_TARGETS := build-go
+TEST_TARGETS := vet test-go
+BENCH_TARGETS := bench-go
+
+include $(sort $(wildcard mk/*.mk))
+
+.PHONY: all build build-go demo test test-go vet bench bench-go fuzz clean generate venv
 
 all: build
 
-build:
+build: $(BUILD_TARGETS)
+
+build-go:
 	@mkdir -p $(BUILD)/bin
 	$(GO) build -o $(BUILD)/bin/ ./examples/go/...
 
@@ -19,15 +32,25 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
+# Python venv shared by the interop suites and the Python binding's tests.
+venv: $(VENV)/.stamp
+$(VENV)/.stamp: tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r tests/requirements.txt
+	touch $@
+
 demo: build
 	@bash examples/demo.sh
 
-test: vet test-go
+test: $(TEST_TARGETS)
 
 test-go:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 ./pkg/... ./examples/...
 
-bench:
+bench: $(BENCH_TARGETS)
+
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
 
 fuzz:

@@ -1,0 +1,154 @@
+package wsrpc
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// jsonConfig is the JSON form of Config used by the C and JavaScript bindings. Names and
+// units follow fastapi-ws-rpc's configuration: durations are seconds (floats), and a
+// missing member keeps the default.
+type jsonConfig struct {
+	MaxMessageSize         *int64            `json:"max_message_size"`
+	MaxPendingRequests     *int              `json:"max_pending_requests"`
+	MaxSendQueueSize       *int              `json:"max_send_queue_size"`     // 0 = unlimited (as in Python)
+	MaxConcurrentRequests  *int              `json:"max_concurrent_requests"` // 0 = unlimited
+	Sequential             *bool             `json:"sequential"`
+	DefaultResponseTimeout *float64          `json:"default_response_timeout"`
+	IdleTimeout            *float64          `json:"idle_timeout"`
+	MaxConnectionDuration  *float64          `json:"max_connection_duration"`
+	HandshakeTimeout       *float64          `json:"handshake_timeout"`
+	CloseGrace             *float64          `json:"close_grace"`
+	Debug                  *bool             `json:"debug"`
+	Subprotocols           json.RawMessage   `json:"subprotocols"` // null or [] disables
+	Binary                 *bool             `json:"binary"`
+	SyncChannelID          *bool             `json:"sync_channel_id"`
+	OriginPatterns         []string          `json:"origin_patterns"`
+	Headers                map[string]string `json:"headers"`
+	ReadinessCheck         *bool             `json:"readiness_check"`
+	FailFast               *bool             `json:"fail_fast"`
+	Retry                  *struct {
+		Enabled     *bool    `json:"enabled"`
+		MaxAttempts *int     `json:"max_attempts"`
+		MinWait     *float64 `json:"min_wait"`
+		MaxWait     *float64 `json:"max_wait"`
+		Jitter      *bool    `json:"jitter"`
+	} `json:"retry"`
+	AutoReconnect        *bool    `json:"auto_reconnect"`
+	ReconnectDelay       *float64 `json:"reconnect_delay"`
+	MaxReconnectDelay    *float64 `json:"max_reconnect_delay"`
+	MaxReconnectAttempts *int     `json:"max_reconnect_attempts"` // -1 = unlimited
+	MaxReconnectElapsed  *float64 `json:"max_reconnect_elapsed"`
+	Keepalive            *struct {
+		Interval               *float64 `json:"interval"`
+		MaxConsecutiveFailures *int     `json:"max_consecutive_failures"`
+		UseProtocolPing        *bool    `json:"use_protocol_ping"`
+	} `json:"keepalive"`
+}
+
+func secs(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+
+// ParseConfig reads the JSON form of the configuration (used by the C and JavaScript
+// bindings) on top of DefaultConfig. Unknown members are an error, so that a misspelt
+// option is never silently ignored. An empty input gives the defaults.
+func ParseConfig(data []byte) (Config, error) {
+	cfg := DefaultConfig()
+	if len(bytes.TrimSpace(data)) == 0 {
+		return cfg, nil
+	}
+	var j jsonConfig
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&j); err != nil {
+		return cfg, fmt.Errorf("wsrpc: options: %w", err)
+	}
+	setI64 := func(dst *int64, v *int64) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setInt := func(dst *int, v *int) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setBool := func(dst *bool, v *bool) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setDur := func(dst *time.Duration, v *float64) {
+		if v != nil {
+			*dst = secs(*v)
+		}
+	}
+	setI64(&cfg.MaxMessageSize, j.MaxMessageSize)
+	setInt(&cfg.MaxPendingRequests, j.MaxPendingRequests)
+	if v := j.MaxSendQueueSize; v != nil {
+		cfg.MaxSendQueue = *v
+		if *v == 0 {
+			cfg.MaxSendQueue = -1
+		}
+	}
+	if v := j.MaxConcurrentRequests; v != nil {
+		cfg.MaxConcurrentRequests = *v
+		if *v == 0 {
+			cfg.MaxConcurrentRequests = -1
+		}
+	}
+	setBool(&cfg.Sequential, j.Sequential)
+	setDur(&cfg.DefaultTimeout, j.DefaultResponseTimeout)
+	setDur(&cfg.IdleTimeout, j.IdleTimeout)
+	setDur(&cfg.MaxConnectionDuration, j.MaxConnectionDuration)
+	setDur(&cfg.HandshakeTimeout, j.HandshakeTimeout)
+	setDur(&cfg.CloseGrace, j.CloseGrace)
+	setBool(&cfg.Debug, j.Debug)
+	if j.Subprotocols != nil {
+		var list []string
+		if err := json.Unmarshal(j.Subprotocols, &list); err != nil {
+			return cfg, fmt.Errorf("wsrpc: options: subprotocols: %w", err)
+		}
+		cfg.Subprotocols = append([]string{}, list...)
+	}
+	setBool(&cfg.Binary, j.Binary)
+	setBool(&cfg.SyncChannelID, j.SyncChannelID)
+	cfg.OriginPatterns = j.OriginPatterns
+	if len(j.Headers) > 0 {
+		cfg.Header = http.Header{}
+		for k, v := range j.Headers {
+			cfg.Header.Set(k, v)
+		}
+	}
+	setBool(&cfg.ReadinessCheck, j.ReadinessCheck)
+	setBool(&cfg.FailFast, j.FailFast)
+	if r := j.Retry; r != nil {
+		if r.Enabled != nil {
+			cfg.Retry.Disabled = !*r.Enabled
+		}
+		setInt(&cfg.Retry.MaxAttempts, r.MaxAttempts)
+		setDur(&cfg.Retry.MinWait, r.MinWait)
+		setDur(&cfg.Retry.MaxWait, r.MaxWait)
+		if r.Jitter != nil {
+			cfg.Retry.NoJitter = !*r.Jitter
+		}
+	}
+	setBool(&cfg.Reconnect.Enabled, j.AutoReconnect)
+	setDur(&cfg.Reconnect.Delay, j.ReconnectDelay)
+	setDur(&cfg.Reconnect.MaxDelay, j.MaxReconnectDelay)
+	setInt(&cfg.Reconnect.MaxAttempts, j.MaxReconnectAttempts)
+	setDur(&cfg.Reconnect.MaxElapsed, j.MaxReconnectElapsed)
+	if k := j.Keepalive; k != nil {
+		setDur(&cfg.Keepalive.Interval, k.Interval)
+		setInt(&cfg.Keepalive.MaxFailures, k.MaxConsecutiveFailures)
+		if k.UseProtocolPing != nil {
+			cfg.Keepalive.RPCPing = !*k.UseProtocolPing
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
