@@ -50,7 +50,7 @@ class Server:
         self.script = script
         self.proc = subprocess.Popen(
             [PY, os.path.join(HERE, script), "--port", "0", "--lifetime", "300", *flags],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=HERE,
         )
         deadline = time.time() + 20
         line = ""
@@ -186,7 +186,7 @@ JSONRPC_CASES = [
     ("err_non_object_number", "JSON number -> -32600", 42),
     ("err_non_object_float", "JSON float -> -32600", 4.5),
     ("err_non_object_bool", "JSON true -> -32600", True),
-    ("err_non_object_null", "JSON null -> -32600", None),
+    ("err_non_object_null", "JSON null -> -32600", {"raw": "null"}),
     ("err_wrong_version", "jsonrpc 1.0 -> -32600", {"jsonrpc": "1.0", "id": "v1", "method": "ping"}),
     ("err_version_number", "jsonrpc 2.0 as a number -> -32600", {"raw": '{"jsonrpc": 2.0, "id": "v2", "method": "ping"}'}),
     ("err_missing_version", "no jsonrpc member -> -32600 'None'", {"id": "v3", "method": "ping"}),
@@ -375,9 +375,11 @@ async def main_async(args) -> None:
     os.makedirs(args.out, exist_ok=True)
     for case in out:
         path = os.path.join(args.out, case["name"] + ".json")
+        text = json.dumps(case, indent=2, ensure_ascii=False)
+        # keep machine paths out of the golden files (get_process_details results)
+        text = text.replace(HERE, "<dir>").replace(PY, "<python>")
         with open(path, "w") as fh:
-            json.dump(case, fh, indent=2, ensure_ascii=False)
-            fh.write("\n")
+            fh.write(text + "\n")
         print(f"{case['name']}: recv={len(case.get('recv', []))} closed={case.get('closed')}")
 
 
