@@ -1,0 +1,71 @@
+# C API (capi/), its C example and tests, and the Python binding over it (bindings/python).
+#
+#   build-capi       build/libwsrpc.so + build/include/wsrpc.h + build/wsrpc.pc
+#   build-c-example  build/bin/c-client (examples/c/client.c, compiled via pkg-config)
+#   test-c           tests/c/test_capi.c under valgrind (AddressSanitizer with VALGRIND=no)
+#   test-python      pytest bindings/python/tests in build/venv
+CC ?= cc
+CAPI_LIB := $(BUILD)/libwsrpc.so
+CAPI_HDR := $(BUILD)/include/wsrpc.h
+CAPI_PC := $(BUILD)/wsrpc.pc
+CAPI_VERSION = $(shell sed -n 's/^\#define WSRPC_VERSION_STRING "\(.*\)"/\1/p' capi/include/wsrpc.h)
+CAPI_DEPS := $(wildcard capi/*.go capi/*.c capi/include/*.h) $(shell find pkg -name '*.go' -not -name '*_test.go') go.mod go.sum
+PKGCONF = PKG_CONFIG_PATH=$(BUILD) pkg-config
+VALGRIND ?= yes
+
+BUILD_TARGETS += build-capi build-c-example
+TEST_TARGETS += test-c test-python
+
+.PHONY: build-capi build-c-example test-c test-python python-install
+
+build-capi: $(CAPI_LIB) $(CAPI_HDR) $(CAPI_PC)
+
+$(CAPI_LIB): $(CAPI_DEPS)
+	@mkdir -p $(BUILD)
+	$(GO) build -buildmode=c-shared -o $@ ./capi
+	@rm -f $(BUILD)/libwsrpc.h # cgo's generated header; the public one is capi/include/wsrpc.h
+
+$(CAPI_HDR): capi/include/wsrpc.h
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(CAPI_PC): capi/wsrpc.pc.in capi/include/wsrpc.h
+	sed -e 's|@PREFIX@|$(BUILD)|' -e 's|@VERSION@|$(CAPI_VERSION)|' $< >$@
+
+build-c-example: $(BUILD)/bin/c-client
+
+$(BUILD)/bin/c-client: examples/c/client.c $(CAPI_LIB) $(CAPI_HDR) $(CAPI_PC)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -O2 -o $@ $< $$($(PKGCONF) --cflags --libs wsrpc) -pthread
+
+$(BUILD)/bin/test-capi: tests/c/test_capi.c $(CAPI_LIB) $(CAPI_HDR) $(CAPI_PC)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -g -O1 -o $@ $< $$($(PKGCONF) --cflags --libs wsrpc) -pthread
+
+$(BUILD)/bin/test-capi-asan: tests/c/test_capi.c $(CAPI_LIB) $(CAPI_HDR) $(CAPI_PC)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -g -O1 -fsanitize=address -fno-omit-frame-pointer -o $@ $< \
+		$$($(PKGCONF) --cflags --libs wsrpc) -pthread
+
+ifeq ($(VALGRIND),yes)
+test-c: $(BUILD)/bin/test-capi
+	@command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
+	valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+		--error-exitcode=1 --suppressions=tests/c/valgrind.supp --gen-suppressions=all \
+		$(BUILD)/bin/test-capi
+else
+test-c: $(BUILD)/bin/test-capi-asan
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=tests/c/lsan.supp $(BUILD)/bin/test-capi-asan
+endif
+
+# Installs the binding (with libwsrpc.so bundled) into build/venv the way a user would.
+python-install: build-capi venv
+	$(VENV)/bin/pip install -q --no-build-isolation --force-reinstall --no-deps ./bindings/python
+	@rm -rf bindings/python/build
+
+test-python: python-install $(BUILD)/bin/bidi-server
+	cd bindings/python && WSRPC_TEST_BIN=$(BUILD)/bin $(PY) -m pytest -q -p no:cacheprovider tests
+
+$(BUILD)/bin/bidi-server: $(CAPI_DEPS) $(wildcard examples/go/bidi-server/*.go)
+	@mkdir -p $(BUILD)/bin
+	$(GO) build -o $@ ./examples/go/bidi-server
