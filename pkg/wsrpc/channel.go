@@ -112,6 +112,8 @@ func newChannel(c conn, cfg *Config, methods *Methods, subprotocol string, value
 // start begins reading and arms the idle and age timers.
 func (c *Channel) start() {
 	c.lastRead.Store(time.Now().UnixNano())
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if d := c.cfg.IdleTimeout; d > 0 {
 		c.idleTimer = time.AfterFunc(d, c.checkIdle)
 	}
@@ -127,7 +129,11 @@ func (c *Channel) start() {
 func (c *Channel) checkIdle() {
 	idle := time.Since(time.Unix(0, c.lastRead.Load()))
 	if left := c.cfg.IdleTimeout - idle; left > 0 {
-		c.idleTimer.Reset(left)
+		c.mu.Lock()
+		if !c.closed {
+			c.idleTimer.Reset(left)
+		}
+		c.mu.Unlock()
 		return
 	}
 	c.cfg.Logger.Info("wsrpc: idle timeout", "channel", c.id, "idle", idle)
@@ -268,14 +274,14 @@ func (c *Channel) shutdown(cause error, code websocket.StatusCode, reason string
 	c.closeErr = cause
 	pend := c.pending
 	c.pending = map[string]*Pending{}
-	c.mu.Unlock()
-
 	if c.idleTimer != nil {
 		c.idleTimer.Stop()
 	}
 	if c.ageTimer != nil {
 		c.ageTimer.Stop()
 	}
+	c.mu.Unlock()
+
 	if graceful {
 		_ = c.conn.Close(code, reason)
 	}
@@ -397,7 +403,7 @@ func (c *Channel) sendError(id []byte, e wire.ErrorObject) {
 }
 
 func (c *Channel) reportError(err error) {
-	if errors.Is(err, ErrClosed) {
+	if c.isClosed() {
 		c.cfg.Logger.Debug("wsrpc: reply dropped, channel closed", "channel", c.id, "err", err)
 		return
 	}
@@ -458,18 +464,17 @@ func (c *Channel) serve(id []byte, name string, params []byte) {
 		out = wire.EncodeResult(id, result)
 	}
 	if err := c.send(out); err != nil {
-		if !errors.Is(err, ErrClosed) && !errors.Is(err, ErrMessageTooLarge) {
-			err2 := c.send(wire.EncodeError(id, wire.ErrorObject{Code: CodeInternalError, Message: "Internal server error"}))
-			if err2 == nil {
-				err = nil
+		// As Python does: when the reply cannot be sent, try an internal-error reply; only if
+		// that fails too does the failure escape to the error hook.
+		if !c.isClosed() {
+			if errors.Is(err, ErrMessageTooLarge) {
+				c.cfg.Logger.Error("wsrpc: reply too large to send", "channel", c.id, "method", name, "err", err)
 			}
-		} else if errors.Is(err, ErrMessageTooLarge) {
-			c.cfg.Logger.Error("wsrpc: result too large to send", "channel", c.id, "method", name, "err", err)
-			err = c.send(wire.EncodeError(id, wire.ErrorObject{Code: CodeInternalError, Message: "Internal server error"}))
+			if c.send(wire.EncodeError(id, wire.ErrorObject{Code: CodeInternalError, Message: "Internal server error"})) == nil {
+				return
+			}
 		}
-		if err != nil {
-			c.reportError(fmt.Errorf("wsrpc: sending reply to %s: %w", name, err))
-		}
+		c.reportError(fmt.Errorf("wsrpc: sending reply to %s: %w", name, err))
 	}
 }
 
@@ -523,6 +528,10 @@ func (c *Channel) errorObject(name string, err error) wire.ErrorObject {
 		return wire.ErrorObject{Code: int64(e.Code), Message: e.Message, Data: []byte(e.Data)}
 	}
 	typ := fmt.Sprintf("%T", err)
+	var named interface{ ErrorType() string }
+	if errors.As(err, &named) {
+		typ = named.ErrorType()
+	}
 	var pn *panicError
 	if errors.As(err, &pn) {
 		typ = "panic"

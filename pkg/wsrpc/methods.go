@@ -235,6 +235,9 @@ func encodeResult(v any, stringify bool) ([]byte, error) {
 	case nil:
 		return nil, nil
 	case json.RawMessage:
+		if len(r) == 0 {
+			return nil, nil
+		}
 		if !json.Valid(r) {
 			return nil, fmt.Errorf("result is not valid JSON")
 		}
