@@ -33,9 +33,10 @@ type Pending struct {
 	once    sync.Once
 
 	// set once before done is closed
-	result []byte
-	hasErr *Error
-	err    error
+	resultType string // legacy result_type (JSON text), if any
+	result     []byte
+	hasErr     *Error
+	err        error
 }
 
 // ID returns the call id.
@@ -151,7 +152,11 @@ func (c *Channel) Go(ctx context.Context, method string, params any, opts ...Cal
 	if err != nil {
 		return nil, err
 	}
-	if err := c.send(wire.EncodeRequest(idRaw, method, raw)); err != nil {
+	data, err := c.encodeRequest(idRaw, method, raw)
+	if err == nil {
+		err = c.send(data)
+	}
+	if err != nil {
 		c.forget(p)
 		return nil, err
 	}
@@ -237,6 +242,9 @@ func (c *Channel) TakeResponse(id string) (resp json.RawMessage, ok bool) {
 	}
 	delete(c.pending, id)
 	c.mu.Unlock()
+	if c.legacy() {
+		return legacyResponseObject(id, p), true
+	}
 	idRaw, _ := json.Marshal(id)
 	var errRaw []byte
 	if p.hasErr != nil {
@@ -251,11 +259,19 @@ func (c *Channel) TakeResponse(id string) (resp json.RawMessage, ok bool) {
 
 // complete hands a response to its pending call; unknown ids are dropped.
 func (c *Channel) complete(m *wire.Message) {
-	if m.Key == "" {
+	var e *Error
+	if m.Error != nil {
+		e = &Error{Code: int(m.Error.Code), Message: m.Error.Message, Data: json.RawMessage(m.Error.Data)}
+	}
+	c.completeKey(m.Key, m.Result, e, "")
+}
+
+func (c *Channel) completeKey(key string, result []byte, e *Error, resultType string) {
+	if key == "" {
 		return
 	}
 	c.mu.Lock()
-	p := c.pending[m.Key]
+	p := c.pending[key]
 	if p != nil {
 		select {
 		case <-p.done:
@@ -265,14 +281,11 @@ func (c *Channel) complete(m *wire.Message) {
 	}
 	c.mu.Unlock()
 	if p == nil {
-		c.cfg.Logger.Debug("wsrpc: response for unknown call dropped", "channel", c.id, "id", m.Key)
+		c.cfg.Logger.Debug("wsrpc: response for unknown call dropped", "channel", c.id, "id", key)
 		return
 	}
-	var e *Error
-	if m.Error != nil {
-		e = &Error{Code: int(m.Error.Code), Message: m.Error.Message, Data: json.RawMessage(m.Error.Data)}
-	}
-	p.finish(m.Result, e, nil)
+	p.resultType = resultType
+	p.finish(result, e, nil)
 }
 
 // Notify sends a notification: no id, no answer, nothing to wait for.
@@ -284,7 +297,11 @@ func (c *Channel) Notify(ctx context.Context, method string, params any) error {
 	if err != nil {
 		return err
 	}
-	return c.send(wire.EncodeRequest(nil, method, raw))
+	data, err := c.encodeRequest(nil, method, raw)
+	if err != nil {
+		return err
+	}
+	return c.send(data)
 }
 
 func marshalParams(params any) ([]byte, error) {

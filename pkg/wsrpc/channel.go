@@ -59,6 +59,7 @@ type Channel struct {
 
 	values       sync.Map
 	disconnected sync.Once
+	dialect      atomic.Int32 // a Dialect, or dialectUnpinned
 }
 
 type chanKey struct{}
@@ -106,6 +107,7 @@ func newChannel(c conn, cfg *Config, methods *Methods, subprotocol string, value
 	for k, v := range values {
 		ch.values.Store(k, v)
 	}
+	ch.initDialect()
 	return ch
 }
 
@@ -380,11 +382,23 @@ func CloseCode(err error) int {
 
 func (c *Channel) handleMessage(data []byte) {
 	m := wire.Parse(data)
+	if m.Kind != wire.KindInvalid {
+		c.pin(m.Kind)
+	}
+	if c.legacy() {
+		if m.Kind == wire.KindLegacy {
+			c.handleLegacy(&m)
+		} else {
+			// Legacy peers ignore what is not a legacy envelope.
+			c.cfg.Logger.Debug("wsrpc: non-legacy message ignored on a legacy connection", "channel", c.id)
+		}
+		return
+	}
 	switch m.Kind {
 	case wire.KindResponse:
 		c.complete(&m)
 	case wire.KindRequest:
-		c.dispatch(&m)
+		c.dispatchRequest(m.ID, m.Method, m.Params, false)
 	case wire.KindLegacy:
 		c.sendError(nil, wire.ErrorObject{Code: CodeInvalidRequest, Message: "Unknown message format: " + wire.PyRepr(data)})
 	default:
@@ -413,15 +427,16 @@ func (c *Channel) reportError(err error) {
 	}
 }
 
-// dispatch runs a request or notification, in its own goroutine unless Sequential.
-func (c *Channel) dispatch(m *wire.Message) {
+// dispatchRequest runs a request (id set) or notification (id nil), in its own goroutine
+// unless Sequential.
+func (c *Channel) dispatchRequest(id []byte, name string, params []byte, legacy bool) {
 	if c.cfg.Sequential {
 		c.handlers.Add(1)
-		c.serve(m.ID, m.Method, m.Params)
+		c.serve(id, name, params, legacy)
 		return
 	}
 	if c.handlerSem != nil {
-		if m.ID == nil {
+		if id == nil {
 			// Notifications wait for a slot: nothing is dropped, the reader slows down.
 			select {
 			case c.handlerSem <- struct{}{}:
@@ -432,26 +447,42 @@ func (c *Channel) dispatch(m *wire.Message) {
 			select {
 			case c.handlerSem <- struct{}{}:
 			default:
-				c.sendError(m.ID, wire.ErrorObject{Code: CodeServerBusy,
-					Message: fmt.Sprintf("Server busy: too many concurrent requests (%d)", cap(c.handlerSem))})
+				msg := fmt.Sprintf("Server busy: too many concurrent requests (%d)", cap(c.handlerSem))
+				if legacy {
+					c.cfg.Logger.Warn("wsrpc: legacy request dropped", "channel", c.id, "method", name, "reason", msg)
+					return
+				}
+				c.sendError(id, wire.ErrorObject{Code: CodeServerBusy, Message: msg})
 				return
 			}
 		}
 	}
 	c.handlers.Add(1)
-	go c.serve(m.ID, m.Method, m.Params)
+	go c.serve(id, name, params, legacy)
 }
 
 // serve runs one request and sends its reply. It calls handlers.Done.
-func (c *Channel) serve(id []byte, name string, params []byte) {
+func (c *Channel) serve(id []byte, name string, params []byte, legacy bool) {
 	defer func() {
 		if c.handlerSem != nil && !c.cfg.Sequential {
 			<-c.handlerSem
 		}
 		c.handlers.Done()
 	}()
-	result, err := c.invoke(name, params)
+	result, err := c.invoke(name, params, legacy)
+	if legacy {
+		// Legacy requests with call_id null are still answered (with call_id null).
+		if out := c.legacyReply(id, name, result, err); out != nil {
+			if err := c.send(out); err != nil {
+				c.reportError(fmt.Errorf("wsrpc: sending reply to %s: %w", name, err))
+			}
+		}
+		return
+	}
 	if id == nil {
+		if err != nil && !errors.Is(err, ErrNoResponse) {
+			c.cfg.Logger.Warn("wsrpc: notification handler failed", "channel", c.id, "method", name, "err", err)
+		}
 		return
 	}
 	var out []byte
@@ -479,14 +510,18 @@ func (c *Channel) serve(id []byte, name string, params []byte) {
 }
 
 // invoke resolves and runs a method (PROTOCOL.md §6), returning the encoded result.
-func (c *Channel) invoke(name string, params []byte) (result []byte, err error) {
-	if len(name) > 0 && name[0] == '_' && name != "_get_channel_id_" {
+func (c *Channel) invoke(name string, params []byte, legacy bool) (result []byte, err error) {
+	ping := "ping"
+	if legacy {
+		ping = "_ping_"
+	}
+	if len(name) > 0 && name[0] == '_' && name != "_get_channel_id_" && name != ping {
 		return nil, &Error{Code: CodeMethodNotFound, Message: fmt.Sprintf("Method '%s' not found or not accessible", name)}
 	}
 	m := c.methods.lookup(name)
 	if m == nil {
 		switch name {
-		case "ping":
+		case ping:
 			return []byte(`"pong"`), nil
 		case "_get_channel_id_":
 			return []byte(`"` + c.id + `"`), nil

@@ -49,7 +49,7 @@ func (c *Channel) Ping(ctx context.Context, rpc bool) error {
 		return nil
 	}
 	var res string
-	if err := c.Call(ctx, "ping", nil, &res); err != nil {
+	if err := c.Call(ctx, c.pingMethod(), nil, &res); err != nil {
 		return err
 	}
 	if res != "pong" {

@@ -151,7 +151,9 @@ func TestLiveTokenAuth(t *testing.T) { // C10, C11
 	}
 	start := time.Now()
 	_, err := Dial(ctxT(t, 10*time.Second), url, WithLogger(quietLogger), WithHeader("X-TOKEN", "wrong"),
-		func(c *Config) { c.Retry = RetryConfig{MaxAttempts: 2, MinWait: 10 * time.Millisecond, MaxWait: 20 * time.Millisecond} })
+		func(c *Config) {
+			c.Retry = RetryConfig{MaxAttempts: 2, MinWait: 10 * time.Millisecond, MaxWait: 20 * time.Millisecond}
+		})
 	var he *HTTPError
 	if !errors.As(err, &he) || he.Status != 403 {
 		t.Fatalf("want HTTP 403, got %v", err)
@@ -618,8 +620,9 @@ func TestLiveReconnect(t *testing.T) { // C216, BEHAVIOUR §9 with GO-REC
 func TestLiveFailFast(t *testing.T) {
 	r := newRestartable(t, utilityMethods())
 	c := dialTest(t, r.url(), WithReconnect(time.Hour, 1), func(c *Config) { c.FailFast = true })
+	ch := c.Channel()
 	r.stop()
-	<-c.Channel().Done()
+	<-ch.Done()
 	time.Sleep(20 * time.Millisecond)
 	if err := c.Call(ctxT(t, time.Second), "echo", map[string]string{"text": "x"}, nil); !errors.Is(err, ErrNotConnected) {
 		t.Fatal(err)

@@ -59,6 +59,9 @@ type Config struct {
 	// Subprotocols offered (client) or accepted (server), in preference order. nil means
 	// the default ["jsonrpc2.0"]; an empty non-nil slice disables subprotocols.
 	Subprotocols []string
+	// Dialect is the envelope spoken: JSON-RPC 2.0 (default), the legacy
+	// fastapi_websocket_rpc one, or (servers) DialectAuto to follow each client.
+	Dialect Dialect
 	// Binary sends binary frames instead of text (both kinds are always accepted).
 	Binary bool
 
@@ -70,14 +73,14 @@ type Config struct {
 	Authenticate func(r *http.Request) (map[string]any, error)
 
 	// Client only.
-	Header          http.Header  // extra handshake headers, e.g. a token
-	TLSConfig       *tls.Config  // for wss:// URLs
-	HTTPClient      *http.Client // overrides the dialer entirely (TLSConfig is then ignored)
-	ReadinessCheck  bool         // after connecting, ping up to 5 times (1 s each) like Python
-	Retry           RetryConfig
-	Reconnect       ReconnectConfig
-	Keepalive       KeepaliveConfig
-	FailFast        bool // calls made while reconnecting fail with ErrNotConnected instead of waiting
+	Header         http.Header  // extra handshake headers, e.g. a token
+	TLSConfig      *tls.Config  // for wss:// URLs
+	HTTPClient     *http.Client // overrides the dialer entirely (TLSConfig is then ignored)
+	ReadinessCheck bool         // after connecting, ping up to 5 times (1 s each) like Python
+	Retry          RetryConfig
+	Reconnect      ReconnectConfig
+	Keepalive      KeepaliveConfig
+	FailFast       bool // calls made while reconnecting fail with ErrNotConnected instead of waiting
 
 	// Hooks. All may be called from any goroutine; the ones of one kind run one after
 	// another, and a panic in a hook is recovered and logged.
