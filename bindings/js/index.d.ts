@@ -1,0 +1,177 @@
+// Types for wsrpc.mjs: bidirectional JSON-RPC 2.0 over WebSockets (fastapi-ws-rpc
+// compatible), running the Go core compiled to WebAssembly.
+
+/** Any JSON value. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Params of a call: an object (named params), an array (positional params), or none. */
+export type Params = { [key: string]: unknown } | unknown[] | undefined | null;
+
+/**
+ * A method the server may call. Named params arrive as one object (absent params as {}),
+ * positional params as the arguments. It may return a value or a Promise; undefined is sent
+ * as null. A thrown Error with an integer `code` is sent as that JSON-RPC error (with
+ * `message` and, if set, `data`); any other exception is sent as -32603 "Internal server
+ * error" (its text only when the client has `debug: true`).
+ */
+export type Method = (...args: any[]) => unknown | Promise<unknown>;
+
+/** Why a call failed: the peer's error answer ("remote") or a local failure. */
+export type ErrorKind =
+  | "remote" // the peer answered with a JSON-RPC error: see code, message, data
+  | "timeout" // no answer in time (the method may have run on the peer)
+  | "connection_lost" // the connection ended while waiting (the method may have run)
+  | "not_connected" // reconnecting and fail_fast is set; nothing was sent
+  | "closed" // the client is closed; nothing was sent
+  | "backpressure" // max_pending_requests or the send queue is full; nothing was sent
+  | "message_too_large" // the message exceeds max_message_size; nothing was sent
+  | "invalid_id"
+  | "aborted" // options.signal aborted the call
+  | "connect_failed" // connect() could not connect
+  | "error";
+
+/** The error calls reject with. */
+export class RpcError extends Error {
+  constructor(message: string, init?: { kind?: ErrorKind; code?: number; data?: unknown });
+  readonly name: "RpcError";
+  readonly kind: ErrorKind;
+  /** JSON-RPC error code, set when kind is "remote" (e.g. -32601 method not found, -32602 invalid params). */
+  readonly code?: number;
+  /** The error's data member, decoded, when the peer sent one. */
+  readonly data?: unknown;
+}
+
+/** Event payloads. */
+export interface ConnectEvent {
+  channelId: string;
+}
+export interface DisconnectEvent {
+  channelId: string;
+  /** Close code the peer sent, or -1. */
+  code: number;
+  reason?: string;
+  error?: string;
+}
+export interface ReconnectingEvent {
+  /** 1 for the first attempt of this outage. */
+  attempt: number;
+  /** Seconds until the attempt. */
+  delay: number;
+  error?: string;
+}
+export interface CloseEvent {
+  /** Why the client closed for good, unless close() closed it. */
+  error?: string;
+}
+export interface Events {
+  /** A connection is ready (the first and every reconnect). */
+  connect: ConnectEvent;
+  /** A connection ended. */
+  disconnect: DisconnectEvent;
+  /** A reconnect attempt is scheduled. */
+  reconnecting: ReconnectingEvent;
+  /** The client closed for good (close(), or reconnecting gave up). */
+  close: CloseEvent;
+}
+export type EventName = keyof Events;
+
+/**
+ * The wsrpc configuration (JSON form, shared with the C binding): names follow
+ * fastapi-ws-rpc, durations are seconds. A misspelt member is an error.
+ */
+export interface Config {
+  max_message_size?: number;
+  max_pending_requests?: number;
+  /** 0 = unlimited. */
+  max_send_queue_size?: number;
+  /** 0 = unlimited. */
+  max_concurrent_requests?: number;
+  sequential?: boolean;
+  default_response_timeout?: number;
+  idle_timeout?: number;
+  max_connection_duration?: number;
+  handshake_timeout?: number;
+  close_grace?: number;
+  /** Disclose exception texts in -32603 answers. */
+  debug?: boolean;
+  /** null or [] offers no subprotocol; default ["jsonrpc2.0"]. */
+  subprotocols?: string[] | null;
+  binary?: boolean;
+  /** Browsers cannot send custom handshake headers; ignored there. */
+  headers?: Record<string, string>;
+  readiness_check?: boolean;
+  fail_fast?: boolean;
+  retry?: { enabled?: boolean; max_attempts?: number; min_wait?: number; max_wait?: number; jitter?: boolean };
+  auto_reconnect?: boolean;
+  reconnect_delay?: number;
+  max_reconnect_delay?: number;
+  /** -1 = unlimited. */
+  max_reconnect_attempts?: number;
+  max_reconnect_elapsed?: number;
+  /** Keepalive uses the JSON-RPC "ping" method (browsers have no protocol pings). */
+  keepalive?: { interval?: number; max_consecutive_failures?: number; use_protocol_ping?: boolean };
+  sync_channel_id?: boolean;
+  origin_patterns?: string[];
+}
+
+export interface LoadOptions {
+  /** URL of wsrpc.wasm (default: next to wsrpc.mjs). */
+  wasm?: string | URL;
+  /** URL of wasm_exec.js from the Go toolchain that built the .wasm (default: next to wsrpc.mjs). */
+  wasmExec?: string | URL;
+}
+
+export interface ConnectOptions extends Config, LoadOptions {
+  /** Methods the server may call. */
+  methods?: Record<string, Method>;
+  /** Listeners attached before connecting (so they see the first "connect"). */
+  on?: { [E in EventName]?: (event: Events[E]) => void };
+  /** Go-side log level on the console; default "warn". */
+  logLevel?: "debug" | "info" | "warn" | "error" | "silent";
+}
+
+export interface CallOptions {
+  /** Seconds to wait for the answer (default: default_response_timeout, else none). */
+  timeout?: number;
+  /** Aborting rejects the call with kind "aborted". */
+  signal?: AbortSignal;
+}
+
+export class Client {
+  private constructor();
+  /** Calls method on the server and resolves with its result. */
+  call<T = any>(method: string, params?: Params, options?: CallOptions): Promise<T>;
+  /** Sends a notification; resolves once it is handed to the socket. */
+  notify(method: string, params?: Params): Promise<void>;
+  /** Makes fn callable by the server as name (replacing any method of that name). */
+  register(name: string, fn: Method): this;
+  /** Removes a method; returns whether it was registered. */
+  unregister(name: string): boolean;
+  /** Adds a listener; returns a function that removes it. */
+  on<E extends EventName>(event: E, listener: (event: Events[E]) => void): () => void;
+  off<E extends EventName>(event: E, listener: (event: Events[E]) => void): void;
+  /** The current connection's channel id, or null while disconnected. */
+  readonly channelId: string | null;
+  /** Whether close() has been called. */
+  readonly closed: boolean;
+  /** Closes the connection (status 1000) and stops reconnecting; idempotent. */
+  close(): Promise<void>;
+}
+
+/** Connects to a wsrpc or fastapi-ws-rpc server (ws:// or wss:// URL). */
+export function connect(url: string | URL, options?: ConnectOptions): Promise<Client>;
+
+/** Loads and starts the wasm module (connect() does this on first use). */
+export function load(options?: LoadOptions): Promise<unknown>;
+
+/** Version of the wasm module. */
+export function version(): Promise<string>;
+
+declare const _default: {
+  connect: typeof connect;
+  load: typeof load;
+  version: typeof version;
+  Client: typeof Client;
+  RpcError: typeof RpcError;
+};
+export default _default;
