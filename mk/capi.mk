@@ -50,12 +50,12 @@ $(BUILD)/bin/test-capi-asan: tests/c/test_capi.c $(CAPI_LIB) $(CAPI_HDR) $(CAPI_
 ifeq ($(VALGRIND),yes)
 test-c: $(BUILD)/bin/test-capi
 	@command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
-	valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+	WSRPC_LOG=error valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
 		--error-exitcode=1 --suppressions=tests/c/valgrind.supp --gen-suppressions=all \
 		$(BUILD)/bin/test-capi
 else
 test-c: $(BUILD)/bin/test-capi-asan
-	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=tests/c/lsan.supp $(BUILD)/bin/test-capi-asan
+	WSRPC_LOG=error ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=tests/c/lsan.supp $(BUILD)/bin/test-capi-asan
 endif
 
 # Installs the binding (with libwsrpc.so bundled) into build/venv the way a user would.
