@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/wsrpc/wsrpc/pkg/wsrpc"
@@ -19,6 +20,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:9000", "listen address")
 	path := flag.String("path", "/ws", "WebSocket path")
 	wait := flag.Duration("wait", time.Second, "delay before allow_queries")
+	origins := flag.String("origins", "", "comma-separated Origin host patterns allowed besides same-origin (e.g. '127.0.0.1:*' for the browser example)")
 	flag.Parse()
 
 	m := wsrpc.NewMethods()
@@ -35,7 +37,11 @@ func main() {
 		}()
 		return p.A + p.B, nil
 	})
-	srv, err := wsrpc.NewServer(m, wsrpc.WithOnConnect(func(ctx context.Context, ch *wsrpc.Channel) {
+	var opts []wsrpc.Option
+	if *origins != "" {
+		opts = append(opts, wsrpc.WithOriginPatterns(strings.Split(*origins, ",")...))
+	}
+	srv, err := wsrpc.NewServer(m, append(opts, wsrpc.WithOnConnect(func(ctx context.Context, ch *wsrpc.Channel) {
 		select {
 		case <-time.After(*wait):
 		case <-ctx.Done():
@@ -44,7 +50,7 @@ func main() {
 		if err := ch.Call(ctx, "allow_queries", nil, nil); err != nil {
 			slog.Warn("allow_queries", "err", err)
 		}
-	}))
+	}))...)
 	if err != nil {
 		slog.Error("server", "err", err)
 		os.Exit(1)
