@@ -1,0 +1,279 @@
+// The JavaScript binding (bindings/js over build's wsrpc.wasm) in Node against a Go server.
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, freePort, nextEvent, sleep } from "./harness.mjs";
+import { connect, version, RpcError } from "wsrpc";
+
+const quiet = { logLevel: "silent" };
+let server;
+before(async () => { server = await startServer(); });
+after(async () => { await server?.stop(); });
+
+async function rejects(promise, check) {
+  await assert.rejects(promise, (e) => {
+    check(e);
+    return true;
+  });
+}
+
+test("version", async () => {
+  assert.match(await version(), /^\d+\.\d+\.\d+/);
+});
+
+describe("calls", () => {
+  let c;
+  before(async () => { c = await connect(server.url, quiet); });
+  after(async () => { await c?.close(); });
+
+  test("named params", async () => {
+    assert.equal(await c.call("concat", { a: "hello", b: " world" }), "hello world");
+  });
+  test("positional params", async () => {
+    assert.equal(await c.call("concat", ["foo", "bar"]), "foobar");
+    assert.equal(await c.call("add", [2, 3.5]), 5.5);
+  });
+  test("JSON values round-trip", async () => {
+    const v = { s: "ünïcødé ✓", n: 1.5, i: -7, b: true, z: null, a: [1, "x", { y: [] }] };
+    assert.deepEqual(await c.call("echo", v), v);
+    assert.deepEqual(await c.call("echo", [v, 2]), [v, 2]);
+    assert.equal(await c.call("echo"), null);
+    assert.equal(await c.call("ping"), "pong");
+  });
+  test("params must be an object or array", async () => {
+    await assert.rejects(c.call("echo", 5), TypeError);
+    await assert.rejects(c.notify("echo", "x"), TypeError);
+  });
+  test("unknown method: -32601", async () => {
+    await rejects(c.call("no_such_method", {}), (e) => {
+      assert.ok(e instanceof RpcError);
+      assert.equal(e.kind, "remote");
+      assert.equal(e.code, -32601);
+      assert.match(e.message, /no_such_method/);
+    });
+  });
+  test("bad params: -32602", async () => {
+    await rejects(c.call("concat", { a: 1, b: "x" }), (e) => assert.equal(e.code, -32602));
+    await rejects(c.call("concat", { a: "x", c: "y" }), (e) => assert.equal(e.code, -32602));
+    await rejects(c.call("add", [1]), (e) => {
+      assert.equal(e.code, -32602);
+      assert.equal(e.data.method, "add");
+    });
+  });
+  test("server error with code, message, data", async () => {
+    await rejects(c.call("fail", { code: 4321, message: "nope", data: { why: ["x"] } }), (e) => {
+      assert.equal(e.kind, "remote");
+      assert.equal(e.code, 4321);
+      assert.equal(e.message, "nope");
+      assert.deepEqual(e.data, { why: ["x"] });
+    });
+  });
+  test("server exception: -32603 without detail", async () => {
+    await rejects(c.call("boom"), (e) => {
+      assert.equal(e.code, -32603);
+      assert.equal(e.message, "Internal server error");
+    });
+  });
+  test("timeout", async () => {
+    const t0 = Date.now();
+    await rejects(c.call("sleep", { seconds: 2 }, { timeout: 0.2 }), (e) => assert.equal(e.kind, "timeout"));
+    assert.ok(Date.now() - t0 < 1500);
+  });
+  test("abort signal", async () => {
+    const ac = new AbortController();
+    const p = c.call("sleep", { seconds: 2 }, { signal: ac.signal });
+    setTimeout(() => ac.abort(), 50);
+    await rejects(p, (e) => assert.equal(e.kind, "aborted"));
+    await rejects(c.call("sleep", { seconds: 2 }, { signal: AbortSignal.abort() }), (e) => assert.equal(e.kind, "aborted"));
+  });
+  test("200 concurrent calls", async () => {
+    const n = 200;
+    const got = await Promise.all(Array.from({ length: n }, (_, i) => c.call("concat", { a: `x${i}`, b: `-${i}` })));
+    assert.deepEqual(got, Array.from({ length: n }, (_, i) => `x${i}-${i}`));
+    const slow = await Promise.all(Array.from({ length: n }, (_, i) => c.call("sleep", { seconds: 0.05 + (i % 5) * 0.01 })));
+    assert.equal(slow.length, n);
+  });
+  test("notify reaches the server", async () => {
+    await c.notify("log_event", { level: "info", n: 1 });
+    await c.notify("log_event", ["positional", 2]);
+    await sleep(100);
+    const events = await c.call("events");
+    assert.deepEqual(events.slice(-2), [{ level: "info", n: 1 }, ["positional", 2]]);
+  });
+  test("channelId", async () => {
+    assert.match(c.channelId, /^[0-9a-f]{32}$/);
+  });
+});
+
+describe("server calls the client", () => {
+  let c;
+  const seen = [];
+  before(async () => {
+    c = await connect(server.url, {
+      ...quiet,
+      methods: {
+        client_echo: ({ text }) => text,
+        client_add: (a, b) => a + b,
+        client_async: async ({ ms }) => { await sleep(ms); return { slept: ms }; },
+        client_none: () => undefined,
+        client_note: (p) => { seen.push(p); },
+        client_fail_code: () => { throw Object.assign(new Error("teapot"), { code: 418, data: { tea: true } }); },
+        client_fail: () => { throw new Error("hidden text"); },
+        client_reject: () => Promise.reject(new TypeError("async failure")),
+      },
+    });
+  });
+  after(async () => { await c?.close(); });
+
+  const cb = (method, params) => c.call("callback", { method, params });
+
+  test("sync method, named params", async () => {
+    assert.deepEqual(await cb("client_echo", { text: "hi" }), { result: "hi" });
+  });
+  test("positional params are the arguments", async () => {
+    assert.deepEqual(await cb("client_add", [2, 40]), { result: 42 });
+  });
+  test("async method", async () => {
+    assert.deepEqual(await cb("client_async", { ms: 30 }), { result: { slept: 30 } });
+  });
+  test("undefined result is null", async () => {
+    assert.deepEqual(await cb("client_none"), { result: null });
+  });
+  test("thrown Error with code -> that JSON-RPC error", async () => {
+    assert.deepEqual(await cb("client_fail_code"), { error: { code: 418, message: "teapot", data: { tea: true } } });
+  });
+  test("thrown Error without code -> -32603, text hidden", async () => {
+    assert.deepEqual(await cb("client_fail"), { error: { code: -32603, message: "Internal server error" } });
+    assert.deepEqual(await cb("client_reject"), { error: { code: -32603, message: "Internal server error" } });
+  });
+  test("unknown client method -> -32601", async () => {
+    const r = await cb("client_nope");
+    assert.equal(r.error.code, -32601);
+  });
+  test("register and unregister", async () => {
+    c.register("late", ({ x }) => x * 2);
+    assert.deepEqual(await cb("late", { x: 21 }), { result: 42 });
+    assert.equal(c.unregister("late"), true);
+    assert.equal((await cb("late", { x: 1 })).error.code, -32601);
+    assert.throws(() => c.register("bad", 5), TypeError);
+  });
+  test("server notification runs a client method", async () => {
+    await c.call("notify_me", { method: "client_note", params: { hello: "world" } });
+    for (let i = 0; i < 50 && seen.length === 0; i++) await sleep(10);
+    assert.deepEqual(seen, [{ hello: "world" }]);
+  });
+  test("many concurrent callbacks", async () => {
+    const got = await Promise.all(Array.from({ length: 200 }, (_, i) => cb("client_async", { ms: i % 7 })));
+    assert.equal(got.length, 200);
+    got.forEach((r, i) => assert.deepEqual(r, { result: { slept: i % 7 } }));
+  });
+});
+
+test("debug: exception text is disclosed", async () => {
+  const c = await connect(server.url, { ...quiet, debug: true, methods: { f: () => { throw new RangeError("detail 42"); } } });
+  try {
+    const r = await c.call("callback", { method: "f" });
+    assert.equal(r.error.code, -32603);
+    assert.match(r.error.message, /RangeError: detail 42/);
+  } finally {
+    await c.close();
+  }
+});
+
+test("events, close and calls after close", async () => {
+  const events = [];
+  const c = await connect(server.url, { ...quiet, on: { connect: (e) => events.push(["connect", e]) } });
+  const closed = nextEvent(c, "close");
+  const disconnected = nextEvent(c, "disconnect");
+  await sleep(20);
+  assert.equal(events.length, 1);
+  assert.equal(events[0][1].channelId, c.channelId);
+  await c.close();
+  await c.close(); // idempotent
+  assert.equal(c.closed, true);
+  assert.equal(c.channelId, null);
+  await disconnected;
+  assert.deepEqual(await closed, {});
+  await rejects(c.call("concat", { a: "", b: "" }), (e) => assert.equal(e.kind, "closed"));
+  await rejects(c.notify("log_event", {}), (e) => assert.equal(e.kind, "closed"));
+});
+
+test("server closes the connection: client closes for good without auto_reconnect", async () => {
+  const c = await connect(server.url, quiet);
+  const closed = nextEvent(c, "close");
+  const disconnected = nextEvent(c, "disconnect");
+  assert.equal(await c.call("close_me"), true);
+  const d = await disconnected;
+  assert.equal(d.code, 1000);
+  await closed;
+  // Nothing is sent; the core reports the reason the client closed (the lost connection).
+  await rejects(c.call("concat", {}), (e) => assert.ok(["closed", "connection_lost"].includes(e.kind), e.kind));
+  await c.close();
+});
+
+test("connect failure", async () => {
+  const port = await freePort();
+  await rejects(connect(`ws://127.0.0.1:${port}/ws`, { ...quiet, retry: { enabled: false } }), (e) => {
+    assert.ok(e instanceof RpcError);
+    assert.equal(e.kind, "connect_failed");
+  });
+});
+
+test("misspelt option is an error", async () => {
+  await assert.rejects(connect(server.url, { ...quiet, auto_reconect: true }), TypeError);
+});
+
+test("reconnect after the server restarts", async () => {
+  const port = await freePort();
+  const addr = `127.0.0.1:${port}`;
+  let srv = await startServer(addr);
+  const c = await connect(srv.url, {
+    ...quiet,
+    auto_reconnect: true,
+    reconnect_delay: 0.1,
+    max_reconnect_delay: 0.5,
+    max_reconnect_attempts: -1,
+    methods: { client_echo: ({ text }) => text },
+  });
+  try {
+    const first = c.channelId;
+    assert.equal(await c.call("concat", { a: "before", b: "!" }), "before!");
+    const disconnected = nextEvent(c, "disconnect");
+    const reconnecting = nextEvent(c, "reconnecting");
+    await srv.stop("SIGKILL");
+    await disconnected;
+    const r = await reconnecting;
+    assert.equal(r.attempt, 1);
+    const connected = nextEvent(c, "connect", 15000);
+    // A call made during the outage waits for the new connection.
+    const during = c.call("concat", { a: "during", b: "!" }, { timeout: 15 });
+    await sleep(300);
+    srv = await startServer(addr);
+    const e = await connected;
+    assert.notEqual(e.channelId, first);
+    assert.equal(await during, "during!");
+    assert.equal(await c.call("concat", { a: "after", b: "!" }), "after!");
+    assert.deepEqual(await c.call("callback", { method: "client_echo", params: { text: "back" } }), { result: "back" });
+  } finally {
+    await c.close();
+    await srv.stop();
+  }
+});
+
+test("keepalive (JSON-RPC ping) detects a frozen server", async () => {
+  const srv = await startServer();
+  const c = await connect(srv.url, { ...quiet, keepalive: { interval: 0.2, max_consecutive_failures: 2 } });
+  try {
+    await sleep(500); // pings answered: still connected
+    assert.equal(await c.call("concat", { a: "a", b: "b" }), "ab");
+    const disconnected = nextEvent(c, "disconnect", 5000);
+    const closed = nextEvent(c, "close", 5000);
+    srv.proc.kill("SIGSTOP");
+    const d = await disconnected;
+    assert.match(d.error, /keepalive/);
+    assert.match((await closed).error, /keepalive/);
+  } finally {
+    srv.proc.kill("SIGCONT");
+    await c.close();
+    await srv.stop();
+  }
+});
