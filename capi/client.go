@@ -13,7 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/wsrpc/wsrpc/pkg/wsrpc"
 )
@@ -63,7 +62,7 @@ func wsrpc_client_new(options *C.char, errOut *C.wsrpc_error) (h C.uintptr_t) {
 }
 
 //export wsrpc_client_register
-func wsrpc_client_register(h C.uintptr_t, method *C.char, fn C.wsrpc_method_fn, user unsafe.Pointer, errOut *C.wsrpc_error) (st C.int) {
+func wsrpc_client_register(h C.uintptr_t, method *C.char, fn, user C.uintptr_t, errOut *C.wsrpc_error) (st C.int) {
 	defer guard(errOut, &st)
 	cl, f := lookupClient(h)
 	if f != nil {
@@ -73,7 +72,7 @@ func wsrpc_client_register(h C.uintptr_t, method *C.char, fn C.wsrpc_method_fn, 
 	switch {
 	case !ok || name == "":
 		return report(fail(stInvalidArg, "method name is NULL or empty"), errOut)
-	case fn == nil:
+	case fn == 0:
 		return report(fail(stInvalidArg, "method callback is NULL"), errOut)
 	}
 	cl.methods.Handle(name, methodHandler(cl.id, cl.gate, fn, user))
@@ -81,13 +80,13 @@ func wsrpc_client_register(h C.uintptr_t, method *C.char, fn C.wsrpc_method_fn, 
 }
 
 //export wsrpc_client_on_event
-func wsrpc_client_on_event(h C.uintptr_t, fn C.wsrpc_event_fn, user unsafe.Pointer, errOut *C.wsrpc_error) (st C.int) {
+func wsrpc_client_on_event(h C.uintptr_t, fn, user C.uintptr_t, errOut *C.wsrpc_error) (st C.int) {
 	defer guard(errOut, &st)
 	cl, f := lookupClient(h)
 	if f != nil {
 		return report(f, errOut)
 	}
-	if fn == nil {
+	if fn == 0 {
 		cl.event.Store(nil)
 	} else {
 		cl.event.Store(&cEvent{fn: fn, user: user})
@@ -182,13 +181,13 @@ func wsrpc_client_call(h C.uintptr_t, method, params *C.char, timeoutMS C.int, r
 }
 
 //export wsrpc_client_call_async
-func wsrpc_client_call_async(h C.uintptr_t, method, params *C.char, timeoutMS C.int, fn C.wsrpc_done_fn, user unsafe.Pointer, errOut *C.wsrpc_error) (st C.int) {
+func wsrpc_client_call_async(h C.uintptr_t, method, params *C.char, timeoutMS C.int, fn, user C.uintptr_t, errOut *C.wsrpc_error) (st C.int) {
 	defer guard(errOut, &st)
 	cl, f := lookupClient(h)
 	if f != nil {
 		return report(f, errOut)
 	}
-	if fn == nil {
+	if fn == 0 {
 		return report(fail(stInvalidArg, "completion callback is NULL"), errOut)
 	}
 	a, f := parseCall(method, params, timeoutMS)

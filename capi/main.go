@@ -19,12 +19,12 @@ package main
 #include "wsrpc.h"
 
 uintptr_t wsrpc__cb_owner(void);
-void wsrpc__call_method(wsrpc_method_fn fn, void *user, uintptr_t owner, const char *channel_id,
+void wsrpc__call_method(uintptr_t fn, uintptr_t user, uintptr_t owner, const char *channel_id,
                         const char *params, uintptr_t reply);
-void wsrpc__call_event(wsrpc_event_fn fn, void *user, uintptr_t owner, int kind,
+void wsrpc__call_event(uintptr_t fn, uintptr_t user, uintptr_t owner, int kind,
                        const char *channel_id, int attempt, int delay_ms, int status,
                        const char *message);
-void wsrpc__call_done(wsrpc_done_fn fn, void *user, uintptr_t owner, int status,
+void wsrpc__call_done(uintptr_t fn, uintptr_t user, uintptr_t owner, int status,
                       const char *result, int rpc_code, char *message, char *data);
 #cgo CFLAGS: -I${SRCDIR}/include
 */
@@ -254,10 +254,11 @@ func (g *gate) drain() {
 
 // ---- callbacks -------------------------------------------------------------------
 
-// cEvent is an event callback set by the user.
+// cEvent is an event callback set by the user. Callback pointers and user data are kept
+// as integers: user data may be any value, which the garbage collector must not see as a
+// pointer.
 type cEvent struct {
-	fn   C.wsrpc_event_fn
-	user unsafe.Pointer
+	fn, user C.uintptr_t
 }
 
 // eventSink forwards wsrpc.Events of one object to its current C event callback.
@@ -295,7 +296,7 @@ type reply struct {
 var replies sync.Map // handle -> *reply
 
 // methodHandler adapts a C method callback to a wsrpc.HandlerFunc.
-func methodHandler(owner uintptr, g *gate, fn C.wsrpc_method_fn, user unsafe.Pointer) wsrpc.HandlerFunc {
+func methodHandler(owner uintptr, g *gate, fn, user C.uintptr_t) wsrpc.HandlerFunc {
 	return func(ctx context.Context, params json.RawMessage) (any, error) {
 		if !g.enter(false) {
 			return nil, wsrpc.ErrClosed
@@ -330,7 +331,7 @@ func methodHandler(owner uintptr, g *gate, fn C.wsrpc_method_fn, user unsafe.Poi
 }
 
 // done delivers the outcome of an async call to its C completion callback.
-func done(owner uintptr, fn C.wsrpc_done_fn, user unsafe.Pointer, result json.RawMessage, err error) {
+func done(owner uintptr, fn, user C.uintptr_t, result json.RawMessage, err error) {
 	if err != nil {
 		var e C.wsrpc_error
 		fillError(&e, statusOf(err), err)
@@ -398,7 +399,7 @@ func syncCall(c caller, a *callArgs, result **C.char) *failure {
 }
 
 // asyncCall runs the call on its own goroutine; the gate keeps close waiting for done.
-func asyncCall(owner uintptr, g *gate, c caller, a *callArgs, fn C.wsrpc_done_fn, user unsafe.Pointer) *failure {
+func asyncCall(owner uintptr, g *gate, c caller, a *callArgs, fn, user C.uintptr_t) *failure {
 	if !g.enter(false) {
 		a.cancel()
 		return fail(stClosed, "closed")

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/wsrpc/wsrpc/pkg/wsrpc"
 )
@@ -66,7 +65,7 @@ func wsrpc_server_new(options *C.char, errOut *C.wsrpc_error) (h C.uintptr_t) {
 }
 
 //export wsrpc_server_register
-func wsrpc_server_register(h C.uintptr_t, method *C.char, fn C.wsrpc_method_fn, user unsafe.Pointer, errOut *C.wsrpc_error) (st C.int) {
+func wsrpc_server_register(h C.uintptr_t, method *C.char, fn, user C.uintptr_t, errOut *C.wsrpc_error) (st C.int) {
 	defer guard(errOut, &st)
 	s, f := lookupServer(h)
 	if f != nil {
@@ -76,7 +75,7 @@ func wsrpc_server_register(h C.uintptr_t, method *C.char, fn C.wsrpc_method_fn, 
 	switch {
 	case !ok || name == "":
 		return report(fail(stInvalidArg, "method name is NULL or empty"), errOut)
-	case fn == nil:
+	case fn == 0:
 		return report(fail(stInvalidArg, "method callback is NULL"), errOut)
 	}
 	s.srv.Methods().Handle(name, methodHandler(s.id, s.gate, fn, user))
@@ -84,13 +83,13 @@ func wsrpc_server_register(h C.uintptr_t, method *C.char, fn C.wsrpc_method_fn, 
 }
 
 //export wsrpc_server_on_event
-func wsrpc_server_on_event(h C.uintptr_t, fn C.wsrpc_event_fn, user unsafe.Pointer, errOut *C.wsrpc_error) (st C.int) {
+func wsrpc_server_on_event(h C.uintptr_t, fn, user C.uintptr_t, errOut *C.wsrpc_error) (st C.int) {
 	defer guard(errOut, &st)
 	s, f := lookupServer(h)
 	if f != nil {
 		return report(f, errOut)
 	}
-	if fn == nil {
+	if fn == 0 {
 		s.event.Store(nil)
 	} else {
 		s.event.Store(&cEvent{fn: fn, user: user})
@@ -180,13 +179,13 @@ func wsrpc_server_call(h C.uintptr_t, chanID, method, params *C.char, timeoutMS 
 }
 
 //export wsrpc_server_call_async
-func wsrpc_server_call_async(h C.uintptr_t, chanID, method, params *C.char, timeoutMS C.int, fn C.wsrpc_done_fn, user unsafe.Pointer, errOut *C.wsrpc_error) (st C.int) {
+func wsrpc_server_call_async(h C.uintptr_t, chanID, method, params *C.char, timeoutMS C.int, fn, user C.uintptr_t, errOut *C.wsrpc_error) (st C.int) {
 	defer guard(errOut, &st)
 	s, f := lookupServer(h)
 	if f != nil {
 		return report(f, errOut)
 	}
-	if fn == nil {
+	if fn == 0 {
 		return report(fail(stInvalidArg, "completion callback is NULL"), errOut)
 	}
 	a, f := parseCall(method, params, timeoutMS)

@@ -1,5 +1,7 @@
 // C half of the C API: the functions that need no Go (free, version, status names) and
-// the trampolines through which Go calls the user's C callbacks. The trampolines record,
+// the trampolines through which Go calls the user's C callbacks. Go keeps callback
+// pointers and user data as uintptr_t, never as Go pointers: user data may be any value
+// (a small integer, say), which the Go garbage collector must never see as a pointer. The trampolines record,
 // per thread, which wsrpc object's callback is running, so that a close called from
 // inside that callback can tell (it must not wait for itself).
 #include <stdint.h>
@@ -11,30 +13,30 @@ static _Thread_local uintptr_t wsrpc__owner;
 
 __attribute__((visibility("hidden"))) uintptr_t wsrpc__cb_owner(void) { return wsrpc__owner; }
 
-__attribute__((visibility("hidden"))) void wsrpc__call_method(wsrpc_method_fn fn, void *user, uintptr_t owner, const char *channel_id,
+__attribute__((visibility("hidden"))) void wsrpc__call_method(uintptr_t fn, uintptr_t user, uintptr_t owner, const char *channel_id,
                         const char *params, uintptr_t reply) {
 	uintptr_t prev = wsrpc__owner;
 	wsrpc__owner = owner;
-	fn(user, channel_id, params, (wsrpc_reply *)reply);
+	((wsrpc_method_fn)fn)((void *)user, channel_id, params, (wsrpc_reply *)reply);
 	wsrpc__owner = prev;
 }
 
-__attribute__((visibility("hidden"))) void wsrpc__call_event(wsrpc_event_fn fn, void *user, uintptr_t owner, int kind,
+__attribute__((visibility("hidden"))) void wsrpc__call_event(uintptr_t fn, uintptr_t user, uintptr_t owner, int kind,
                        const char *channel_id, int attempt, int delay_ms, int status,
                        const char *message) {
 	wsrpc_event ev = {kind, channel_id, attempt, delay_ms, status, message};
 	uintptr_t prev = wsrpc__owner;
 	wsrpc__owner = owner;
-	fn(user, &ev);
+	((wsrpc_event_fn)fn)((void *)user, &ev);
 	wsrpc__owner = prev;
 }
 
-__attribute__((visibility("hidden"))) void wsrpc__call_done(wsrpc_done_fn fn, void *user, uintptr_t owner, int status,
+__attribute__((visibility("hidden"))) void wsrpc__call_done(uintptr_t fn, uintptr_t user, uintptr_t owner, int status,
                       const char *result, int rpc_code, char *message, char *data) {
 	wsrpc_error err = {status, rpc_code, message, data};
 	uintptr_t prev = wsrpc__owner;
 	wsrpc__owner = owner;
-	fn(user, status, result, status == WSRPC_OK ? NULL : &err);
+	((wsrpc_done_fn)fn)((void *)user, status, result, status == WSRPC_OK ? NULL : &err);
 	wsrpc__owner = prev;
 }
 

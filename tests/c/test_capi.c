@@ -734,25 +734,51 @@ static void test_close_from_callback(void) {
 #define THREADS 6
 #define CALLS 40
 
+/* async completions with small-integer user data (worker index + 1): the library must
+ * never treat user_data as a pointer */
+static atomic_int async_ok[THREADS];
+
+static void on_done_tagged(void *user, int status, const char *result, const wsrpc_error *err) {
+    uintptr_t tag = (uintptr_t)user;
+    CHECK(tag >= 1 && tag <= THREADS);
+    CHECK(status == WSRPC_OK && result != NULL && err == NULL);
+    atomic_fetch_add(&async_ok[tag - 1], 1);
+}
+
 struct worker {
     wsrpc_client *shared;
     int id;
     int ok;
 };
 
+static void cli_tagged(void *user, const char *chan, const char *params, wsrpc_reply *r) {
+    (void)chan;
+    (void)params;
+    char out[32];
+    snprintf(out, sizeof out, "%d", (int)(uintptr_t)user);
+    wsrpc_reply_result(r, out);
+}
+
+static void cli_event_tagged(void *user, const wsrpc_event *ev) {
+    (void)ev;
+    CHECK((uintptr_t)user == 3);
+}
+
 static void *worker(void *p) {
     struct worker *w = p;
     wsrpc_error err = WSRPC_ERROR_INIT;
     wsrpc_client *own = connect_client(g_url, NULL);
-    struct done_box box;
-    box_init(&box);
+    /* methods and events with small-integer user data too */
+    CHECK(wsrpc_client_register(own, "tagged", cli_tagged, (void *)(uintptr_t)(w->id + 7), &err) == WSRPC_OK);
+    CHECK(wsrpc_client_on_event(own, cli_event_tagged, (void *)(uintptr_t)3, &err) == WSRPC_OK);
     for (int i = 0; i < CALLS; i++) {
         wsrpc_client *c = (i % 2) ? own : w->shared;
         char params[64], want[64], *res = NULL;
         snprintf(params, sizeof params, "[\"t%d-\", \"%d\"]", w->id, i);
         snprintf(want, sizeof want, "\"t%d-%d\"", w->id, i);
         if (i % 4 == 3) {
-            CHECK(wsrpc_client_call_async(c, "concat", params, 5000, on_done, &box, &err) == WSRPC_OK);
+            CHECK(wsrpc_client_call_async(c, "concat", params, 5000, on_done_tagged,
+                                          (void *)(uintptr_t)(w->id + 1), &err) == WSRPC_OK);
             continue;
         }
         int st = wsrpc_client_call(c, "concat", params, 5000, &res, &err);
@@ -767,11 +793,15 @@ static void *worker(void *p) {
             CHECK(wsrpc_client_notify(c, "note", "[]", NULL) == WSRPC_OK);
         }
     }
-    box_wait(&box, CALLS / 4);
-    CHECK(box.status == WSRPC_OK);
-    w->ok += box.calls;
+    CHECK(wait_atomic(&async_ok[w->id], CALLS / 4, 10000));
+    w->ok += atomic_load(&async_ok[w->id]);
+    char sid[33], *res = NULL, want[16];
+    server_id(own, sid);
+    CHECK(wsrpc_server_call(g_server, sid, "tagged", NULL, 5000, &res, &err) == WSRPC_OK);
+    snprintf(want, sizeof want, "%d", w->id + 7);
+    CHECK(strcmp(res, want) == 0);
+    wsrpc_free(res);
     CHECK(wsrpc_client_close(own, NULL) == WSRPC_OK);
-    box_destroy(&box);
     return NULL;
 }
 
