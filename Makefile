@@ -10,12 +10,12 @@ PY := $(VENV)/bin/python
 export GOFLAGS := -buildvcs=false
 
 BUILD_TARGETS := build-go
-TEST_TARGETS := vet test-go
+TEST_TARGETS := vet test-go test-faults test-fuzz-smoke
 BENCH_TARGETS := bench-go
 
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: all build build-go demo test test-go vet bench bench-go fuzz clean generate venv
+.PHONY: all build build-go demo test test-go test-faults test-fuzz-smoke vet bench bench-go fuzz clean generate venv
 
 all: build
 
@@ -48,13 +48,24 @@ test: $(TEST_TARGETS)
 test-go:
 	$(GO) test -race -count=1 ./pkg/... ./examples/...
 
+# Fault injection: killed server, half-open link, random cuts, silent server, slowloris,
+# notification flood, size limits. Each test logs a FAULT line with its counts.
+test-faults:
+	$(GO) test -race -count=1 -v ./tests/faults/
+
+# A few seconds of each fuzz target (make fuzz runs them longer).
+FUZZTIME ?= 5s
+test-fuzz-smoke:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./pkg/wsrpc/internal/wire
+	$(GO) test -run '^$$' -fuzz '^FuzzBindParams$$' -fuzztime $(FUZZTIME) ./pkg/wsrpc
+
 bench: $(BENCH_TARGETS)
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./pkg/wsrpc/internal/wire
+	$(MAKE) test-fuzz-smoke FUZZTIME=120s
 
 clean:
 	rm -rf $(BUILD)

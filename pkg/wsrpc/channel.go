@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,6 +64,9 @@ type Channel struct {
 }
 
 type chanKey struct{}
+
+// closeHandshakeWait bounds how long a closing channel waits for the peer's close frame.
+const closeHandshakeWait = time.Second
 
 // ChannelFromContext returns the Channel a handler's request arrived on, or nil.
 func ChannelFromContext(ctx context.Context) *Channel {
@@ -285,7 +289,23 @@ func (c *Channel) shutdown(cause error, code websocket.StatusCode, reason string
 	c.mu.Unlock()
 
 	if graceful {
-		_ = c.conn.Close(code, reason)
+		// Send the close frame and wait a little for the peer's. A peer that does not answer
+		// (or a sender trickling a frame, which holds the library's read lock) must not hold
+		// us for the library's 5 s: past closeHandshakeWait the close finishes in the
+		// background (counted in handlers, so Close still waits for it up to CloseGrace).
+		closed := make(chan struct{})
+		c.handlers.Add(1)
+		go func() {
+			defer c.handlers.Done()
+			_ = c.conn.Close(code, reason)
+			close(closed)
+		}()
+		t := time.NewTimer(closeHandshakeWait)
+		select {
+		case <-closed:
+		case <-t.C:
+		}
+		t.Stop()
 	}
 	_ = c.conn.CloseNow()
 	c.cancel()
@@ -340,18 +360,17 @@ func (c *Channel) readFailed(err error) {
 	if c.isClosed() {
 		return
 	}
-	status := websocket.CloseStatus(err)
 	var ce websocket.CloseError
-	if errors.As(err, &ce) {
-		c.peerStatus.Store(int64(ce.Code))
-		c.peerReason.Store(ce.Reason)
-	}
 	var cause error
 	switch {
-	case status == websocket.StatusMessageTooBig:
-		cause = wrap(ErrMessageTooLarge, "connection closed: %v", err)
-	case status != -1:
-		cause = &closeError{code: int(status), reason: ce.Reason}
+	case errors.As(err, &ce):
+		c.peerStatus.Store(int64(ce.Code))
+		c.peerReason.Store(ce.Reason)
+		cause = &closeError{code: int(ce.Code), reason: ce.Reason}
+	case strings.Contains(err.Error(), "read limited at"):
+		// Our read limit: the library has already closed with 1009.
+		c.cfg.Logger.Warn("wsrpc: incoming message too large", "channel", c.id, "limit", c.cfg.MaxMessageSize)
+		cause = fmt.Errorf("%w: %w: incoming message exceeds %d bytes", ErrConnectionLost, ErrMessageTooLarge, c.cfg.MaxMessageSize)
 	default:
 		cause = fmt.Errorf("%w: %v", ErrConnectionLost, err)
 	}
@@ -368,7 +387,10 @@ type closeError struct {
 func (e *closeError) Error() string {
 	return fmt.Sprintf("wsrpc: connection closed by peer (status %d %q)", e.code, e.reason)
 }
-func (e *closeError) Is(target error) bool { return target == ErrConnectionLost || target == ErrClosed }
+func (e *closeError) Is(target error) bool {
+	return target == ErrConnectionLost || target == ErrClosed ||
+		(target == ErrMessageTooLarge && e.code == int(websocket.StatusMessageTooBig))
+}
 
 // CloseCode returns the close status code carried by err (from a Channel's Err or a failed
 // call), or -1.
@@ -598,9 +620,7 @@ func (c *Channel) send(data []byte) error {
 		}
 	}
 	if err := c.conn.Write(context.Background(), c.frame, data); err != nil {
-		if c.isClosed() {
-			return wrap(ErrClosed, "Cannot send on closed channel")
-		}
+		// The message may have been partly written: report it as possibly sent.
 		return fmt.Errorf("%w: write failed: %v", ErrConnectionLost, err)
 	}
 	return nil

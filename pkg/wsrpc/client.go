@@ -269,32 +269,51 @@ func (c *Client) channel(ctx context.Context) (*Channel, error) {
 	}
 }
 
-// Call calls method on the server; see Channel.Call. While the client is reconnecting the
-// call waits for the new connection (up to ctx), unless Config.FailFast.
-func (c *Client) Call(ctx context.Context, method string, params any, result any, opts ...CallOption) error {
-	ch, err := c.channel(ctx)
-	if err != nil {
-		return err
-	}
-	return ch.Call(ctx, method, params, result, opts...)
+// notSent reports whether err says a message was refused before anything was written
+// because its channel had just closed: safe to try again on the next connection.
+func notSent(err error) bool {
+	return errors.Is(err, ErrClosed) && !errors.Is(err, ErrConnectionLost)
 }
 
-// Go starts a call without waiting; see Channel.Go.
+// Go starts a call without waiting; see Channel.Go. While the client is reconnecting the
+// call waits for the new connection (up to ctx), unless Config.FailFast. A call refused
+// because the connection closed before it was sent goes out on the next connection.
 func (c *Client) Go(ctx context.Context, method string, params any, opts ...CallOption) (*Pending, error) {
-	ch, err := c.channel(ctx)
-	if err != nil {
-		return nil, err
+	for {
+		ch, err := c.channel(ctx)
+		if err != nil {
+			return nil, err
+		}
+		p, err := ch.Go(ctx, method, params, opts...)
+		if err != nil && notSent(err) && c.ctx.Err() == nil {
+			continue
+		}
+		return p, err
 	}
-	return ch.Go(ctx, method, params, opts...)
 }
 
-// Notify sends a notification to the server; see Channel.Notify.
-func (c *Client) Notify(ctx context.Context, method string, params any) error {
-	ch, err := c.channel(ctx)
+// Call calls method on the server and waits for the answer; see Channel.Call and Go.
+func (c *Client) Call(ctx context.Context, method string, params any, result any, opts ...CallOption) error {
+	p, err := c.Go(ctx, method, params, opts...)
 	if err != nil {
 		return err
 	}
-	return ch.Notify(ctx, method, params)
+	return p.Wait(ctx, result)
+}
+
+// Notify sends a notification to the server; see Channel.Notify and Go.
+func (c *Client) Notify(ctx context.Context, method string, params any) error {
+	for {
+		ch, err := c.channel(ctx)
+		if err != nil {
+			return err
+		}
+		err = ch.Notify(ctx, method, params)
+		if err != nil && notSent(err) && c.ctx.Err() == nil {
+			continue
+		}
+		return err
+	}
 }
 
 // Close closes the connection (status 1000), fails pending calls with ErrClosed, stops

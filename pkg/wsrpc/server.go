@@ -3,7 +3,9 @@
 package wsrpc
 
 import (
+	"bufio"
 	"errors"
+	"net"
 	"net/http"
 	"sync"
 
@@ -65,7 +67,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		values = v
 	}
-	wc, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	hw := &hijackRecorder{ResponseWriter: w}
+	wc, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
 		Subprotocols:   s.cfg.subprotocols(),
 		OriginPatterns: s.cfg.OriginPatterns,
 	})
@@ -74,7 +77,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	wc.SetReadLimit(s.cfg.MaxMessageSize)
-	ch := newChannel(wc, s.cfg, s.methods, wc.Subprotocol(), values)
+	ch := newChannel(serverConn{Conn: wc, raw: hw.conn}, s.cfg, s.methods, wc.Subprotocol(), values)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -138,4 +141,33 @@ func (s *Server) Close() error {
 	wg.Wait()
 	s.wg.Wait()
 	return nil
+}
+
+// hijackRecorder keeps the connection websocket.Accept hijacks, so that a channel can drop
+// it at once even while the library waits for a close handshake (a peer trickling a frame
+// holds the library's read lock for up to 5 s).
+type hijackRecorder struct {
+	http.ResponseWriter
+	conn net.Conn
+}
+
+func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	h.conn = c
+	return c, brw, err
+}
+
+func (h *hijackRecorder) Unwrap() http.ResponseWriter { return h.ResponseWriter }
+
+// serverConn is an accepted connection whose CloseNow also closes the TCP connection.
+type serverConn struct {
+	*websocket.Conn
+	raw net.Conn
+}
+
+func (s serverConn) CloseNow() error {
+	if s.raw != nil {
+		_ = s.raw.Close()
+	}
+	return s.Conn.CloseNow()
 }
