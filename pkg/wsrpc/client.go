@@ -53,7 +53,7 @@ func Dial(ctx context.Context, url string, opts ...Option) (*Client, error) {
 	err = backoff.RetryNotify(func() error {
 		var err error
 		ch, err = c.connect(c.ctx)
-		if c.ctx.Err() != nil {
+		if c.ctx.Err() != nil || errors.Is(err, ErrCertificate) {
 			return backoff.Permanent(err)
 		}
 		return err

@@ -4,12 +4,19 @@ package wsrpc
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/coder/websocket"
 )
 
 func dial(ctx context.Context, url string, cfg *Config) (conn, string, error) {
+	if err := checkClientCertificates(cfg.TLSConfig, time.Now()); err != nil {
+		return nil, "", err
+	}
 	opts := &websocket.DialOptions{
 		HTTPHeader:   cfg.Header,
 		Subprotocols: cfg.subprotocols(),
@@ -27,4 +34,32 @@ func dial(ctx context.Context, url string, cfg *Config) (conn, string, error) {
 	}
 	wc.SetReadLimit(cfg.MaxMessageSize)
 	return wc, wc.Subprotocol(), nil
+}
+
+// checkClientCertificates refuses to connect with a configured client certificate that is
+// expired or not yet valid (the server's certificate is checked by standard TLS
+// verification).
+func checkClientCertificates(tc *tls.Config, now time.Time) error {
+	if tc == nil {
+		return nil
+	}
+	for _, cert := range tc.Certificates {
+		leaf := cert.Leaf
+		if leaf == nil && len(cert.Certificate) > 0 {
+			var err error
+			if leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+				return fmt.Errorf("%w: parsing client certificate: %v", ErrCertificate, err)
+			}
+		}
+		if leaf == nil {
+			continue
+		}
+		if now.After(leaf.NotAfter) {
+			return fmt.Errorf("%w: client certificate %q expired on %s", ErrCertificate, leaf.Subject.CommonName, leaf.NotAfter.Format(time.RFC3339))
+		}
+		if now.Before(leaf.NotBefore) {
+			return fmt.Errorf("%w: client certificate %q is not valid before %s", ErrCertificate, leaf.Subject.CommonName, leaf.NotBefore.Format(time.RFC3339))
+		}
+	}
+	return nil
 }

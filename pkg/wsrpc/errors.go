@@ -90,6 +90,8 @@ var (
 	ErrInvalidID error = &sentinel{msg: "wsrpc: invalid call id"}
 	// ErrRemoteValue: the peer did not tell its channel id (channel-id sync).
 	ErrRemoteValue error = &sentinel{msg: "wsrpc: remote returned no value"}
+	// ErrCertificate: a configured client certificate is expired or not yet valid.
+	ErrCertificate error = &sentinel{msg: "wsrpc: client certificate"}
 	// ErrNoResponse, returned by a handler, sends nothing at all, even to a request.
 	ErrNoResponse error = &sentinel{msg: "wsrpc: no response"}
 
