@@ -1,0 +1,43 @@
+"""wsrpc: bidirectional JSON-RPC 2.0 over WebSockets, wire-compatible with fastapi-ws-rpc.
+
+A thin, typed wrapper over libwsrpc (the Go core, through its C API)::
+
+    import wsrpc
+
+    with wsrpc.Client("ws://127.0.0.1:9000/ws") as c:
+        @c.method("allow_queries")
+        def allow_queries() -> None: ...
+
+        c.call("concat", a="hello", b=" world")        # -> "hello world"
+        # in a coroutine: await c.acall("concat", "x", "y")
+
+Methods and event handlers run on library threads (the GIL is taken for them). The library
+embeds a Go runtime: do not fork() a process that has imported wsrpc unless the child only
+calls exec.
+"""
+from ._core import JSON, Client, Event, Server, current_channel_id, library_version
+from .errors import (
+    Backpressure,
+    ConnectError,
+    ConnectionClosed,
+    ConnectionLost,
+    InternalError,
+    InvalidArgument,
+    ListenError,
+    MessageTooLarge,
+    NotConnected,
+    NotFound,
+    RpcError,
+    StateError,
+    Timeout,
+    WsRpcError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Client", "Server", "Event", "JSON", "current_channel_id", "library_version",
+    "WsRpcError", "RpcError", "InvalidArgument", "ConnectionClosed", "ConnectionLost",
+    "NotConnected", "Timeout", "Backpressure", "MessageTooLarge", "ConnectError",
+    "ListenError", "NotFound", "StateError", "InternalError",
+]
