@@ -16,6 +16,8 @@ import (
 // All methods are safe for concurrent use.
 type Client struct {
 	url     string
+	urls    []string // url, then Config.FallbackURLs
+	cur     int      // index in urls of the next attempt (used by the dial loop only)
 	cfg     *Config
 	methods *Methods
 
@@ -45,6 +47,7 @@ func Dial(ctx context.Context, url string, opts ...Option) (*Client, error) {
 		methods = NewMethods()
 	}
 	c := &Client{url: url, cfg: cfg, methods: methods, changed: make(chan struct{}), done: make(chan struct{})}
+	c.urls = append([]string{url}, cfg.FallbackURLs...)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	stop := context.AfterFunc(ctx, c.cancel)
 	defer stop()
@@ -81,12 +84,14 @@ func (c *Client) connect(ctx context.Context) (*Channel, error) {
 		dctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
-	wc, proto, err := dial(dctx, c.url, c.cfg)
+	url := c.urls[c.cur]
+	wc, proto, err := dial(dctx, url, c.cfg)
 	if err != nil {
+		c.rotate()
 		return nil, err
 	}
 	if proto == "" && len(c.cfg.subprotocols()) > 0 {
-		c.cfg.Logger.Warn("wsrpc: server selected no subprotocol", "url", c.url)
+		c.cfg.Logger.Warn("wsrpc: server selected no subprotocol", "url", url)
 	}
 	ch := newChannel(wc, c.cfg, c.methods, proto, nil)
 	ch.start()
@@ -116,6 +121,9 @@ func (c *Client) connect(ctx context.Context) (*Channel, error) {
 	}
 	return ch, nil
 }
+
+// rotate moves the next connection attempt to the next URL (Config.FallbackURLs).
+func (c *Client) rotate() { c.cur = (c.cur + 1) % len(c.urls) }
 
 func (c *Client) setChannel(ch *Channel) {
 	c.mu.Lock()
@@ -156,6 +164,7 @@ func (c *Client) supervise(ch *Channel) {
 		if code == 1012 {
 			c.cfg.Logger.Info("wsrpc: server restart (close code 1012), reconnecting", "url", c.url)
 		}
+		c.rotate() // with fallback URLs, try another server first
 		next, rerr := c.reconnect(err)
 		if rerr != nil {
 			c.finish(fmt.Errorf("wsrpc: reconnect to %s failed: %w (connection lost: %v)", c.url, rerr, err))
@@ -181,7 +190,7 @@ func (c *Client) reconnect(cause error) (*Channel, error) {
 		if fn := c.cfg.OnReconnect; fn != nil {
 			safeHook(c.cfg, "OnReconnect", func() { fn(attempt, d, lastErr) })
 		}
-		c.cfg.Logger.Info("wsrpc: reconnecting", "url", c.url, "attempt", attempt, "in", d)
+		c.cfg.Logger.Info("wsrpc: reconnecting", "url", c.urls[c.cur], "attempt", attempt, "in", d)
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:

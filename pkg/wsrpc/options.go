@@ -81,6 +81,10 @@ type Config struct {
 	Reconnect      ReconnectConfig
 	Keepalive      KeepaliveConfig
 	FailFast       bool // calls made while reconnecting fail with ErrNotConnected instead of waiting
+	// FallbackURLs are more servers of the same service (e.g. the other nodes of a cluster).
+	// Connection attempts go through Dial's url and then these in turn: the next URL after
+	// a failed attempt, and first the next one after a lost connection.
+	FallbackURLs []string
 
 	// Hooks. All may be called from any goroutine; the ones of one kind run one after
 	// another, and a panic in a hook is recovered and logged.
@@ -204,6 +208,12 @@ func WithDebug(debug bool) Option { return func(c *Config) { c.Debug = debug } }
 // WithSubprotocols sets the offered/accepted subprotocols; none disables them.
 func WithSubprotocols(protos ...string) Option {
 	return func(c *Config) { c.Subprotocols = append([]string{}, protos...) }
+}
+
+// WithFallbackURLs adds servers the client rotates through when connecting and
+// reconnecting (see Config.FallbackURLs).
+func WithFallbackURLs(urls ...string) Option {
+	return func(c *Config) { c.FallbackURLs = append(c.FallbackURLs, urls...) }
 }
 
 // WithHeader adds a handshake header (client).
