@@ -48,6 +48,9 @@
  * Process.  The library contains a Go runtime: one per process, started when the library
  *   is loaded and never stopped; do not dlclose() it, and do not fork() after loading it
  *   unless the child only calls exec*().
+ *
+ * Logging.  The library logs to stderr at the level named by the environment variable
+ *   WSRPC_LOG (debug, info, warn — the default —, error, off), read once.
  * ------------------------------------------------------------------------------------
  */
 #ifndef WSRPC_H
@@ -137,7 +140,8 @@ typedef struct wsrpc_event {
 typedef void (*wsrpc_method_fn)(void *user_data, const char *channel_id,
                                 const char *params_json, wsrpc_reply *reply);
 
-/* Connection event callback.  Runs on any thread; events of one kind are serialized. */
+/* Connection event callback.  Runs on a library thread; on a server, events of different
+ * connections may run concurrently. */
 typedef void (*wsrpc_event_fn)(void *user_data, const wsrpc_event *event);
 
 /*
@@ -184,9 +188,10 @@ int wsrpc_client_register(wsrpc_client *client, const char *method, wsrpc_method
                           void *user_data, wsrpc_error *err);
 
 /* Set (fn non-NULL) or clear (fn NULL) the connection event callback.  Set it before
- * wsrpc_client_connect to see the first WSRPC_EVENT_CONNECTED.  Blocking calls made from
- * a CONNECTED event of a client can wait for the connection they are part of: use
- * wsrpc_client_call_async there. */
+ * wsrpc_client_connect to see the first WSRPC_EVENT_CONNECTED.  A client's CONNECTED event
+ * runs before the connection is handed to callers: do not call the server from it (during
+ * the first connect calls fail with WSRPC_ERR_NOT_CONNECTED, during a reconnect a blocking
+ * call would wait for the very connection being announced). */
 int wsrpc_client_on_event(wsrpc_client *client, wsrpc_event_fn fn, void *user_data,
                           wsrpc_error *err);
 

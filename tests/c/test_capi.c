@@ -370,6 +370,12 @@ static void test_null_and_bad_args(void) {
     CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
 }
 
+static void *close_later(void *c) {
+    sleep_ms(200);
+    CHECK(wsrpc_client_close((wsrpc_client *)c, NULL) == WSRPC_OK);
+    return NULL;
+}
+
 static void test_connect_failures(void) {
     wsrpc_error err = WSRPC_ERROR_INIT;
     /* nothing listens on port 1; no retries */
@@ -380,6 +386,17 @@ static void test_connect_failures(void) {
     CHECK_ST(wsrpc_client_connect(c, "not a url", 5000, &err), WSRPC_ERR_CONNECT, &err);
     wsrpc_error_clear(&err);
     CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+
+    /* close from another thread while connect is retrying: connect returns CLOSED */
+    c = wsrpc_client_new("{\"retry\": {\"max_attempts\": 1000, \"min_wait\": 0.05, \"max_wait\": 0.05}}", &err);
+    CHECK(c != NULL);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, close_later, c) == 0);
+    CHECK_ST(wsrpc_client_connect(c, "ws://127.0.0.1:1/ws", 0, &err), WSRPC_ERR_CLOSED, &err);
+    wsrpc_error_clear(&err);
+    pthread_join(t, NULL);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_ERR_CLOSED, &err);
+    wsrpc_error_clear(&err);
 
     /* retries bounded by timeout_ms */
     c = wsrpc_client_new("{\"retry\": {\"max_attempts\": 100, \"min_wait\": 0.05, \"max_wait\": 0.05}}", &err);
