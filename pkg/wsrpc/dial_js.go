@@ -15,6 +15,9 @@ func dial(ctx context.Context, url string, cfg *Config) (conn, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	wc.SetReadLimit(cfg.MaxMessageSize)
+	// The browser hands over whole messages: the Channel checks their size itself and closes
+	// with a code browsers accept (the library's own check would close with 1009, which
+	// browsers refuse).
+	wc.SetReadLimit(-1)
 	return newBrowserConn(wc), wc.Subprotocol(), nil
 }
