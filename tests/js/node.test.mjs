@@ -277,3 +277,35 @@ test("keepalive (JSON-RPC ping) detects a frozen server", async () => {
     await srv.stop();
   }
 });
+
+test("send backpressure: writes wait on the socket's buffer, the send queue is bounded", async () => {
+  const srv = await startServer();
+  const c = await connect(srv.url, { ...quiet, max_send_queue_size: 4 });
+  try {
+    srv.proc.kill("SIGSTOP"); // the server stops reading: the socket's buffer fills
+    const big = "x".repeat(256 << 10);
+    const pending = Promise.allSettled(Array.from({ length: 100 }, () => c.notify("log_event", { big })));
+    await sleep(500); // the queued writes wait for the buffer to drain...
+    srv.proc.kill("SIGCONT"); // ...which it does once the server reads again
+    const results = await pending;
+    const kinds = new Set(results.filter((r) => r.status === "rejected").map((r) => r.reason.kind));
+    assert.deepEqual([...kinds], ["backpressure"]);
+    assert.ok(results.some((r) => r.status === "fulfilled"));
+  } finally {
+    srv.proc.kill("SIGCONT");
+    await c.close();
+    await srv.stop();
+  }
+});
+
+test("incoming message over max_message_size closes the connection", async () => {
+  const c = await connect(server.url, { ...quiet, max_message_size: 1000 });
+  const disconnected = nextEvent(c, "disconnect");
+  // Outgoing: refused locally, nothing sent, the connection stays.
+  await rejects(c.call("echo", { s: "y".repeat(1000) }), (e) => assert.equal(e.kind, "message_too_large"));
+  assert.equal(await c.call("concat", { a: "still", b: " open" }), "still open");
+  // Incoming: the answer is too large, the client closes the connection.
+  await rejects(c.call("big", { n: 2000 }), (e) => assert.equal(e.kind, "message_too_large"));
+  assert.match((await disconnected).error, /too large/);
+  await c.close();
+});

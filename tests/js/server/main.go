@@ -42,6 +42,11 @@ func main() {
 		return params, nil
 	})
 	wsrpc.Register(m, "add", func(ctx context.Context, p struct{ X, Y float64 }) (float64, error) { return p.X + p.Y, nil })
+	wsrpc.Register(m, "big", func(ctx context.Context, p struct {
+		N int `json:"n"`
+	}) (string, error) {
+		return strings.Repeat("b", p.N), nil
+	})
 	wsrpc.Register(m, "fail", func(ctx context.Context, p struct {
 		Code    int             `json:"code"`
 		Message string          `json:"message"`
