@@ -104,7 +104,7 @@ func decodeResult(raw []byte, result any) error {
 	if raw == nil {
 		raw = []byte("null")
 	}
-	if err := json.Unmarshal(raw, result); err != nil {
+	if err := unmarshal(raw, result); err != nil {
 		return fmt.Errorf("wsrpc: decoding result: %w", err)
 	}
 	return nil
@@ -152,10 +152,12 @@ func (c *Channel) Go(ctx context.Context, method string, params any, opts ...Cal
 	if err != nil {
 		return nil, err
 	}
-	data, err := c.encodeRequest(idRaw, method, raw)
+	buf := getBuf()
+	data, err := c.encodeRequest(*buf, idRaw, method, raw)
 	if err == nil {
 		err = c.send(data)
 	}
+	putBuf(buf, data)
 	if err != nil {
 		c.forget(p)
 		return nil, err
@@ -172,7 +174,12 @@ func (c *Channel) register(custom string) (*Pending, []byte, error) {
 	} else if n := utf8.RuneCountInString(key); n > wire.MaxIDLength {
 		return nil, nil, wrap(ErrInvalidID, "call id of %d characters exceeds %d", n, wire.MaxIDLength)
 	}
-	idRaw, _ := json.Marshal(key)
+	var idRaw []byte
+	if custom == "" {
+		idRaw = append(append(append(make([]byte, 0, len(key)+2), '"'), key...), '"') // hex: no escapes
+	} else {
+		idRaw, _ = json.Marshal(key)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -266,12 +273,12 @@ func (c *Channel) complete(m *wire.Message) {
 	c.completeKey(m.Key, m.Result, e, "")
 }
 
-func (c *Channel) completeKey(key string, result []byte, e *Error, resultType string) {
-	if key == "" {
+func (c *Channel) completeKey(key []byte, result []byte, e *Error, resultType string) {
+	if len(key) == 0 {
 		return
 	}
 	c.mu.Lock()
-	p := c.pending[key]
+	p := c.pending[string(key)] // no allocation for a map lookup
 	if p != nil {
 		select {
 		case <-p.done:
@@ -297,11 +304,13 @@ func (c *Channel) Notify(ctx context.Context, method string, params any) error {
 	if err != nil {
 		return err
 	}
-	data, err := c.encodeRequest(nil, method, raw)
-	if err != nil {
-		return err
+	buf := getBuf()
+	data, err := c.encodeRequest(*buf, nil, method, raw)
+	if err == nil {
+		err = c.send(data)
 	}
-	return c.send(data)
+	putBuf(buf, data)
+	return err
 }
 
 func marshalParams(params any) ([]byte, error) {
@@ -317,7 +326,7 @@ func marshalParams(params any) ([]byte, error) {
 		}
 		return p, nil
 	}
-	raw, err := json.Marshal(params)
+	raw, err := marshal(params)
 	if err != nil {
 		return nil, fmt.Errorf("wsrpc: encoding params: %w", err)
 	}
@@ -329,4 +338,25 @@ func marshalParams(params any) ([]byte, error) {
 		return nil, fmt.Errorf("wsrpc: params must encode to a JSON object or array, got %s", raw)
 	}
 	return raw, nil
+}
+
+// Encode buffers: a message is encoded into a pooled buffer, written (the transport copies
+// it), and the buffer is reused.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+// putBuf returns b to the pool, keeping used's storage when it grew (unless it is large).
+func putBuf(b *[]byte, used []byte) {
+	if b == nil {
+		return
+	}
+	if cap(used) > cap(*b) {
+		*b = used[:0]
+	}
+	if cap(*b) > 64<<10 {
+		return
+	}
+	*b = (*b)[:0]
+	bufPool.Put(b)
 }

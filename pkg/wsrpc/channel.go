@@ -61,6 +61,7 @@ type Channel struct {
 	values       sync.Map
 	disconnected sync.Once
 	dialect      atomic.Int32 // a Dialect, or dialectUnpinned
+	workers      workers
 }
 
 type chanKey struct{}
@@ -112,6 +113,7 @@ func newChannel(c conn, cfg *Config, methods *Methods, subprotocol string, value
 		ch.values.Store(k, v)
 	}
 	ch.initDialect()
+	ch.workers.init()
 	return ch
 }
 
@@ -254,7 +256,7 @@ func (c *Channel) Close() error {
 func (c *Channel) wait() {
 	<-c.readDone
 	done := make(chan struct{})
-	go func() { c.handlers.Wait(); close(done) }()
+	go func() { c.handlers.Wait(); c.workers.wg.Wait(); close(done) }()
 	grace := c.cfg.CloseGrace
 	if grace <= 0 {
 		grace = DefaultCloseGrace
@@ -480,7 +482,7 @@ func (c *Channel) dispatchRequest(id []byte, name string, params []byte, legacy 
 		}
 	}
 	c.handlers.Add(1)
-	go c.serve(id, name, params, legacy)
+	c.workers.run(c, request{id: id, name: name, params: params, legacy: legacy})
 }
 
 // serve runs one request and sends its reply. It calls handlers.Done.
@@ -508,13 +510,15 @@ func (c *Channel) serve(id []byte, name string, params []byte, legacy bool) {
 		return
 	}
 	var out []byte
+	buf := getBuf()
+	defer func() { putBuf(buf, out) }()
 	if err != nil {
 		if errors.Is(err, ErrNoResponse) {
 			return
 		}
 		out = wire.EncodeError(id, c.errorObject(name, err))
 	} else {
-		out = wire.EncodeResult(id, result)
+		out = wire.AppendResult(*buf, id, result)
 	}
 	if err := c.send(out); err != nil {
 		// As Python does: when the reply cannot be sent, try an internal-error reply; only if

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -22,8 +23,20 @@ func dial(ctx context.Context, url string, cfg *Config) (conn, string, error) {
 		Subprotocols: cfg.subprotocols(),
 		HTTPClient:   cfg.HTTPClient,
 	}
-	if opts.HTTPClient == nil && cfg.TLSConfig != nil {
-		opts.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: cfg.TLSConfig}}
+	if opts.HTTPClient == nil {
+		// Our own transport: its connections coalesce writes under load (corkConn).
+		d := &net.Dialer{}
+		opts.HTTPClient = &http.Client{Transport: &http.Transport{
+			TLSClientConfig: cfg.TLSConfig,
+			Proxy:           http.ProxyFromEnvironment,
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := d.DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				return newCorkConn(c), nil
+			},
+		}}
 	}
 	wc, resp, err := websocket.Dial(ctx, url, opts)
 	if err != nil {

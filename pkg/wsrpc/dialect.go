@@ -94,8 +94,8 @@ func (c *Channel) handleLegacy(m *wire.Message) {
 		c.dispatchLegacy(req)
 	}
 	if resp != nil {
-		key := wire.IDKey(resp.CallID)
-		if key == "" {
+		key := []byte(wire.IDKey(resp.CallID))
+		if len(key) == 0 {
 			return
 		}
 		result := []byte(resp.Result)
@@ -135,13 +135,17 @@ func (c *Channel) legacyReply(id []byte, name string, result []byte, err error) 
 	if id == nil {
 		id = []byte("null")
 	}
-	return wire.EncodeLegacyResponse(result, wire.ResultType(result), id)
+	rt := wire.ResultType(result)
+	if m := c.methods.lookup(name); m != nil && m.resultType != "" {
+		rt = m.resultType
+	}
+	return wire.EncodeLegacyResponse(result, rt, id)
 }
 
 // encodeRequest encodes an outgoing request (id nil = notification) in the channel's dialect.
-func (c *Channel) encodeRequest(id []byte, method string, params []byte) ([]byte, error) {
+func (c *Channel) encodeRequest(dst, id []byte, method string, params []byte) ([]byte, error) {
 	if !c.legacy() {
-		return wire.EncodeRequest(id, method, params), nil
+		return wire.AppendRequest(dst, id, method, params), nil
 	}
 	if wire.FirstByte(params) == '[' {
 		return nil, fmt.Errorf("wsrpc: the legacy dialect takes named params only (a JSON object)")

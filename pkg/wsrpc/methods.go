@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync"
 	"unicode"
-
-	"github.com/mailru/easyjson"
 )
 
 // HandlerFunc is a raw method handler. params is the params member exactly as the peer sent
@@ -31,10 +29,23 @@ type MethodOption func(*method)
 // true -> "True", nil -> "None", {"a":1} -> "{'a': 1}").
 func StringifyResult() MethodOption { return func(m *method) { m.stringify = true } }
 
+// LegacyResultType sets the result_type the legacy dialect reports with the method's
+// results, as Python reports the handler's declared return type (e.g. "ProcessDetails").
+// By default it is derived from the JSON value ("str", "int", "dict", ...). Names containing
+// a quote, a backslash or a control character are ignored.
+func LegacyResultType(name string) MethodOption {
+	return func(m *method) {
+		if !strings.ContainsAny(name, "\"\\") && strings.IndexFunc(name, unicode.IsControl) < 0 {
+			m.resultType = name
+		}
+	}
+}
+
 type method struct {
-	name      string
-	invoke    func(ctx context.Context, params []byte) (any, error)
-	stringify bool
+	name       string
+	invoke     func(ctx context.Context, params []byte) (any, error)
+	stringify  bool
+	resultType string // legacy result_type; "" = derived from the value
 }
 
 // Methods is a set of named methods the other side of a connection may call. It is safe
@@ -242,8 +253,6 @@ func encodeResult(v any, stringify bool) ([]byte, error) {
 			return nil, fmt.Errorf("result is not valid JSON")
 		}
 		return r, nil
-	case easyjson.Marshaler:
-		return easyjson.Marshal(r)
 	}
-	return json.Marshal(v)
+	return marshal(v)
 }

@@ -201,6 +201,9 @@ func (p *paramPlan) bindObject(method string, lex *jlexer.Lexer, dst reflect.Val
 func (p *paramPlan) setField(method string, dst reflect.Value, i int, raw []byte) error {
 	f := p.fields[i]
 	fv := dst.Field(f.index)
+	if decodeScalar(raw, fv) {
+		return nil
+	}
 	if err := json.Unmarshal(raw, fv.Addr().Interface()); err != nil {
 		return &paramError{kind: "TypeError", method: method, detail: fmt.Sprintf("argument '%s': %v", f.name, err)}
 	}

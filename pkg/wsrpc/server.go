@@ -153,8 +153,15 @@ type hijackRecorder struct {
 
 func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
-	h.conn = c
-	return c, brw, err
+	if err != nil {
+		return c, brw, err
+	}
+	if err := brw.Writer.Flush(); err != nil {
+		return nil, nil, err
+	}
+	cc := newCorkConn(c)
+	h.conn = cc
+	return cc, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(cc, brw.Writer.Size())), nil
 }
 
 func (h *hijackRecorder) Unwrap() http.ResponseWriter { return h.ResponseWriter }

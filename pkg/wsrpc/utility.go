@@ -16,6 +16,9 @@ import (
 //   - get_response(call_id): the answer to such a call as a nested JSON-RPC response
 //     object, removed on fetch; an error (-32603) while it has not arrived.
 //
+// In the legacy dialect get_process_details reports result_type "ProcessDetails" and
+// get_response "Any", as fastapi_websocket_rpc does.
+//
 // Python's test suites and many deployments use these to check both directions.
 func AddUtilityMethods(m *Methods) {
 	m.Handle("echo", func(ctx context.Context, params json.RawMessage) (any, error) {
@@ -37,7 +40,7 @@ func AddUtilityMethods(m *Methods) {
 			return nil, err
 		}
 		return details, nil
-	})
+	}, LegacyResultType("ProcessDetails"))
 	m.Handle("call_me_back", func(ctx context.Context, params json.RawMessage) (any, error) {
 		var p struct {
 			MethodName string          `json:"method_name"`
@@ -76,7 +79,7 @@ func AddUtilityMethods(m *Methods) {
 			return nil, keyError(p.CallID)
 		}
 		return resp, nil
-	})
+	}, LegacyResultType("Any"))
 }
 
 // keyError is get_response's "no such answer" error; debug replies name it KeyError as

@@ -41,8 +41,9 @@ type Message struct {
 	Kind Kind
 	// ID is the raw id member when it can be echoed (a string or an integer), else nil.
 	ID []byte
-	// Key is the string form of ID used to match responses to calls.
-	Key    string
+	// Key is the string form of ID used to match responses to calls (responses only). It
+	// points into the input when the id needs no unescaping; use it as string(Key).
+	Key    []byte
 	Method string
 	// Params is the raw params member; nil when absent or null.
 	Params []byte
@@ -75,7 +76,7 @@ func Parse(data []byte) (m Message) {
 		m.Reply = &ErrorObject{Code: CodeParseError, Message: "Parse error"}
 		return m
 	}
-	m.ID, m.Key = echoID(in.ID)
+	m.ID = echoRaw(in.ID)
 	switch {
 	case in.Method != nil:
 		parseRequest(&m)
@@ -127,7 +128,7 @@ func parseRequest(m *Message) {
 		m.Params = in.Params
 	}
 	if isNull(in.ID) {
-		m.ID, m.Key = nil, ""
+		m.ID = nil
 	}
 }
 
@@ -150,9 +151,13 @@ func parseResponse(m *Message) {
 	}
 	m.Kind = KindResponse
 	m.Result = in.Result
+	m.Key = keyBytes(m.ID)
 }
 
 func checkVersion(raw []byte) (string, bool) {
+	if string(raw) == `"2.0"` { // no allocation
+		return "", true
+	}
 	if v, ok := jsonString(raw); ok && v == "2.0" {
 		return "", true
 	}
@@ -192,6 +197,37 @@ func echoID(raw []byte) ([]byte, string) {
 		return raw, string(raw)
 	}
 	return nil, ""
+}
+
+// echoRaw returns the id to echo in a reply: strings and integers only.
+func echoRaw(raw []byte) []byte {
+	if len(raw) == 0 || isNull(raw) {
+		return nil
+	}
+	if raw[0] == '"' || isInteger(raw) {
+		if raw[0] == '"' {
+			if _, ok := jsonString(raw); !ok {
+				return nil
+			}
+		}
+		return raw
+	}
+	return nil
+}
+
+// keyBytes is the match key of an echoable id, without allocating for plain strings.
+func keyBytes(id []byte) []byte {
+	if len(id) == 0 {
+		return nil
+	}
+	if id[0] == '"' {
+		if bytes.IndexByte(id, '\\') < 0 {
+			return id[1 : len(id)-1]
+		}
+		s, _ := jsonString(id)
+		return []byte(s)
+	}
+	return id
 }
 
 // IDKey returns the matching key of a raw id (string form), or "" when it has none.

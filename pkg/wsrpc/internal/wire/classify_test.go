@@ -102,7 +102,7 @@ func TestParseInvalid(t *testing.T) {
 
 func TestParseResponses(t *testing.T) {
 	m := Parse([]byte(`{"jsonrpc":"2.0","id":"req-1","result":"success"}`)) // C48
-	if m.Kind != KindResponse || m.Key != "req-1" || string(m.Result) != `"success"` || m.Error != nil {
+	if m.Kind != KindResponse || string(m.Key) != "req-1" || string(m.Result) != `"success"` || m.Error != nil {
 		t.Fatalf("%+v", m)
 	}
 	m = Parse([]byte(`{"jsonrpc":"2.0","id":"r","error":{"code":-32603,"message":"boom","data":{"x":1}}}`)) // C49
@@ -114,11 +114,11 @@ func TestParseResponses(t *testing.T) {
 		t.Fatalf("%+v", m)
 	}
 	m = Parse([]byte(`{"jsonrpc":"2.0","id":5,"result":null}`)) // numeric id matches "5"; null result
-	if m.Kind != KindResponse || m.Key != "5" || string(m.Result) != "null" {
+	if m.Kind != KindResponse || string(m.Key) != "5" || string(m.Result) != "null" {
 		t.Fatalf("%+v", m)
 	}
 	m = Parse([]byte(`{"jsonrpc":"2.0","id":null,"result":1}`)) // C123
-	if m.Kind != KindResponse || m.Key != "" {
+	if m.Kind != KindResponse || len(m.Key) != 0 {
 		t.Fatalf("%+v", m)
 	}
 	m = Parse([]byte(`{"jsonrpc":"2.0","id":"r","error":null}`))

@@ -7,14 +7,25 @@ const Version = "2.0"
 
 // EncodeRequest encodes a request, or a notification when id is nil. params may be nil.
 func EncodeRequest(id []byte, method string, params []byte) []byte {
+	return AppendRequest(nil, id, method, params)
+}
+
+// AppendRequest is EncodeRequest writing into dst's spare capacity when it suffices (the
+// result then shares dst's memory).
+func AppendRequest(dst []byte, id []byte, method string, params []byte) []byte {
 	w := jwriter.Writer{NoEscapeHTML: true}
+	w.Buffer.Buf = dst[:0]
 	Request{JSONRPC: Version, ID: id, Method: method, Params: params}.MarshalEasyJSON(&w)
 	return mustBytes(&w)
 }
 
 // EncodeResult encodes a success response; a nil result is written as null.
-func EncodeResult(id, result []byte) []byte {
+func EncodeResult(id, result []byte) []byte { return AppendResult(nil, id, result) }
+
+// AppendResult is EncodeResult writing into dst's spare capacity (see AppendRequest).
+func AppendResult(dst, id, result []byte) []byte {
 	w := jwriter.Writer{NoEscapeHTML: true}
+	w.Buffer.Buf = dst[:0]
 	Result{JSONRPC: Version, ID: id, Result: result}.MarshalEasyJSON(&w)
 	return mustBytes(&w)
 }

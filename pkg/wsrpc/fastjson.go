@@ -1,0 +1,114 @@
+package wsrpc
+
+import (
+	"encoding/json"
+	"reflect"
+	"strconv"
+
+	"github.com/mailru/easyjson"
+	"github.com/mailru/easyjson/jlexer"
+	"github.com/mailru/easyjson/jwriter"
+)
+
+// Fast paths for the common scalar shapes of params and results, so that the hot path
+// avoids encoding/json's reflection (and the deep stacks it grows). Anything else, and
+// any input the fast path does not accept exactly, goes through encoding/json, so the
+// results and the error texts stay those of encoding/json.
+
+// decodeScalar decodes raw into v (a settable scalar field) when it can; ok is false when
+// the caller must fall back to encoding/json.
+func decodeScalar(raw []byte, v reflect.Value) (ok bool) {
+	if len(raw) == 0 || raw[0] == 'n' {
+		return false // null and anything odd: encoding/json's rules
+	}
+	lex := jlexer.Lexer{Data: raw}
+	switch v.Kind() {
+	case reflect.String:
+		if raw[0] != '"' || v.Type() != stringType {
+			return false
+		}
+		s := lex.String()
+		if !lex.Ok() || !lex.IsStart() && !consumed(&lex) {
+			return false
+		}
+		v.SetString(s)
+	case reflect.Bool:
+		b := lex.Bool()
+		if !consumed(&lex) {
+			return false
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, err := strconv.ParseInt(string(raw), 10, v.Type().Bits())
+		if err != nil {
+			return false
+		}
+		v.SetInt(n)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		n, err := strconv.ParseUint(string(raw), 10, v.Type().Bits())
+		if err != nil {
+			return false
+		}
+		v.SetUint(n)
+	case reflect.Float32, reflect.Float64:
+		if !json.Valid(raw) || raw[0] == '"' || raw[0] == 't' || raw[0] == 'f' || raw[0] == '[' || raw[0] == '{' {
+			return false
+		}
+		f, err := strconv.ParseFloat(string(raw), v.Type().Bits())
+		if err != nil {
+			return false
+		}
+		v.SetFloat(f)
+	default:
+		return false
+	}
+	return true
+}
+
+var stringType = reflect.TypeFor[string]()
+
+func consumed(lex *jlexer.Lexer) bool {
+	lex.Consumed()
+	return lex.Ok()
+}
+
+// unmarshal decodes raw into the pointer v, with fast paths for easyjson types and
+// pointers to scalars.
+func unmarshal(raw []byte, v any) error {
+	switch p := v.(type) {
+	case easyjson.Unmarshaler:
+		return easyjson.Unmarshal(raw, p)
+	case *string, *bool, *int, *int64, *float64:
+		if decodeScalar(raw, reflect.ValueOf(p).Elem()) {
+			return nil
+		}
+	case *any:
+		if len(raw) > 0 && raw[0] == '"' {
+			var s string
+			if decodeScalar(raw, reflect.ValueOf(&s).Elem()) {
+				*p = s
+				return nil
+			}
+		}
+	}
+	return json.Unmarshal(raw, v)
+}
+
+// marshal encodes v, with fast paths for scalars and easyjson types.
+func marshal(v any) ([]byte, error) {
+	switch r := v.(type) {
+	case string:
+		w := jwriter.Writer{NoEscapeHTML: true}
+		w.String(r)
+		return w.BuildBytes()
+	case bool:
+		return strconv.AppendBool(nil, r), nil
+	case int:
+		return strconv.AppendInt(nil, int64(r), 10), nil
+	case int64:
+		return strconv.AppendInt(nil, r, 10), nil
+	case easyjson.Marshaler:
+		return easyjson.Marshal(r)
+	}
+	return json.Marshal(v)
+}
