@@ -282,30 +282,18 @@ type tagged struct {
 func (t tagged) Error() string { return t.err.Error() }
 func (t tagged) Unwrap() error { return t.err }
 
-// errorKind names a Go error for JavaScript.
+// errorKind names a Go error for JavaScript: the core's wsrpc.KindOf names, plus
+// "aborted" for an AbortSignal and "error" for anything unclassified.
 func errorKind(err error) string {
 	var t tagged
 	switch {
 	case errors.As(err, &t):
 		return t.kind
-	case errors.As(err, new(*wsrpc.Error)):
-		return "remote"
-	case errors.Is(err, wsrpc.ErrTimeout):
-		return "timeout"
-	case errors.Is(err, wsrpc.ErrConnectionLost):
-		return "connection_lost"
-	case errors.Is(err, wsrpc.ErrNotConnected):
-		return "not_connected"
-	case errors.Is(err, wsrpc.ErrClosed):
-		return "closed"
-	case errors.Is(err, wsrpc.ErrBackpressure):
-		return "backpressure"
-	case errors.Is(err, wsrpc.ErrMessageTooLarge):
-		return "message_too_large"
-	case errors.Is(err, wsrpc.ErrInvalidID):
-		return "invalid_id"
 	case errors.Is(err, context.Canceled):
 		return "aborted"
+	}
+	if k := wsrpc.KindOf(err); k != wsrpc.KindOther {
+		return k.String()
 	}
 	return "error"
 }

@@ -26,6 +26,8 @@ export type ErrorKind =
   | "backpressure" // max_pending_requests or the send queue is full; nothing was sent
   | "message_too_large" // the message exceeds max_message_size; nothing was sent
   | "invalid_id"
+  | "invalid_argument" // params or a result that are not valid JSON-RPC values; nothing was sent
+  | "connect" // a connection attempt failed (for example the handshake was refused)
   | "aborted" // options.signal aborted the call
   | "connect_failed" // connect() could not connect
   | "error";

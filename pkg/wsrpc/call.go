@@ -318,24 +318,18 @@ func marshalParams(params any) ([]byte, error) {
 	case nil:
 		return nil, nil
 	case json.RawMessage:
-		if len(p) == 0 {
-			return nil, nil
-		}
-		if !json.Valid(p) {
-			return nil, fmt.Errorf("wsrpc: params are not valid JSON")
-		}
-		return p, nil
+		return RawParams(p)
 	}
 	raw, err := marshal(params)
 	if err != nil {
-		return nil, fmt.Errorf("wsrpc: encoding params: %w", err)
+		return nil, fmt.Errorf("%w: encoding params: %v", ErrInvalidArgument, err)
 	}
 	switch wire.FirstByte(raw) {
 	case '{', '[':
 	case 'n':
 		return nil, nil
 	default:
-		return nil, fmt.Errorf("wsrpc: params must encode to a JSON object or array, got %s", raw)
+		return nil, fmt.Errorf("%w: params must encode to a JSON object or array, got %.40s", ErrInvalidArgument, raw)
 	}
 	return raw, nil
 }

@@ -62,6 +62,7 @@ type Channel struct {
 	disconnected sync.Once
 	dialect      atomic.Int32 // a Dialect, or dialectUnpinned
 	workers      workers
+	inHook       atomic.Bool // the disconnect hook is running
 }
 
 type chanKey struct{}
@@ -248,6 +249,9 @@ func (c *Channel) syncRemoteID() {
 // It is idempotent.
 func (c *Channel) Close() error {
 	c.shutdown(ErrClosed, websocket.StatusNormalClosure, "", true)
+	if c.inHook.Load() {
+		return nil // called from the disconnect hook, which the closing goroutine runs
+	}
 	c.wait()
 	return nil
 }
@@ -314,12 +318,15 @@ func (c *Channel) shutdown(cause error, code websocket.StatusCode, reason string
 	for _, p := range pend {
 		p.finish(nil, nil, cause)
 	}
-	close(c.done)
+	// The hook runs before Done is closed, so that whoever waits on Done sees its effects.
 	c.disconnected.Do(func() {
 		if fn := c.cfg.OnDisconnect; fn != nil {
+			c.inHook.Store(true)
 			safeHook(c.cfg, "OnDisconnect", func() { fn(c, cause) })
+			c.inHook.Store(false)
 		}
 	})
+	close(c.done)
 }
 
 func safeHook(cfg *Config, name string, fn func()) {

@@ -116,21 +116,23 @@ func (c *Client) connect(ctx context.Context) (*Channel, error) {
 			return nil, ch.Err()
 		}
 	}
-	if fn := c.cfg.OnConnect; fn != nil {
-		safeHook(c.cfg, "OnConnect", func() { fn(ch.ctx, ch) })
-	}
 	return ch, nil
 }
 
 // rotate moves the next connection attempt to the next URL (Config.FallbackURLs).
 func (c *Client) rotate() { c.cur = (c.cur + 1) % len(c.urls) }
 
+// setChannel makes ch the current connection, then runs the connect hook (so that calls
+// made by the hook, through the Client or the Channel, go out on it).
 func (c *Client) setChannel(ch *Channel) {
 	c.mu.Lock()
 	c.ch = ch
 	close(c.changed)
 	c.changed = make(chan struct{})
 	c.mu.Unlock()
+	if fn := c.cfg.OnConnect; fn != nil {
+		safeHook(c.cfg, "OnConnect", func() { fn(ch.ctx, ch) })
+	}
 }
 
 // supervise waits for each connection to end and reconnects when configured to.
@@ -259,10 +261,12 @@ func (c *Client) channel(ctx context.Context) (*Channel, error) {
 		ch, changed, closed, cerr := c.ch, c.changed, c.closed, c.closeErr
 		c.mu.Unlock()
 		if closed {
-			if cerr == nil || !errors.Is(cerr, ErrClosed) {
-				return nil, fmt.Errorf("%w: %v", ErrClosed, cerr)
+			// Nothing will be sent: the error matches ErrClosed only, whatever closed the
+			// client (see Err for the cause).
+			if cerr == nil || cerr == ErrClosed {
+				return nil, ErrClosed
 			}
-			return nil, cerr
+			return nil, fmt.Errorf("%w: client closed after: %v", ErrClosed, cerr)
 		}
 		if ch != nil && !ch.isClosed() {
 			return ch, nil

@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 )
 
@@ -42,6 +46,7 @@ type jsonConfig struct {
 	MaxReconnectDelay    *float64 `json:"max_reconnect_delay"`
 	MaxReconnectAttempts *int     `json:"max_reconnect_attempts"` // -1 = unlimited
 	MaxReconnectElapsed  *float64 `json:"max_reconnect_elapsed"`
+	LogLevel             *string  `json:"log_level"` // "debug", "info", "warn", "error" or "off"
 	Keepalive            *struct {
 		Interval               *float64 `json:"interval"`
 		MaxConsecutiveFailures *int     `json:"max_consecutive_failures"`
@@ -147,8 +152,29 @@ func ParseConfig(data []byte) (Config, error) {
 			cfg.Keepalive.RPCPing = !*k.UseProtocolPing
 		}
 	}
+	if j.LogLevel != nil {
+		l, err := parseLogLevel(*j.LogLevel)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Logger = l
+	}
 	if err := cfg.validate(); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+// parseLogLevel returns a stderr text logger at the named level ("off" discards).
+func parseLogLevel(name string) (*slog.Logger, error) {
+	var lv slog.Level
+	switch strings.ToLower(name) {
+	case "off", "none":
+		return slog.New(slog.NewTextHandler(io.Discard, nil)), nil
+	default:
+		if err := lv.UnmarshalText([]byte(name)); err != nil {
+			return nil, fmt.Errorf("%w: options: log_level %q: want debug, info, warn, error or off", ErrInvalidArgument, name)
+		}
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv})), nil
 }

@@ -48,7 +48,7 @@ type Config struct {
 	IdleTimeout           time.Duration // close after this long without a received message
 	MaxConnectionDuration time.Duration // close a connection this long after it opened
 	HandshakeTimeout      time.Duration // client: WebSocket handshake; default 30 s
-	CloseGrace            time.Duration // how long Close waits for running handlers; default 5 s
+	CloseGrace            time.Duration // how long Close waits for running handlers; default 5 s (handlers still running then outlive Close; their contexts are cancelled)
 
 	// Methods the peer may call (a client's own methods; a server takes them in NewServer).
 	Methods *Methods
@@ -86,8 +86,10 @@ type Config struct {
 	// a failed attempt, and first the next one after a lost connection.
 	FallbackURLs []string
 
-	// Hooks. All may be called from any goroutine; the ones of one kind run one after
-	// another, and a panic in a hook is recovered and logged.
+	// Hooks. They may be called from any goroutine, and hooks of one kind may run
+	// concurrently (a server runs OnConnect for each connection in its own goroutine). A
+	// panic in a hook is recovered and logged. A client runs OnConnect after the new
+	// connection has become current, so the hook may call through the Client.
 	OnConnect    func(ctx context.Context, ch *Channel) // a connection is ready (ctx ends with it)
 	OnDisconnect func(ch *Channel, err error)           // exactly once per connection
 	OnError      func(ch *Channel, err error)           // a message could not be processed

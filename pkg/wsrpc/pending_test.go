@@ -1,3 +1,5 @@
+//go:build !js
+
 package wsrpc
 
 import (
@@ -428,6 +430,21 @@ func TestDisconnectHookOnce(t *testing.T) { // C189, C190
 	_ = ch.Close()
 	if n.Load() != 1 || ch.PendingCount() != 0 {
 		t.Fatalf("hook ran %d times", n.Load())
+	}
+}
+
+func TestCloseFromDisconnectHook(t *testing.T) {
+	done := make(chan struct{})
+	ch, f := newFakeChannel(t, nil, WithOnDisconnect(func(c *Channel, err error) {
+		_ = c.Close() // must not deadlock when the read loop runs the hook
+		close(done)
+	}))
+	_ = ch
+	_ = f.CloseNow() // the peer goes away: the read loop closes the channel
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close from the disconnect hook deadlocked")
 	}
 }
 
