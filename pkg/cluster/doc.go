@@ -1,0 +1,80 @@
+// Package cluster runs wsrpc servers on several nodes as one service, over NATS: code on
+// any node can call or notify a connection held by any other node, publish to topics
+// that connections on every node subscribe to, and see which connections are present.
+//
+// A Hub is one node's member. Attach it to a wsrpc.Server and every connection the
+// server accepts becomes addressable, by its channel id or by application keys such as
+// the user id that Config.Authenticate set on it:
+//
+//	hub, _ := cluster.New(ctx, cluster.Config{Keys: []string{"user"}})
+//	defer hub.Close()
+//	srv, _ := hub.NewServer(methods, wsrpc.WithAuthenticate(auth))
+//	http.Handle("/ws", srv)
+//
+//	var out string
+//	err := hub.Call(ctx, cluster.Key("user", "42"), "whoami", nil, &out) // wherever user 42 is
+//	err = hub.Publish(ctx, "news", map[string]string{"text": "hello"})  // every subscriber
+//
+// # NATS
+//
+// With no Config.NATSURLs the hub runs an embedded NATS server in this process that
+// accepts no network connections: a single node needs no setup. With NATSURLs
+// ("nats://10.0.0.5:4222") it joins an existing NATS deployment; every node of the
+// service uses the same one. Config.EmbeddedListen lets the embedded server of one node
+// accept the others (handy for development; use a real NATS cluster in production, so
+// that no node is special).
+//
+// Subjects, under Config.Prefix ("wsrpc"): c.<channel id> and kq|ka.<key>.<value> (one
+// subscription per connection, queue group for calls), t.<topic> (one per topic per
+// node), cancel, presence.{ev,hb,bye,snap.<node>}. Names that are not [A-Za-z0-9_-] are
+// base64url-encoded behind "~".
+//
+// # Routed calls
+//
+// Call and Notify are NATS request/reply to the node that holds the connection (or
+// direct when it is this one). A target connected nowhere fails at once with
+// ErrNoTarget (NATS reports that nobody listens). The caller's deadline travels with the
+// request, a cancelled caller tells the serving node to stop waiting, and a
+// *wsrpc.Error answer comes back as *wsrpc.Error; local failures on the serving node
+// come back as the same wsrpc sentinels (ErrTimeout, ErrConnectionLost, ...).
+//
+// # Publish/subscribe
+//
+// Clients subscribe with the methods Attach adds, which are those of
+// fastapi-websocket-pubsub: subscribe({"topics": [...]}) -> true, unsubscribe likewise,
+// publish({"topics", "data", "sync", "notifier_id"}) -> true. Each publication reaches
+// every subscriber on every node by a "notify" with params
+// {"subscription": {"id", "subscriber_id", "topic", "notifier_id"}, "data"}: a call
+// (a request the subscriber answers) on legacy-dialect connections such as Python's
+// PubSubClient (serve the server with wsrpc.WithDialect(wsrpc.DialectAuto) for them),
+// a JSON-RPC 2.0 notification on others (Config.NotifyAsCall makes it a call there too).
+// Notifications because a publication is fire-and-forget, so fanning out to many
+// subscribers costs no pending-call entries and no answers; a client handles both forms
+// with the same "notify" method (HandleNotify). Each publication travels once per
+// subscribed node; a node writes it to each of its subscribers through a short queue of
+// their own (Config.DeliveryQueue), so a slow subscriber delays only itself.
+//
+// # Presence
+//
+// Every node keeps a replica of the cluster's connections (Presence, Lookup, Nodes) and
+// reports changes (Watch): connected, disconnected, updated (Bind). Nodes number their
+// changes and heartbeat; a gap, a newcomer or a heartbeat ahead makes a node fetch a
+// snapshot by request/reply, so replicas converge without a central store.
+//
+// # Failures
+//
+//   - A node that dies: its NATS subscriptions vanish with its NATS connection, so calls
+//     to its connections fail with ErrNoTarget at once; the other nodes report its
+//     connections Disconnected (NodeLost) after three missed heartbeats. Its clients
+//     reconnect to another node when they know several (wsrpc.WithFallbackURLs), become
+//     addressable again under the same keys (with new channel ids), and must subscribe
+//     again (subscriptions belong to a connection; Python's PubSubClient does it on
+//     every connect).
+//   - Publications are core NATS: at most once. Those published while a subscriber is
+//     reconnecting, or while a node is cut from NATS, are lost, not replayed. While no
+//     node fails each subscriber gets each publication exactly once, in publish order
+//     (from one publisher).
+//   - Calls in flight to a connection that is lost end with wsrpc.ErrConnectionLost, or
+//     wsrpc.ErrTimeout when the serving node died: the method may or may not have run.
+//     Calls are never retried.
+package cluster
