@@ -1,0 +1,15 @@
+# Scale-out (pkg/cluster): three server nodes as separate processes sharing one NATS
+# server, and the cluster benchmarks.
+#
+#   test-cluster    tests/cluster: routed calls, publish to every node, a node killed
+#   bench-cluster   routed vs local call latency; publish fan-out to 10,000 subscribers
+TEST_TARGETS += test-cluster
+BENCH_TARGETS += bench-cluster
+
+.PHONY: test-cluster bench-cluster
+
+test-cluster:
+	$(GO) test -race -count=1 -v ./tests/cluster/
+
+bench-cluster:
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./tests/cluster/
