@@ -59,7 +59,7 @@ func (e exitCatcher) Run() int { *e.code = e.m.Run(); return *e.code }
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // startNATS runs the NATS server the nodes share, on a random loopback port.
-func startNATS(t *testing.T) string {
+func startNATS(t testing.TB) string {
 	t.Helper()
 	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true, NoLog: true})
 	if err != nil {
@@ -84,7 +84,7 @@ type nodeProc struct {
 	log *strings.Builder
 }
 
-func startNode(t *testing.T, id, natsURL string) *nodeProc {
+func startNode(t testing.TB, id, natsURL string) *nodeProc {
 	t.Helper()
 	cmd := exec.Command(nodeBin, "-id", id, "-nats", natsURL, "-listen", "127.0.0.1:0")
 	var logs strings.Builder
