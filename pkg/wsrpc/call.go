@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -273,9 +274,30 @@ func (c *Channel) complete(m *wire.Message) {
 	c.completeKey(m.Key, m.Result, e, "")
 }
 
-func (c *Channel) completeKey(key []byte, result []byte, e *Error, resultType string) {
+// completeBare handles a message that carries the id of a pending call but neither
+// result, error nor method: Python's answer for a null result (it drops null members,
+// PROTOCOL.md §2.5). GO-REC: complete the call with a null result instead of letting it
+// time out. It reports false (the caller then answers -32600 as Python does) when the
+// message is not such an answer or no call waits for it.
+func (c *Channel) completeBare(m *wire.Message) bool {
+	in := &m.Incoming
+	if m.Kind != wire.KindInvalid || m.Reply == nil || m.ID == nil || in.Method != nil || in.Result != nil || in.Error != nil ||
+		!strings.HasPrefix(m.Reply.Message, "Unknown message format") {
+		return false
+	}
+	key := wire.IDKey(m.ID)
+	if key == "" || !c.completeKey([]byte(key), []byte("null"), nil, "") {
+		return false
+	}
+	c.cfg.Logger.Info("wsrpc: answer without result member taken as a null result", "channel", c.id, "id", key)
+	return true
+}
+
+// completeKey hands an answer to the pending call with that key and reports whether there
+// was one.
+func (c *Channel) completeKey(key []byte, result []byte, e *Error, resultType string) bool {
 	if len(key) == 0 {
-		return
+		return false
 	}
 	c.mu.Lock()
 	p := c.pending[string(key)] // no allocation for a map lookup
@@ -289,10 +311,11 @@ func (c *Channel) completeKey(key []byte, result []byte, e *Error, resultType st
 	c.mu.Unlock()
 	if p == nil {
 		c.cfg.Logger.Debug("wsrpc: response for unknown call dropped", "channel", c.id, "id", key)
-		return
+		return false
 	}
 	p.resultType = resultType
 	p.finish(result, e, nil)
+	return true
 }
 
 // Notify sends a notification: no id, no answer, nothing to wait for.

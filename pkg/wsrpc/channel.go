@@ -433,6 +433,9 @@ func (c *Channel) handleMessage(data []byte) {
 	case wire.KindLegacy:
 		c.sendError(nil, wire.ErrorObject{Code: CodeInvalidRequest, Message: "Unknown message format: " + wire.PyRepr(data)})
 	default:
+		if c.completeBare(&m) {
+			return
+		}
 		id := m.ID
 		if m.Reply.Code == CodeParseError {
 			id = nil
