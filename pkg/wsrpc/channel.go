@@ -62,6 +62,9 @@ type Channel struct {
 	disconnected sync.Once
 	dialect      atomic.Int32 // a Dialect, or dialectUnpinned
 	workers      workers
+	running      atomic.Int32 // requests dispatched and not yet served
+	inline       request      // a request the current reader will serve itself (reader-owned)
+	hasInline    bool
 	inHook       atomic.Bool // the disconnect hook is running
 }
 
@@ -132,7 +135,7 @@ func (c *Channel) start() {
 			c.shutdown(wrap(ErrClosed, "maximum connection duration %v reached", d), websocket.StatusNormalClosure, "max connection duration", true)
 		})
 	}
-	go c.readLoop()
+	c.workers.start(c)
 }
 
 func (c *Channel) checkIdle() {
@@ -344,14 +347,24 @@ func (c *Channel) isClosed() bool {
 	return c.closed
 }
 
-// readLoop reads messages until the connection ends.
-func (c *Channel) readLoop() {
-	defer close(c.readDone)
+// readLoop reads messages until the connection ends (then it closes readDone and returns
+// false). At low load it serves a request itself (no goroutine handoff on the request's
+// path, and its stack is already grown); if the handler takes longer than inlineBudget
+// the reading moves to another goroutine, and readLoop returns true once the handler is
+// done, to go on as an idle worker (see workers).
+func (c *Channel) readLoop() bool {
+	w := &inlineWatch{c: c}
+	defer func() {
+		if w.t != nil {
+			w.t.Stop()
+		}
+	}() // (a replaced watch's timer has fired already)
 	for {
 		typ, data, err := c.conn.Read(context.Background())
 		if err != nil {
 			c.readFailed(err)
-			return
+			close(c.readDone)
+			return false
 		}
 		_ = typ // both frame kinds carry the same UTF-8 JSON
 		c.lastRead.Store(time.Now().UnixNano())
@@ -359,10 +372,59 @@ func (c *Channel) readLoop() {
 			c.cfg.Logger.Warn("wsrpc: incoming message too large", "channel", c.id, "size", len(data), "limit", c.cfg.MaxMessageSize)
 			c.shutdown(wrap(ErrMessageTooLarge, "incoming message of %d bytes exceeds %d", len(data), c.cfg.MaxMessageSize),
 				websocket.StatusMessageTooBig, "message too big", true)
-			return
+			close(c.readDone)
+			return false
 		}
 		c.handleMessage(data)
+		if c.hasInline {
+			r := c.inline
+			c.hasInline, c.inline = false, request{}
+			keep, reusable := w.serveInline(c, r)
+			if !keep {
+				return true // reading went to another goroutine: go on as a worker
+			}
+			if !reusable {
+				w = &inlineWatch{c: c} // the old timer's callback may still run: leave it be
+			}
+		}
 	}
+}
+
+// inlineBudget is how long a request served by the reader itself may run before the reading
+// is handed to another goroutine (so a slow or blocking handler never holds up the
+// connection for longer than this).
+const inlineBudget = 100 * time.Microsecond
+
+// inlineWatch is a reader's watchdog for the request it serves itself.
+type inlineWatch struct {
+	c     *Channel
+	state atomic.Int32 // 0 serving, 1 reading handed off, 2 finished in time
+	t     *time.Timer
+}
+
+func (w *inlineWatch) fire() {
+	if w.state.CompareAndSwap(0, 1) {
+		w.c.workers.run(w.c, request{read: true})
+	}
+}
+
+// serveInline serves r on the reader goroutine and reports whether this goroutine still
+// holds the reading (the handler finished within inlineBudget), and whether w may be used
+// again (its timer was stopped before firing).
+func (w *inlineWatch) serveInline(c *Channel, r request) (keep, reusable bool) {
+	w.state.Store(0)
+	if w.t == nil {
+		w.t = time.AfterFunc(inlineBudget, w.fire)
+	} else {
+		w.t.Reset(inlineBudget)
+	}
+	c.serve(r.id, r.name, r.params, r.legacy)
+	if w.t.Stop() {
+		return true, true
+	}
+	// The timer fired: its callback either handed the reading over already or will find
+	// the request finished.
+	return w.state.CompareAndSwap(0, 2), false
 }
 
 func (c *Channel) readFailed(err error) {
@@ -492,7 +554,15 @@ func (c *Channel) dispatchRequest(id []byte, name string, params []byte, legacy 
 		}
 	}
 	c.handlers.Add(1)
-	c.workers.run(c, request{id: id, name: name, params: params, legacy: legacy})
+	r := request{id: id, name: name, params: params, legacy: legacy}
+	// At low load (no other request running) the reader serves the request itself after
+	// handing the reading over: no handoff on the request's path. Under load it keeps
+	// reading and hands requests to workers, so buffered messages are not held up.
+	if c.running.Add(1) == 1 && !c.hasInline {
+		c.inline, c.hasInline = r, true
+		return
+	}
+	c.workers.run(c, r)
 }
 
 // serve runs one request and sends its reply. It calls handlers.Done.
@@ -500,6 +570,9 @@ func (c *Channel) serve(id []byte, name string, params []byte, legacy bool) {
 	defer func() {
 		if c.handlerSem != nil && !c.cfg.Sequential {
 			<-c.handlerSem
+		}
+		if !c.cfg.Sequential {
+			c.running.Add(-1)
 		}
 		c.handlers.Done()
 	}()

@@ -14,6 +14,7 @@ type request struct {
 	name   string
 	params []byte
 	legacy bool
+	read   bool // not a request: take over reading the connection (Channel.readLoop)
 }
 
 // workers runs requests on reusable goroutines: a goroutine that finished a request takes
@@ -27,6 +28,12 @@ type workers struct {
 }
 
 func (w *workers) init() { w.queue = make(chan request) }
+
+// start starts the first reader.
+func (w *workers) start(c *Channel) {
+	w.wg.Add(1)
+	go w.loop(c, request{read: true})
+}
 
 // run hands r to an idle worker or starts one.
 func (w *workers) run(c *Channel, r request) {
@@ -43,7 +50,13 @@ func (w *workers) loop(c *Channel, r request) {
 	t := time.NewTimer(workerIdle)
 	defer t.Stop()
 	for {
-		c.serve(r.id, r.name, r.params, r.legacy)
+		if r.read {
+			if !c.readLoop() {
+				return
+			}
+		} else {
+			c.serve(r.id, r.name, r.params, r.legacy)
+		}
 		t.Reset(workerIdle)
 		select {
 		case r = <-w.queue:
