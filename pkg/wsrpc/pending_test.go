@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -565,5 +566,42 @@ func TestSlowHandlersRunConcurrently(t *testing.T) { // C160: a slow method does
 	}
 	if peak.Load() < 5 {
 		t.Fatalf("peak concurrency %d", peak.Load())
+	}
+}
+
+func TestAbandonedCallsLeaveNothing(t *testing.T) { // no goroutine or memory growth
+	ch, f := newFakeChannel(t, nil, WithMaxPendingRequests(100000))
+	go func() { // the peer reads and never answers
+		for {
+			select {
+			case <-f.out:
+			case <-f.closed:
+				return
+			}
+		}
+	}()
+	before := runtime.NumGoroutine()
+	var wg sync.WaitGroup
+	for i := 0; i < 5000; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+			defer cancel()
+			if err := ch.Call(ctx, "m", nil, nil); !errors.Is(err, ErrTimeout) {
+				t.Errorf("want timeout, got %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := ch.PendingCount(); n != 0 {
+		t.Fatalf("%d abandoned calls still pending", n)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before+2 {
+		t.Fatalf("goroutines grew from %d to %d", before, n)
 	}
 }
