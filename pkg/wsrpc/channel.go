@@ -48,6 +48,7 @@ type Channel struct {
 	handlerSem chan struct{}
 	handlers   sync.WaitGroup
 	readDone   chan struct{}
+	closeDone  chan struct{} // closed when the socket's close has finished
 
 	lastRead   atomic.Int64 // unix nanos of the last received message
 	idleTimer  *time.Timer
@@ -98,6 +99,7 @@ func newChannel(c conn, cfg *Config, methods *Methods, subprotocol string, value
 		pending:     make(map[string]*Pending),
 		done:        make(chan struct{}),
 		readDone:    make(chan struct{}),
+		closeDone:   make(chan struct{}),
 		synced:      make(chan struct{}),
 	}
 	ch.lastSweep = ch.created
@@ -263,7 +265,7 @@ func (c *Channel) Close() error {
 func (c *Channel) wait() {
 	<-c.readDone
 	done := make(chan struct{})
-	go func() { c.handlers.Wait(); c.workers.wg.Wait(); close(done) }()
+	go func() { c.handlers.Wait(); c.workers.wg.Wait(); <-c.closeDone; close(done) }()
 	grace := c.cfg.CloseGrace
 	if grace <= 0 {
 		grace = DefaultCloseGrace
@@ -301,20 +303,19 @@ func (c *Channel) shutdown(cause error, code websocket.StatusCode, reason string
 		// Send the close frame and wait a little for the peer's. A peer that does not answer
 		// (or a sender trickling a frame, which holds the library's read lock) must not hold
 		// us for the library's 5 s: past closeHandshakeWait the close finishes in the
-		// background (counted in handlers, so Close still waits for it up to CloseGrace).
-		closed := make(chan struct{})
-		c.handlers.Add(1)
+		// background (Close still waits for it, up to CloseGrace).
 		go func() {
-			defer c.handlers.Done()
 			_ = c.conn.Close(code, reason)
-			close(closed)
+			close(c.closeDone)
 		}()
 		t := time.NewTimer(closeHandshakeWait)
 		select {
-		case <-closed:
+		case <-c.closeDone:
 		case <-t.C:
 		}
 		t.Stop()
+	} else {
+		close(c.closeDone)
 	}
 	_ = c.conn.CloseNow()
 	c.cancel()
