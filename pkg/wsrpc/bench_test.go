@@ -148,3 +148,60 @@ func BenchmarkRawEcho(b *testing.B) {
 		})
 	}
 }
+
+// pipeConn is one end of an in-memory message pipe: BenchmarkPipeCall measures the CPU
+// cost of wsrpc itself (encoding, dispatch, matching), without sockets.
+type pipeConn struct {
+	in, out chan []byte
+	done    chan struct{}
+	once    *sync.Once
+}
+
+func newPipe() (*pipeConn, *pipeConn) {
+	a, b := make(chan []byte, 4096), make(chan []byte, 4096)
+	done, once := make(chan struct{}), &sync.Once{}
+	return &pipeConn{in: a, out: b, done: done, once: once}, &pipeConn{in: b, out: a, done: done, once: once}
+}
+
+func (p *pipeConn) Read(ctx context.Context) (websocket.MessageType, []byte, error) {
+	select {
+	case b := <-p.in:
+		return websocket.MessageText, b, nil
+	case <-p.done:
+		return 0, nil, fmt.Errorf("pipe closed")
+	}
+}
+
+func (p *pipeConn) Write(ctx context.Context, typ websocket.MessageType, b []byte) error {
+	select {
+	case p.out <- append([]byte(nil), b...):
+		return nil
+	case <-p.done:
+		return fmt.Errorf("pipe closed")
+	}
+}
+
+func (p *pipeConn) Close(websocket.StatusCode, string) error { return p.CloseNow() }
+func (p *pipeConn) CloseNow() error                          { p.once.Do(func() { close(p.done) }); return nil }
+
+func BenchmarkPipeCall(b *testing.B) {
+	m := NewMethods()
+	Register(m, "concat", func(ctx context.Context, p concatParams) (string, error) { return p.A + p.B, nil })
+	cfg, _ := buildConfig([]Option{WithLogger(quietLogger), func(c *Config) { c.MaxPendingRequests = 1 << 20 }})
+	x, y := newPipe()
+	server := newChannel(x, cfg, m, "", nil)
+	client := newChannel(y, cfg, NewMethods(), "", nil)
+	server.start()
+	client.start()
+	defer server.Close()
+	defer client.Close()
+	params := concatParams{A: "hello", B: " world"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	runInflight(b, 16, func() {
+		var out string
+		if err := client.Call(context.Background(), "concat", params, &out); err != nil {
+			b.Error(err)
+		}
+	})
+}

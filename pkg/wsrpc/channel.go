@@ -368,7 +368,9 @@ func (c *Channel) readLoop() bool {
 			return false
 		}
 		_ = typ // both frame kinds carry the same UTF-8 JSON
-		c.lastRead.Store(time.Now().UnixNano())
+		if c.idleTimer != nil {
+			c.lastRead.Store(time.Now().UnixNano())
+		}
 		if int64(len(data)) > c.cfg.MaxMessageSize {
 			c.cfg.Logger.Warn("wsrpc: incoming message too large", "channel", c.id, "size", len(data), "limit", c.cfg.MaxMessageSize)
 			c.shutdown(wrap(ErrMessageTooLarge, "incoming message of %d bytes exceeds %d", len(data), c.cfg.MaxMessageSize),
