@@ -68,15 +68,7 @@ func wsrpc_client_register(h C.uintptr_t, method *C.char, fn, user C.uintptr_t, 
 	if f != nil {
 		return report(f, errOut)
 	}
-	name, ok := gostr(method)
-	switch {
-	case !ok || name == "":
-		return report(fail(stInvalidArg, "method name is NULL or empty"), errOut)
-	case fn == 0:
-		return report(fail(stInvalidArg, "method callback is NULL"), errOut)
-	}
-	cl.methods.Handle(name, methodHandler(cl.id, cl.gate, fn, user))
-	return stOK
+	return report(register(cl.methods, cl.id, cl.gate, method, fn, user), errOut)
 }
 
 //export wsrpc_client_on_event

@@ -296,6 +296,19 @@ type reply struct {
 var replies sync.Map // handle -> *reply
 
 // methodHandler adapts a C method callback to a wsrpc.HandlerFunc.
+// register adds a C method callback to methods (shared by the client and server exports).
+func register(methods *wsrpc.Methods, owner uintptr, g *gate, method *C.char, fn, user C.uintptr_t) *failure {
+	name, ok := gostr(method)
+	switch {
+	case !ok || name == "":
+		return fail(stInvalidArg, "method name is NULL or empty")
+	case fn == 0:
+		return fail(stInvalidArg, "method callback is NULL")
+	}
+	methods.Handle(name, methodHandler(owner, g, fn, user))
+	return nil
+}
+
 func methodHandler(owner uintptr, g *gate, fn, user C.uintptr_t) wsrpc.HandlerFunc {
 	return func(ctx context.Context, params json.RawMessage) (any, error) {
 		if !g.enter(false) {

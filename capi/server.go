@@ -71,15 +71,7 @@ func wsrpc_server_register(h C.uintptr_t, method *C.char, fn, user C.uintptr_t, 
 	if f != nil {
 		return report(f, errOut)
 	}
-	name, ok := gostr(method)
-	switch {
-	case !ok || name == "":
-		return report(fail(stInvalidArg, "method name is NULL or empty"), errOut)
-	case fn == 0:
-		return report(fail(stInvalidArg, "method callback is NULL"), errOut)
-	}
-	s.srv.Methods().Handle(name, methodHandler(s.id, s.gate, fn, user))
-	return stOK
+	return report(register(s.srv.Methods(), s.id, s.gate, method, fn, user), errOut)
 }
 
 //export wsrpc_server_on_event
