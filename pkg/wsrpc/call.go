@@ -2,12 +2,15 @@ package wsrpc
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/wsrpc/wsrpc/pkg/wsrpc/internal/wire"
 )
@@ -28,6 +31,7 @@ func WithCallID(id string) CallOption { return func(o *callOptions) { o.id = id 
 type Pending struct {
 	ch      *Channel
 	key     string
+	idBuf   [34]byte // a generated id as JSON text ("<32 hex>"); key points into it
 	created time.Time
 	done    chan struct{}
 	waiting bool // a caller waits on it (guarded by ch.mu)
@@ -169,18 +173,23 @@ func (c *Channel) Go(ctx context.Context, method string, params any, opts ...Cal
 // register creates the pending entry (BEHAVIOUR.md §13 checks, in order).
 func (c *Channel) register(custom string) (*Pending, []byte, error) {
 	now := time.Now()
+	p := &Pending{ch: c, created: now, done: make(chan struct{})}
 	key := custom
-	if key == "" {
-		key = newID()
-	} else if n := utf8.RuneCountInString(key); n > wire.MaxIDLength {
-		return nil, nil, wrap(ErrInvalidID, "call id of %d characters exceeds %d", n, wire.MaxIDLength)
-	}
 	var idRaw []byte
 	if custom == "" {
-		idRaw = append(append(append(make([]byte, 0, len(key)+2), '"'), key...), '"') // hex: no escapes
+		// One allocation for the entry, its id text and its key.
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		p.idBuf[0], p.idBuf[33] = '"', '"'
+		hex.Encode(p.idBuf[1:33], b[:])
+		idRaw = p.idBuf[:]
+		key = unsafe.String(&p.idBuf[1], 32) // idBuf is never written again
+	} else if n := utf8.RuneCountInString(key); n > wire.MaxIDLength {
+		return nil, nil, wrap(ErrInvalidID, "call id of %d characters exceeds %d", n, wire.MaxIDLength)
 	} else {
 		idRaw, _ = json.Marshal(key)
 	}
+	p.key = key
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -213,7 +222,6 @@ func (c *Channel) register(custom string) (*Pending, []byte, error) {
 		}
 		c.recent[custom] = now
 	}
-	p := &Pending{ch: c, key: key, created: now, done: make(chan struct{})}
 	c.pending[key] = p
 	return p, idRaw, nil
 }

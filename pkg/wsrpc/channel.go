@@ -579,7 +579,9 @@ func (c *Channel) serve(id []byte, name string, params []byte, legacy bool) {
 		}
 		c.handlers.Done()
 	}()
-	result, err := c.invoke(name, params, legacy)
+	rbuf := getBuf()
+	defer putBuf(rbuf, nil) // the result may be caller-owned memory: keep only the pooled buffer
+	result, err := c.invoke(name, params, legacy, (*rbuf)[:0])
 	if legacy {
 		// Legacy requests with call_id null are still answered (with call_id null).
 		if out := c.legacyReply(id, name, result, err); out != nil {
@@ -622,7 +624,7 @@ func (c *Channel) serve(id []byte, name string, params []byte, legacy bool) {
 }
 
 // invoke resolves and runs a method (PROTOCOL.md §6), returning the encoded result.
-func (c *Channel) invoke(name string, params []byte, legacy bool) (result []byte, err error) {
+func (c *Channel) invoke(name string, params []byte, legacy bool, dst []byte) (result []byte, err error) {
 	ping := "ping"
 	if legacy {
 		ping = "_ping_"
@@ -645,6 +647,14 @@ func (c *Channel) invoke(name string, params []byte, legacy bool) (result []byte
 			err = &panicError{value: r, stack: debug.Stack()}
 		}
 	}()
+	if m.encoded != nil && !m.stringify {
+		out, err := m.encoded(c.ctx, params, dst)
+		var ee errEncodeResult
+		if errors.As(err, &ee) {
+			return nil, &paramError{kind: "TypeError", method: name, detail: "result is not JSON-serialisable: " + ee.err.Error()}
+		}
+		return out, err
+	}
 	v, err := m.invoke(c.ctx, params)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package wsrpc
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strconv"
 
@@ -111,4 +112,43 @@ func marshal(v any) ([]byte, error) {
 		return easyjson.Marshal(r)
 	}
 	return json.Marshal(v)
+}
+
+// errEncodeResult marks a failure to encode a handler's result.
+type errEncodeResult struct{ err error }
+
+func (e errEncodeResult) Error() string { return e.err.Error() }
+
+// appendJSON appends v's JSON encoding to dst. Common scalars are written directly; taking
+// a pointer keeps v from being boxed (allocated) on those paths.
+func appendJSON[R any](dst []byte, v *R) ([]byte, error) {
+	switch p := any(v).(type) {
+	case *string:
+		w := jwriter.Writer{NoEscapeHTML: true}
+		w.Buffer.Buf = dst
+		w.String(*p)
+		return w.BuildBytes()
+	case *bool:
+		return strconv.AppendBool(dst, *p), nil
+	case *int:
+		return strconv.AppendInt(dst, int64(*p), 10), nil
+	case *int64:
+		return strconv.AppendInt(dst, *p, 10), nil
+	case *json.RawMessage:
+		if len(*p) == 0 {
+			return append(dst, "null"...), nil
+		}
+		if !json.Valid(*p) {
+			return nil, errors.New("result is not valid JSON")
+		}
+		return append(dst, *p...), nil
+	}
+	b, err := encodeResult(*v, false)
+	if err != nil {
+		return nil, err
+	}
+	if b == nil {
+		return append(dst, "null"...), nil
+	}
+	return append(dst, b...), nil
 }

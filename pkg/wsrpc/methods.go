@@ -46,6 +46,9 @@ type method struct {
 	invoke     func(ctx context.Context, params []byte) (any, error)
 	stringify  bool
 	resultType string // legacy result_type; "" = derived from the value
+	// encoded, when set (typed handlers), runs the method and appends its encoded result
+	// to dst; it is used unless the result must be stringified.
+	encoded func(ctx context.Context, params, dst []byte) ([]byte, error)
 }
 
 // Methods is a set of named methods the other side of a connection may call. It is safe
@@ -80,13 +83,39 @@ func (ms *Methods) Handle(name string, fn HandlerFunc, opts ...MethodOption) {
 // Absent or null params leave P at its zero value (required fields are then missing).
 func Register[P, R any](ms *Methods, name string, fn func(ctx context.Context, params P) (R, error), opts ...MethodOption) {
 	plan := planFor(reflect.TypeFor[P]())
+	pool := &sync.Pool{New: func() any { return new(P) }}
 	ms.add(name, func(ctx context.Context, raw []byte) (any, error) {
 		var p P
 		if err := plan.bind(name, raw, reflect.ValueOf(&p).Elem()); err != nil {
 			return nil, err
 		}
 		return fn(ctx, p)
-	}, opts)
+	}, append(opts, func(m *method) {
+		// The hot path: bind, call and encode the result into dst, without boxing R.
+		m.encoded = func(ctx context.Context, raw, dst []byte) ([]byte, error) {
+			// Params are bound through reflection into a pooled P (a fresh one would be
+			// heap-allocated on every call); the handler gets a copy.
+			pp := pool.Get().(*P)
+			var zero P
+			*pp = zero
+			err := plan.bind(name, raw, reflect.ValueOf(pp).Elem())
+			p := *pp
+			*pp = zero
+			pool.Put(pp)
+			if err != nil {
+				return nil, err
+			}
+			r, err := fn(ctx, p)
+			if err != nil {
+				return nil, err
+			}
+			out, err := appendJSON(dst, &r)
+			if err != nil {
+				return nil, errEncodeResult{err}
+			}
+			return out, nil
+		}
+	}))
 }
 
 // RegisterValue registers the exported methods of v whose signature is one of
