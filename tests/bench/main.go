@@ -1,0 +1,106 @@
+// Command wsrpc-bench is `make bench`'s loopback benchmark: wsrpc against a raw
+// coder/websocket echo of the same bytes (the ceiling for this stack), the C and Python
+// bindings against the Go client, the Python library fastapi-ws-rpc, sourcegraph/jsonrpc2,
+// idle-connection memory, notifications, allocations (from the Go benchmarks in this
+// package) and the wasm size. Every number is a ratio against a baseline measured in the
+// same run. It prints a table and writes <out>/results.json.
+//
+//	wsrpc-bench [-smoke] [-out build/bench] [-gobench build/bench/go.txt] ...
+//	wsrpc-bench -profile build/bench   # CPU profiles of the client and the server at 256 in flight
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+)
+
+type options struct {
+	smoke      bool
+	out        string
+	goBench    string
+	python     string
+	pyDir      string
+	cload      string
+	wasm       string
+	idleConns  int
+	pyInflight int
+	sections   string
+	t          timings
+}
+
+func main() {
+	var o options
+	var child, cpuprofile, profile string
+	var dur, warm time.Duration
+	flag.BoolVar(&o.smoke, "smoke", false, "tiny durations and connection counts (a quick check that everything runs)")
+	flag.StringVar(&o.out, "out", "build/bench", "directory for results.json")
+	flag.StringVar(&o.goBench, "gobench", "", "output of `go test -bench . -benchmem ./tests/bench` to take allocations from")
+	flag.StringVar(&o.python, "python", "build/venv/bin/python", "Python with fastapi-ws-rpc and the wsrpc binding installed")
+	flag.StringVar(&o.pyDir, "pydir", "tests/bench/py", "directory of the Python load programs")
+	flag.StringVar(&o.cload, "cload", "build/bin/wsrpc-bench-cload", "the C load program (tests/bench/c/load.c)")
+	flag.StringVar(&o.wasm, "wasm", "build/js/wsrpc.wasm", "the wasm build")
+	flag.IntVar(&o.idleConns, "idle-conns", 10000, "idle connections for the memory measurement")
+	flag.IntVar(&o.pyInflight, "py-inflight", 16, "calls in flight for the fastapi-ws-rpc comparison")
+	flag.StringVar(&o.sections, "sections", "12345678", "sections to run")
+	flag.DurationVar(&dur, "dur", 2*time.Second, "measured window of each measurement")
+	flag.DurationVar(&warm, "warm", 500*time.Millisecond, "warm-up before each window")
+	flag.StringVar(&profile, "profile", "", "write client.pprof and server.pprof (256 in flight) to this directory and exit")
+	flag.StringVar(&child, "child", "", "internal: run as a server child process of this kind")
+	flag.StringVar(&cpuprofile, "cpuprofile", "", "internal: child's CPU profile")
+	flag.Parse()
+
+	if child != "" {
+		if err := runChild(child, cpuprofile); err != nil {
+			fmt.Fprintln(os.Stderr, "wsrpc-bench child:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	o.t = timings{warm: warm, dur: dur, drain: 30 * time.Second}
+	if o.smoke {
+		o.t = timings{warm: 50 * time.Millisecond, dur: 200 * time.Millisecond, drain: 20 * time.Second}
+		o.idleConns = min(o.idleConns, 200)
+	}
+	raiseNoFile()
+	if profile != "" {
+		if err := runProfiles(profile, max(dur, 3*time.Second)); err != nil {
+			fmt.Fprintln(os.Stderr, "wsrpc-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "wsrpc-bench:", err)
+		os.Exit(1)
+	}
+	rep := run(o)
+	rep.print(os.Stdout)
+	path := filepath.Join(o.out, "results.json")
+	if err := rep.write(path); err != nil {
+		fmt.Fprintln(os.Stderr, "wsrpc-bench:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("\nJSON: %s\n", path)
+	if rep.failedToRun > 0 {
+		fmt.Fprintf(os.Stderr, "wsrpc-bench: %d measurement(s) could not run (see the table)\n", rep.failedToRun)
+		os.Exit(1)
+	}
+}
+
+func header(o options) meta {
+	return meta{
+		Time:       time.Now().UTC().Format(time.RFC3339),
+		GoVersion:  runtime.Version(),
+		GOOS:       runtime.GOOS,
+		GOARCH:     runtime.GOARCH,
+		NumCPU:     runtime.NumCPU(),
+		GOMAXPROCS: runtime.GOMAXPROCS(0),
+		WarmS:      o.t.warm.Seconds(),
+		WindowS:    o.t.dur.Seconds(),
+		Smoke:      o.smoke,
+	}
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""concat load from the fastapi-ws-rpc 1.2.0 client (WebSocketRpcClient).
+
+    fastapi_client.py URL asyncio INFLIGHT WARMUP_S DURATION_S
+
+INFLIGHT tasks on one connection, each awaiting client.other.concat(a=..., b=...).
+"""
+import asyncio
+import time
+
+from fastapi_ws_rpc import (
+    RpcConnectionConfig,
+    RpcMethodsBase,
+    RpcRetryConfig,
+    WebSocketRpcClient,
+    WebSocketRpcClientConfig,
+)
+
+from _common import Meter, args
+
+
+async def run(url: str, n: int, warm: float, dur: float, m: Meter) -> None:
+    config = WebSocketRpcClientConfig(
+        connection=RpcConnectionConfig(default_response_timeout=30),
+        retry=RpcRetryConfig(max_attempts=3, max_wait=1.0),
+    )
+    async with WebSocketRpcClient(url, RpcMethodsBase(), config=config) as client:
+        async def worker() -> None:
+            try:
+                while m.phase != 2:
+                    t = time.perf_counter()
+                    r = await client.other.concat(a="hello", b=" world")
+                    d = time.perf_counter() - t
+                    if r.result != "hello world":
+                        raise ValueError(f"concat answered {r!r}")
+                    if m.phase == 1:
+                        m.lat.append(d)
+            except Exception as exc:  # noqa: BLE001 - reported in the JSON line
+                m.fail(exc)
+
+        tasks = [asyncio.create_task(worker()) for _ in range(n)]
+        await asyncio.sleep(warm)
+        m.measure()
+        await asyncio.sleep(dur)
+        m.stop()
+        await asyncio.gather(*tasks)
+
+
+def main() -> None:
+    url, _mode, n, warm, dur = args()
+    m = Meter()
+    try:
+        asyncio.run(asyncio.wait_for(run(url, n, warm, dur, m), warm + dur + 60))
+    except Exception as exc:  # noqa: BLE001
+        m.fail(exc)
+    m.report()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,422 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+const (
+	nameRawEcho    = "raw echo (baseline)"
+	nameE2E        = "wsrpc client -> wsrpc server"
+	nameClientSide = "wsrpc client -> raw responder"
+	nameServerSide = "raw generator -> wsrpc server"
+	namePyPy       = "python client -> python server"
+	namePyWS       = "python client -> wsrpc server"
+	nameWSPy       = "wsrpc client -> python server"
+)
+
+var sectionTitles = map[string]string{
+	"1": "concat round trips, ratio to a raw coder/websocket echo of the same bytes (shape: in flight on one connection, or connections x in flight)",
+	"2": "concat through libwsrpc from C and Python, ratio to the Go client (wsrpc client -> wsrpc server, same in flight)",
+	"3": "fastapi-ws-rpc 1.2.0 (FastAPI + uvicorn), ratio to wsrpc client -> wsrpc server",
+	"6": "notifications one way (16 senders, one connection; counted at the receiver), ratio to raw websocket",
+	"8": "sourcegraph/jsonrpc2 over coder/websocket, ratio to the raw echo",
+}
+
+type meta struct {
+	Time       string  `json:"time"`
+	GoVersion  string  `json:"go_version"`
+	GOOS       string  `json:"goos"`
+	GOARCH     string  `json:"goarch"`
+	NumCPU     int     `json:"num_cpu"`
+	GOMAXPROCS int     `json:"gomaxprocs"`
+	WarmS      float64 `json:"warmup_s"`
+	WindowS    float64 `json:"window_s"`
+	Smoke      bool    `json:"smoke"`
+}
+
+type row struct {
+	Section  string `json:"section"`
+	Name     string `json:"name"`
+	Shape    string `json:"shape"`
+	Conns    int    `json:"conns"`
+	InFlight int    `json:"inflight"`
+	Unit     string `json:"unit,omitempty"`
+	result
+	Baseline  string  `json:"baseline,omitempty"`
+	RatioRate float64 `json:"ratio_calls_per_sec,omitempty"`
+	RatioP50  float64 `json:"ratio_p50,omitempty"`
+	RatioP99  float64 `json:"ratio_p99,omitempty"`
+	Note      string  `json:"note,omitempty"`
+}
+
+// ratioTo sets the ratios of r to base (rate: r/base; latencies: r/base).
+func (r *row) ratioTo(base *row) *row {
+	if base == nil || base.Err != "" || r.Err != "" {
+		return r
+	}
+	r.Baseline = base.Name + " @" + base.Shape
+	if base.Rate > 0 {
+		r.RatioRate = r.Rate / base.Rate
+	}
+	if base.P50us > 0 && r.P50us > 0 {
+		r.RatioP50 = r.P50us / base.P50us
+	}
+	if base.P99us > 0 && r.P99us > 0 {
+		r.RatioP99 = r.P99us / base.P99us
+	}
+	return r
+}
+
+type allocRow struct {
+	Name        string  `json:"name"`
+	AllocsPerOp float64 `json:"allocs_per_op"`
+	BytesPerOp  float64 `json:"bytes_per_op"`
+	NsPerOp     float64 `json:"ns_per_op"`
+	Runs        int     `json:"runs"`
+}
+
+type allocs struct {
+	Source string     `json:"source"`
+	Rows   []allocRow `json:"rows"`
+	Err    string     `json:"error,omitempty"`
+}
+
+func (a *allocs) get(name string) *allocRow {
+	if a == nil {
+		return nil
+	}
+	for i := range a.Rows {
+		if a.Rows[i].Name == name {
+			return &a.Rows[i]
+		}
+	}
+	return nil
+}
+
+type wasmResult struct {
+	Path string `json:"path"`
+	Raw  int64  `json:"raw_bytes"`
+	Gzip int64  `json:"gzip9_bytes"`
+	Err  string `json:"error,omitempty"`
+}
+
+type target struct {
+	Name     string  `json:"name"`
+	Value    float64 `json:"value"`
+	Limit    float64 `json:"limit"`
+	AtLeast  bool    `json:"at_least"`
+	Unit     string  `json:"unit"`
+	Verdict  string  `json:"verdict"` // PASS, FAIL or N/A
+	Measured string  `json:"measured"`
+}
+
+type report struct {
+	Meta    meta        `json:"meta"`
+	Rows    []*row      `json:"rows"`
+	Allocs  *allocs     `json:"allocs,omitempty"`
+	Idle    *idleResult `json:"idle,omitempty"`
+	Wasm    *wasmResult `json:"wasm,omitempty"`
+	Targets []target    `json:"targets"`
+	Notes   []string    `json:"notes,omitempty"`
+
+	failedToRun int
+}
+
+func (rep *report) add(r row) *row {
+	p := &r
+	if p.Unit == "" {
+		p.Unit = "calls/s"
+	}
+	if p.Err != "" {
+		rep.failedToRun++
+	}
+	rep.Rows = append(rep.Rows, p)
+	return p
+}
+
+func (rep *report) find(section, name, shape string) *row {
+	for _, r := range rep.Rows {
+		if r.Section == section && r.Name == name && r.Shape == shape && r.Err == "" {
+			return r
+		}
+	}
+	return nil
+}
+
+// evaluate fills the targets (printed, never asserted).
+func (rep *report) evaluate() {
+	add := func(name string, value, limit float64, atLeast bool, unit, measured string, ok bool) {
+		t := target{Name: name, Value: value, Limit: limit, AtLeast: atLeast, Unit: unit, Measured: measured, Verdict: "N/A"}
+		if ok {
+			if (atLeast && value >= limit) || (!atLeast && value <= limit) {
+				t.Verdict = "PASS"
+			} else {
+				t.Verdict = "FAIL"
+			}
+		}
+		rep.Targets = append(rep.Targets, t)
+	}
+	ratio := func(section, name, shape string, p50 bool) (float64, bool) {
+		r := rep.find(section, name, shape)
+		if r == nil {
+			return 0, false
+		}
+		if p50 {
+			return r.RatioP50, r.RatioP50 > 0
+		}
+		return r.RatioRate, r.RatioRate > 0
+	}
+	v, ok := ratio("1", nameClientSide, "256", false)
+	add("client side @256 in flight: calls/s vs raw echo", v, 0.80, true, "x", nameClientSide, ok)
+	v, ok = ratio("1", nameServerSide, "256", false)
+	add("server side @256 in flight: calls/s vs raw echo", v, 0.80, true, "x", nameServerSide, ok)
+	v, ok = ratio("1", nameE2E, "256", false)
+	add("end to end @256 in flight: calls/s vs raw echo (informational)", v, 0.80, true, "x", nameE2E, ok)
+	v, ok = ratio("1", nameE2E, "1", true)
+	add("p50 latency @1 in flight vs raw echo", v, 1.25, false, "x", nameE2E, ok)
+	if a := rep.Allocs.get("RoundTrip/wsrpc/inflight=1"); a != nil {
+		add("allocations per call round trip (client + server)", a.AllocsPerOp, 12, false, "allocs", "BenchmarkRoundTrip/wsrpc/inflight=1", true)
+	} else {
+		add("allocations per call round trip (client + server)", 0, 12, false, "allocs", "BenchmarkRoundTrip/wsrpc/inflight=1", false)
+	}
+	if rep.Idle != nil && rep.Idle.Err == "" {
+		add("server memory per idle connection", rep.Idle.KiBPerConn, 24, false, "KiB", fmt.Sprintf("RSS delta / %d connections", rep.Idle.Conns), true)
+	} else {
+		add("server memory per idle connection", 0, 24, false, "KiB", "RSS delta / connections", false)
+	}
+	var wsws, wspy, pyws *row
+	for _, r := range rep.Rows {
+		if r.Section != "3" || r.Err != "" {
+			continue
+		}
+		switch r.Name {
+		case nameE2E:
+			wsws = r
+		case nameWSPy:
+			wspy = r
+		case namePyWS:
+			pyws = r
+		}
+	}
+	okS := wsws != nil && wspy != nil && wspy.Rate > 0
+	okC := wsws != nil && pyws != nil && pyws.Rate > 0
+	var vs, vc float64
+	if okS {
+		vs = wsws.Rate / wspy.Rate
+	}
+	if okC {
+		vc = wsws.Rate / pyws.Rate
+	}
+	add("vs fastapi-ws-rpc server (same wsrpc client)", vs, 8, true, "x", nameE2E+" / "+nameWSPy, okS)
+	add("vs fastapi-ws-rpc client (same wsrpc server)", vc, 15, true, "x", nameE2E+" / "+namePyWS, okC)
+}
+
+func (rep *report) write(path string) error {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+func fmtRate(v float64) string {
+	switch {
+	case v == 0:
+		return "-"
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	default:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+}
+
+func fmtUs(v float64) string {
+	switch {
+	case v == 0:
+		return "-"
+	case v >= 10000:
+		return strconv.FormatFloat(v/1000, 'f', 1, 64) + "ms"
+	default:
+		return strconv.FormatFloat(v, 'f', 0, 64) + "µs"
+	}
+}
+
+func fmtX(v float64) string {
+	if v == 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64) + "x"
+}
+
+func (rep *report) print(w io.Writer) {
+	m := rep.Meta
+	fmt.Fprintf(w, "wsrpc benchmark — loopback, %s %s/%s, %d CPUs (GOMAXPROCS %d), %.1fs warm-up + %.1fs window per measurement%s\n",
+		m.GoVersion, m.GOOS, m.GOARCH, m.NumCPU, m.GOMAXPROCS, m.WarmS, m.WindowS, map[bool]string{true: " [SMOKE: numbers meaningless]"}[m.Smoke])
+	for _, sec := range []string{"1", "2", "3"} {
+		rep.printRows(w, sec)
+	}
+	if a := rep.Allocs; a != nil {
+		fmt.Fprintf(w, "\n4. allocations per call (testing.B -benchmem, %s; medians)\n", a.Source)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "benchmark\tallocs/op\tB/op\tns/op\truns\t")
+		for _, r := range a.Rows {
+			fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%d\t\n", r.Name, r.AllocsPerOp, r.BytesPerOp, r.NsPerOp, r.Runs)
+		}
+		tw.Flush()
+		if a.Err != "" {
+			fmt.Fprintf(w, "  %s\n", a.Err)
+		}
+		for _, inflight := range []string{"1", "256"} {
+			base := a.get("RoundTrip/raw-echo/inflight=" + inflight)
+			if base == nil {
+				continue
+			}
+			var parts []string
+			for _, v := range []struct{ name, what string }{{"wsrpc", "client+server"}, {"wsrpc-client", "client"}, {"wsrpc-server", "server"}} {
+				if r := a.get("RoundTrip/" + v.name + "/inflight=" + inflight); r != nil {
+					parts = append(parts, fmt.Sprintf("%s %+.0f allocs %+.0f B", v.what, r.AllocsPerOp-base.AllocsPerOp, r.BytesPerOp-base.BytesPerOp))
+				}
+			}
+			fmt.Fprintf(w, "  beyond raw echo @%s in flight: %s\n", inflight, strings.Join(parts, "; "))
+		}
+	}
+	if i := rep.Idle; i != nil {
+		fmt.Fprintf(w, "\n5. idle connections on a wsrpc server (default config, own process)\n")
+		if i.Err != "" {
+			fmt.Fprintf(w, "  ERROR: %s\n", i.Err)
+		} else {
+			fmt.Fprintf(w, "  %d connections: RSS +%d KiB = %.1f KiB/conn (Go heap %.1f KiB/conn, stacks %.1f KiB/conn); goroutines +%d = %.2f/conn\n",
+				i.Conns, i.RSSDeltaKiB, i.KiBPerConn, i.HeapPerConn/1024, i.StackPerConn/1024, i.GoroutinesDelta, i.GoroutinesPer)
+		}
+	}
+	rep.printRows(w, "6")
+	if x := rep.Wasm; x != nil {
+		fmt.Fprintf(w, "\n7. wasm size\n")
+		if x.Err != "" {
+			fmt.Fprintf(w, "  ERROR: %s\n", x.Err)
+		} else {
+			fmt.Fprintf(w, "  %s: %d bytes raw (%.2f MiB), %d bytes gzip -9 (%.2f MiB)\n", x.Path, x.Raw, float64(x.Raw)/(1<<20), x.Gzip, float64(x.Gzip)/(1<<20))
+		}
+	}
+	rep.printRows(w, "8")
+	fmt.Fprintf(w, "\ntargets (printed, not asserted)\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, t := range rep.Targets {
+		op := "<="
+		if t.AtLeast {
+			op = ">="
+		}
+		val := "-"
+		if t.Verdict != "N/A" {
+			val = strconv.FormatFloat(t.Value, 'f', 2, 64) + " " + t.Unit
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s %g %s\t%s\t(%s)\n", t.Verdict, t.Name, op, t.Limit, t.Unit, val, t.Measured)
+	}
+	tw.Flush()
+	for _, n := range rep.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
+
+func (rep *report) printRows(w io.Writer, section string) {
+	var rows []*row
+	for _, r := range rep.Rows {
+		if r.Section == section {
+			rows = append(rows, r)
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%s. %s\n", section, sectionTitles[section])
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	unit := rows[0].Unit
+	fmt.Fprintf(tw, "  shape\tvariant\t%s\tratio\tp50\tratio\tp99\tratio\t\n", unit)
+	for _, r := range rows {
+		name := r.Name
+		if r.Note != "" {
+			name += " (" + r.Note + ")"
+		}
+		if r.Err != "" {
+			fmt.Fprintf(tw, "  %s\t%s\tERROR: %s\t\t\t\t\t\t\n", r.Shape, name, tail(r.Err, 120))
+			continue
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Shape, name, fmtRate(r.Rate), fmtX(r.RatioRate),
+			fmtUs(r.P50us), fmtX(r.RatioP50), fmtUs(r.P99us), fmtX(r.RatioP99))
+	}
+	tw.Flush()
+}
+
+// benchLine matches `BenchmarkX/y-2   N   123 ns/op ... 45 B/op   6 allocs/op`.
+var benchLine = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
+
+func readAllocs(path string) *allocs {
+	a := &allocs{Source: path}
+	if path == "" {
+		a.Err = "no -gobench file given"
+		return a
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		a.Err = err.Error()
+		return a
+	}
+	defer f.Close()
+	type acc struct{ allocs, bytes, ns []float64 }
+	byName := map[string]*acc{}
+	var order []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		m := benchLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		x := byName[m[1]]
+		if x == nil {
+			x = &acc{}
+			byName[m[1]] = x
+			order = append(order, m[1])
+		}
+		fields := strings.Fields(m[2])
+		for i := 0; i+1 < len(fields); i += 2 {
+			v, err := strconv.ParseFloat(fields[i], 64)
+			if err != nil {
+				continue
+			}
+			switch fields[i+1] {
+			case "allocs/op":
+				x.allocs = append(x.allocs, v)
+			case "B/op":
+				x.bytes = append(x.bytes, v)
+			case "ns/op":
+				x.ns = append(x.ns, v)
+			}
+		}
+	}
+	for _, name := range order {
+		x := byName[name]
+		a.Rows = append(a.Rows, allocRow{Name: name, AllocsPerOp: median(x.allocs), BytesPerOp: median(x.bytes), NsPerOp: median(x.ns), Runs: len(x.ns)})
+	}
+	if len(a.Rows) == 0 {
+		a.Err = "no benchmark lines in " + path
+	}
+	return a
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"compress/gzip"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// spec is a load shape: conns connections with perConn calls in flight on each.
+type spec struct{ conns, perConn int }
+
+func (s spec) inflight() int { return s.conns * s.perConn }
+
+func (s spec) String() string {
+	if s.conns == 1 {
+		return strconv.Itoa(s.perConn)
+	}
+	return fmt.Sprintf("%dx%d", s.conns, s.perConn)
+}
+
+var shapes = []spec{{1, 1}, {1, 16}, {1, 256}, {1, 1024}, {64, 4}}
+
+func (o options) has(section byte) bool { return strings.IndexByte(o.sections, section) >= 0 }
+
+func run(o options) *report {
+	rep := &report{Meta: header(o)}
+	var echo, responder *httpServer
+	var ws *wsServer
+	must := func(err error) bool {
+		if err != nil {
+			rep.Notes = append(rep.Notes, "setup: "+err.Error())
+			rep.failedToRun++
+			return false
+		}
+		return true
+	}
+	var err error
+	if echo, err = serveWS(rawEcho); !must(err) {
+		return rep
+	}
+	defer echo.Close()
+	if responder, err = serveWS(rawResponder); !must(err) {
+		return rep
+	}
+	defer responder.Close()
+	if ws, err = newWSServer(loadLimits); !must(err) {
+		return rep
+	}
+	defer ws.Close()
+
+	raw := map[spec]*row{}
+	e2e := map[int]*row{} // wsrpc client -> wsrpc server on one connection, by in flight
+	measureRaw := func(section, name string, url string, s spec) *row {
+		g, err := newRawGen(url, s.conns, s.perConn)
+		if err != nil {
+			return rep.add(row{Section: section, Name: name, Shape: s.String(), Conns: s.conns, InFlight: s.inflight(), result: result{Err: err.Error()}})
+		}
+		defer g.close()
+		return rep.add(row{Section: section, Name: name, Shape: s.String(), Conns: s.conns, InFlight: s.inflight(), result: timed(o.t, g.start)})
+	}
+	measureWS := func(section, name string, url string, s spec) *row {
+		c, err := newWSClients(url, s.conns, s.perConn)
+		if err != nil {
+			return rep.add(row{Section: section, Name: name, Shape: s.String(), Conns: s.conns, InFlight: s.inflight(), result: result{Err: err.Error()}})
+		}
+		defer c.close()
+		return rep.add(row{Section: section, Name: name, Shape: s.String(), Conns: s.conns, InFlight: s.inflight(), result: timed(o.t, c.start)})
+	}
+
+	// 1. concat round trips against the raw echo.
+	if o.has('1') || o.has('2') || o.has('3') || o.has('8') {
+		for _, s := range shapes {
+			if !o.has('1') && !(s.conns == 1 && (s.perConn == 1 || s.perConn == 16 || s.perConn == 256)) {
+				continue
+			}
+			base := measureRaw("1", nameRawEcho, echo.URL, s)
+			raw[s] = base
+			r := measureWS("1", nameE2E, ws.URL, s)
+			r.ratioTo(base)
+			if s.conns == 1 {
+				e2e[s.perConn] = r
+			}
+			if o.has('1') {
+				measureWS("1", nameClientSide, responder.URL, s).ratioTo(base)
+				measureRaw("1", nameServerSide, ws.URL, s).ratioTo(base)
+			}
+		}
+	}
+
+	// 2. The C and Python bindings against the Go client.
+	if o.has('2') {
+		py := o.python
+		script := filepath.Join(o.pyDir, "binding_load.py")
+		for _, c := range []struct {
+			name, prog, mode string
+			n                int
+			args             []string
+		}{
+			{"C wsrpc_client_call, 1 thread", o.cload, "sync", 1, nil},
+			{"C wsrpc_client_call, 16 threads", o.cload, "sync", 16, nil},
+			{"C wsrpc_client_call_async", o.cload, "async", 256, nil},
+			{"Python Client.call, 1 thread", py, "sync", 1, []string{script}},
+			{"Python Client.call, 16 threads", py, "sync", 16, []string{script}},
+			{"Python await Client.acall", py, "asyncio", 256, []string{script}},
+		} {
+			args := append(c.args, ws.URL, c.mode, strconv.Itoa(c.n), secs(o.t.warm), secs(o.t.dur))
+			r := rep.add(row{Section: "2", Name: c.name, Shape: strconv.Itoa(c.n), Conns: 1, InFlight: c.n,
+				result: runExternal(o.t, c.prog, args...)})
+			if b := e2e[c.n]; b != nil {
+				r.ratioTo(b)
+			}
+		}
+	}
+
+	// 3. The Python library fastapi-ws-rpc 1.2.0.
+	if o.has('3') {
+		n := o.pyInflight
+		s := spec{1, n}
+		base := e2e[n]
+		if base == nil {
+			base = measureWS("3", nameE2E, ws.URL, s)
+			e2e[n] = base
+		} else {
+			base = rep.add(row{Section: "3", Name: nameE2E, Shape: s.String(), Conns: 1, InFlight: n, result: base.result, Note: "from section 1"})
+		}
+		client := filepath.Join(o.pyDir, "fastapi_client.py")
+		pyArgs := func(url string) []string {
+			return []string{client, url, "asyncio", strconv.Itoa(n), secs(o.t.warm), secs(o.t.dur)}
+		}
+		ps, err := startPyServer(o.python, filepath.Join(o.pyDir, "fastapi_server.py"))
+		if err != nil {
+			for _, name := range []string{namePyPy, namePyWS, nameWSPy} {
+				rep.add(row{Section: "3", Name: name, Shape: s.String(), Conns: 1, InFlight: n, result: result{Err: err.Error()}})
+			}
+		} else {
+			rep.add(row{Section: "3", Name: namePyPy, Shape: s.String(), Conns: 1, InFlight: n, result: runExternal(o.t, o.python, pyArgs(ps.URL)...)}).ratioTo(base)
+			rep.add(row{Section: "3", Name: namePyWS, Shape: s.String(), Conns: 1, InFlight: n, result: runExternal(o.t, o.python, pyArgs(ws.URL)...)}).ratioTo(base)
+			measureWS("3", nameWSPy, ps.URL, s).ratioTo(base)
+			ps.Close()
+		}
+	}
+
+	// 4. Allocations, from the Go benchmarks.
+	if o.has('4') {
+		rep.Allocs = readAllocs(o.goBench)
+	}
+
+	// 5. Idle connections.
+	if o.has('5') {
+		idle := measureIdle(o.idleConns)
+		rep.Idle = &idle
+		if idle.Err != "" {
+			rep.failedToRun++
+		}
+	}
+
+	// 6. Notifications one way.
+	if o.has('6') {
+		const senders = 16
+		s := spec{1, senders}
+		rawCount := new(sinkCounter)
+		sink, err := serveWS(rawSink(rawCount))
+		if must(err) {
+			base := measureNotify(rep, o, "raw websocket -> raw reader", s, rawCount, func() (notifier, error) { return newRawNotifier(sink.URL) })
+			measureNotify(rep, o, "wsrpc client -> wsrpc server", s, &ws.sink, func() (notifier, error) { return newWSClients(ws.URL, 1, senders) }).ratioTo(base)
+			measureNotify(rep, o, "raw websocket -> wsrpc server", s, &ws.sink, func() (notifier, error) { return newRawNotifier(ws.URL) }).ratioTo(base)
+			sink.Close()
+		}
+	}
+
+	// 7. wasm size.
+	if o.has('7') {
+		rep.Wasm = wasmSize(o.wasm)
+	}
+
+	// 8. sourcegraph/jsonrpc2 at 256 in flight.
+	if o.has('8') {
+		s := spec{1, 256}
+		srv, err := newJSONRPC2Server()
+		if must(err) {
+			c, err := newJSONRPC2Clients(srv.URL, s.conns, s.perConn)
+			var res result
+			if err != nil {
+				res.Err = err.Error()
+			} else {
+				res = timed(o.t, c.start)
+				c.close()
+			}
+			r := rep.add(row{Section: "8", Name: "jsonrpc2 client -> jsonrpc2 server", Shape: s.String(), Conns: 1, InFlight: 256, result: res})
+			if b := raw[s]; b != nil {
+				r.ratioTo(b)
+				rep.add(row{Section: "8", Name: nameE2E, Shape: s.String(), Conns: 1, InFlight: 256, result: e2e[256].result, Note: "from section 1"}).ratioTo(b)
+			}
+			srv.Close()
+		}
+	}
+	rep.evaluate()
+	return rep
+}
+
+func wasmSize(path string) *wasmResult {
+	w := &wasmResult{Path: path}
+	f, err := os.Open(path)
+	if err != nil {
+		w.Err = err.Error()
+		return w
+	}
+	defer f.Close()
+	var cnt countWriter
+	zw, _ := gzip.NewWriterLevel(&cnt, gzip.BestCompression)
+	n, err := io.Copy(zw, f)
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		w.Err = err.Error()
+		return w
+	}
+	w.Raw, w.Gzip = n, cnt.n
+	return w
+}
+
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+// notifier sends notifications of concat's params from senders goroutines per connection.
+type notifier interface {
+	notify(g *gate, senders int) func() (int64, []time.Duration, error)
+	close()
+}
+
+// measureNotify reports the notifications the receiver got during the window.
+func measureNotify(rep *report, o options, name string, s spec, sink *sinkCounter, mk func() (notifier, error)) *row {
+	r := row{Section: "6", Name: name, Shape: s.String(), Conns: s.conns, InFlight: s.inflight(), Unit: "notifications/s"}
+	n, err := mk()
+	if err != nil {
+		r.Err = err.Error()
+		return rep.add(r)
+	}
+	defer n.close()
+	res := timed(o.t, func(g *gate) func() (int64, []time.Duration, error) {
+		sink.arm(g)
+		return n.notify(g, s.perConn)
+	})
+	got := sink.count.Load()
+	res.Calls, res.P50us, res.P99us = got, 0, 0
+	if res.Seconds > 0 {
+		res.Rate = float64(got) / res.Seconds
+	}
+	r.result = res
+	return rep.add(r)
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/wsrpc/wsrpc/pkg/wsrpc"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+type concatParams struct {
+	A string `json:"a"`
+	B string `json:"b"`
+}
+
+// sinkCounter counts the notifications received while its gate measures.
+type sinkCounter struct {
+	count atomic.Int64
+	g     atomic.Pointer[gate]
+}
+
+func (s *sinkCounter) arm(g *gate) { s.count.Store(0); s.g.Store(g) }
+
+func (s *sinkCounter) hit() {
+	if g := s.g.Load(); g != nil && g.measuring() {
+		s.count.Add(1)
+	}
+}
+
+// benchMethods: concat, and sink (a notification target counting while measuring).
+func benchMethods(sink *sinkCounter) *wsrpc.Methods {
+	m := wsrpc.NewMethods()
+	wsrpc.Register(m, "concat", func(_ context.Context, p concatParams) (string, error) { return p.A + p.B, nil })
+	wsrpc.Register(m, "sink", func(_ context.Context, p concatParams) (any, error) {
+		sink.hit()
+		return nil, nil
+	})
+	return m
+}
+
+// loadLimits lifts the default in-flight limits (1000) so 1024 calls fit.
+func loadLimits(c *wsrpc.Config) {
+	c.MaxPendingRequests = 1 << 16
+	c.MaxSendQueue = -1
+	c.MaxConcurrentRequests = -1
+}
+
+// wsServer is a wsrpc server on loopback with the benchmark methods.
+type wsServer struct {
+	*httpServer
+	srv  *wsrpc.Server
+	sink sinkCounter
+}
+
+func newWSServer(opts ...wsrpc.Option) (*wsServer, error) {
+	s := &wsServer{}
+	srv, err := wsrpc.NewServer(benchMethods(&s.sink), append([]wsrpc.Option{wsrpc.WithLogger(quiet)}, opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/ws", srv)
+	hs, err := serveHTTP(mux)
+	if err != nil {
+		return nil, err
+	}
+	s.httpServer, s.srv = hs, srv
+	return s, nil
+}
+
+func (s *wsServer) Close() {
+	_ = s.srv.Close()
+	s.httpServer.Close()
+}
+
+// wsClients are perConn goroutines calling concat on each of len(cs) wsrpc clients.
+type wsClients struct {
+	cs      []*wsrpc.Client
+	perConn int
+}
+
+func newWSClients(url string, conns, perConn int) (*wsClients, error) {
+	w := &wsClients{perConn: perConn}
+	for range conns {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		c, err := wsrpc.Dial(ctx, url, wsrpc.WithLogger(quiet), loadLimits)
+		cancel()
+		if err != nil {
+			w.close()
+			return nil, err
+		}
+		w.cs = append(w.cs, c)
+	}
+	return w, nil
+}
+
+func (w *wsClients) close() {
+	for _, c := range w.cs {
+		_ = c.Close()
+	}
+}
+
+func (w *wsClients) start(g *gate) func() (int64, []time.Duration, error) {
+	params := concatParams{A: "hello", B: " world"}
+	return workers(g, len(w.cs)*w.perConn, func(i int) error {
+		var out string
+		// No per-call deadline (it would add the context's allocations to the count); a
+		// stuck load is caught by the measurement's drain timeout.
+		if err := w.cs[i%len(w.cs)].Call(context.Background(), "concat", params, &out); err != nil {
+			return err
+		}
+		if out != "hello world" {
+			return fmt.Errorf("concat answered %q", out)
+		}
+		return nil
+	})
+}
+
+func (w *wsClients) notify(g *gate, senders int) func() (int64, []time.Duration, error) {
+	params := concatParams{A: "hello", B: " world"}
+	return workers(g, len(w.cs)*senders, func(i int) error {
+		return w.cs[i%len(w.cs)].Notify(context.Background(), "sink", params)
+	})
+}
