@@ -609,6 +609,16 @@ func (c *Channel) serve(id []byte, name string, params []byte, legacy bool) {
 		out = wire.AppendResult(*buf, id, result)
 	}
 	if err := c.send(out); err != nil {
+		var we *writeError
+		if errors.As(err, &we) {
+			// The connection failed while replying: the error hook hears of it (Python runs
+			// its error callbacks here too).
+			c.cfg.Logger.Debug("wsrpc: reply not sent, connection failed", "channel", c.id, "method", name, "err", err)
+			if fn := c.cfg.OnError; fn != nil {
+				safeHook(c.cfg, "OnError", func() { fn(c, fmt.Errorf("wsrpc: sending reply to %s: %w", name, err)) })
+			}
+			return
+		}
 		// As Python does: when the reply cannot be sent, try an internal-error reply; only if
 		// that fails too does the failure escape to the error hook.
 		if !c.isClosed() {
@@ -720,11 +730,25 @@ func (c *Channel) send(data []byte) error {
 		}
 	}
 	if err := c.conn.Write(context.Background(), c.frame, data); err != nil {
-		// The message may have been partly written: report it as possibly sent.
-		return fmt.Errorf("%w: write failed: %v", ErrConnectionLost, err)
+		// A WebSocket message counts only when complete, and a failed write means its end
+		// never left: the peer cannot have acted on it. The connection is broken, though:
+		// close the channel (calls already sent fail with ErrConnectionLost) and report
+		// this message as not sent, so a Client can send it on its next connection.
+		c.shutdown(fmt.Errorf("%w: write failed: %v", ErrConnectionLost, err), websocket.StatusNormalClosure, "", false)
+		return &writeError{err: err}
 	}
 	return nil
 }
+
+// writeError is a message that could not be written because the connection failed; it
+// matches ErrClosed (nothing was sent) but not ErrConnectionLost.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string {
+	return "wsrpc: closed: connection failed, message not sent: " + e.err.Error()
+}
+func (e *writeError) Is(target error) bool { return target == ErrClosed }
+func (e *writeError) Unwrap() error        { return e.err }
 
 func wrapCtx(ctx context.Context, what string) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {

@@ -395,26 +395,55 @@ func TestSendOnClosed(t *testing.T) { // C133, C140, C202, C205
 	}
 }
 
-func TestSendFailurePropagates(t *testing.T) { // C199, C207
+func TestSendFailurePropagates(t *testing.T) { // C199, C207, C208
 	var hookErr atomic.Value
 	ch, f := newFakeChannel(t, nil, WithOnError(func(ch *Channel, err error) { hookErr.Store(err) }))
 	f.mu.Lock()
 	f.failW = errors.New("connection reset")
 	f.mu.Unlock()
-	err := ch.Notify(context.Background(), "n", nil)
-	if !errors.Is(err, ErrConnectionLost) || !strings.Contains(err.Error(), "connection reset") {
-		t.Fatal(err)
-	}
-	// A failing reply send reaches the error hook (C208).
+	// A reply that cannot be written reaches the error hook (C208).
 	f.peerSend(`{"jsonrpc":"2.0","id":"x","method":"ping"}`)
 	deadline := time.Now().Add(2 * time.Second)
 	for hookErr.Load() == nil && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if hookErr.Load() == nil {
-		t.Fatal("error hook not called")
+	if err, _ := hookErr.Load().(error); err == nil || !strings.Contains(err.Error(), "connection reset") {
+		t.Fatalf("error hook: %v", err)
+	}
+	// The sender gets the failure: not sent (ErrClosed, not ErrConnectionLost), and the
+	// broken connection is closed (C199, C207).
+	err := ch.Notify(context.Background(), "n", nil)
+	if !errors.Is(err, ErrClosed) || errors.Is(err, ErrConnectionLost) {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch.Done():
+	case <-time.After(2 * time.Second):
+		t.Fatal("channel not closed after a write failure")
+	}
+	if !errors.Is(ch.Err(), ErrConnectionLost) {
+		t.Fatal(ch.Err())
 	}
 	_ = ch.Close() // still closable
+}
+
+func TestWriteFailureFailsPendingCalls(t *testing.T) {
+	ch, f := newFakeChannel(t, nil)
+	p, err := ch.Go(context.Background(), "m", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.next(t)
+	f.mu.Lock()
+	f.failW = errors.New("broken pipe")
+	f.mu.Unlock()
+	if err := ch.Notify(context.Background(), "n", nil); !errors.Is(err, ErrClosed) || errors.Is(err, ErrConnectionLost) {
+		t.Fatal(err)
+	}
+	// The call sent before may have run: connection lost.
+	if err := p.Wait(ctxT(t, 2*time.Second), nil); !errors.Is(err, ErrConnectionLost) {
+		t.Fatal(err)
+	}
 }
 
 func TestDisconnectHookOnce(t *testing.T) { // C189, C190
