@@ -63,8 +63,7 @@ type Channel struct {
 	disconnected sync.Once
 	dialect      atomic.Int32 // a Dialect, or dialectUnpinned
 	workers      workers
-	running      atomic.Int32 // requests dispatched and not yet served
-	inline       request      // a request the current reader will serve itself (reader-owned)
+	inline       request // a request the current reader will serve itself (reader-owned)
 	hasInline    bool
 	inHook       atomic.Bool // the disconnect hook is running
 }
@@ -349,9 +348,10 @@ func (c *Channel) isClosed() bool {
 }
 
 // readLoop reads messages until the connection ends (then it closes readDone and returns
-// false). At low load it serves a request itself (no goroutine handoff on the request's
-// path, and its stack is already grown); if the handler takes longer than inlineBudget
-// the reading moves to another goroutine, and readLoop returns true once the handler is
+// false). It serves each request itself, as a plain echo loop would (no goroutine handoff
+// on the request's path, and its stack is already grown); if a handler takes longer than
+// inlineBudget, the reading moves to another goroutine (so a slow or blocking handler holds
+// up the connection for at most that long) and readLoop returns true once the handler is
 // done, to go on as an idle worker (see workers).
 func (c *Channel) readLoop() bool {
 	w := &inlineWatch{c: c}
@@ -558,10 +558,9 @@ func (c *Channel) dispatchRequest(id []byte, name string, params []byte, legacy 
 	}
 	c.handlers.Add(1)
 	r := request{id: id, name: name, params: params, legacy: legacy}
-	// At low load (no other request running) the reader serves the request itself after
-	// handing the reading over: no handoff on the request's path. Under load it keeps
-	// reading and hands requests to workers, so buffered messages are not held up.
-	if c.running.Add(1) == 1 && !c.hasInline {
+	// The reader serves the request itself, without a goroutine handoff (see readLoop):
+	// only a handler that runs longer than inlineBudget makes the reading move on.
+	if !c.hasInline {
 		c.inline, c.hasInline = r, true
 		return
 	}
@@ -573,9 +572,6 @@ func (c *Channel) serve(id []byte, name string, params []byte, legacy bool) {
 	defer func() {
 		if c.handlerSem != nil && !c.cfg.Sequential {
 			<-c.handlerSem
-		}
-		if !c.cfg.Sequential {
-			c.running.Add(-1)
 		}
 		c.handlers.Done()
 	}()
