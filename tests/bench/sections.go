@@ -73,9 +73,11 @@ func run(o options) *report {
 	}
 
 	// 1. concat round trips against the raw echo.
-	if o.has('1') || o.has('2') || o.has('3') || o.has('8') {
+	// (Sections 2 and 8 use some of these rows as their baselines.)
+	if o.has('1') || o.has('2') || o.has('8') {
 		for _, s := range shapes {
-			if !o.has('1') && !(s.conns == 1 && (s.perConn == 1 || s.perConn == 16 || s.perConn == 256)) {
+			needed := o.has('1') || s == spec{1, 256} || (o.has('2') && s.conns == 1 && s.perConn <= 256)
+			if !needed {
 				continue
 			}
 			base := measureRaw("1", nameRawEcho, echo.URL, s)
@@ -121,13 +123,8 @@ func run(o options) *report {
 	if o.has('3') {
 		n := o.pyInflight
 		s := spec{1, n}
-		base := e2e[n]
-		if base == nil {
-			base = measureWS("3", nameE2E, ws.URL, s)
-			e2e[n] = base
-		} else {
-			base = rep.add(row{Section: "3", Name: nameE2E, Shape: s.String(), Conns: 1, InFlight: n, result: base.result, Note: "from section 1"})
-		}
+		// Measured again right before the Python rows, so the ratios compare neighbours.
+		base := measureWS("3", nameE2E, ws.URL, s)
 		client := filepath.Join(o.pyDir, "fastapi_client.py")
 		pyArgs := func(url string) []string {
 			return []string{client, url, "asyncio", strconv.Itoa(n), secs(o.t.warm), secs(o.t.dur)}

@@ -50,4 +50,7 @@ async def main(lifetime: float) -> None:
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
     p.add_argument("--lifetime", type=float, default=300.0)
-    asyncio.run(main(p.parse_args().lifetime))
+    try:
+        asyncio.run(main(p.parse_args().lifetime))
+    except KeyboardInterrupt:
+        pass
