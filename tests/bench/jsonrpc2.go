@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"time"
 
 	"github.com/coder/websocket"
@@ -32,6 +34,9 @@ func (s wsObjectStream) ReadObject(v any) error {
 
 func (s wsObjectStream) Close() error { return s.c.Close(websocket.StatusNormalClosure, "") }
 
+// quietJSONRPC2 drops jsonrpc2's log lines (a peer closing is logged as a protocol error).
+var quietJSONRPC2 = jsonrpc2.SetLogger(log.New(io.Discard, "", 0))
+
 var jsonrpc2Concat = jsonrpc2.HandlerWithError(func(_ context.Context, _ *jsonrpc2.Conn, req *jsonrpc2.Request) (any, error) {
 	if req.Method != "concat" || req.Params == nil {
 		return nil, &jsonrpc2.Error{Code: jsonrpc2.CodeMethodNotFound, Message: "no such method"}
@@ -47,7 +52,7 @@ var jsonrpc2Concat = jsonrpc2.HandlerWithError(func(_ context.Context, _ *jsonrp
 func newJSONRPC2Server() (*httpServer, error) {
 	return serveWS(func(c *websocket.Conn) {
 		c.SetReadLimit(1 << 20)
-		conn := jsonrpc2.NewConn(context.Background(), wsObjectStream{c}, jsonrpc2Concat)
+		conn := jsonrpc2.NewConn(context.Background(), wsObjectStream{c}, jsonrpc2Concat, quietJSONRPC2)
 		<-conn.DisconnectNotify()
 	})
 }
@@ -65,7 +70,7 @@ func newJSONRPC2Clients(url string, conns, perConn int) (*jsonrpc2Clients, error
 			j.close()
 			return nil, err
 		}
-		j.conns = append(j.conns, jsonrpc2.NewConn(context.Background(), wsObjectStream{c}, nil))
+		j.conns = append(j.conns, jsonrpc2.NewConn(context.Background(), wsObjectStream{c}, nil, quietJSONRPC2))
 	}
 	return j, nil
 }

@@ -83,6 +83,20 @@ type timings struct {
 
 // timed runs ld for a warm-up and a measured window and summarizes the window.
 func timed(t timings, ld load) result {
+	m := measure(t, ld)
+	r := summarize(m.calls, m.window, m.l)
+	r.Err = m.err
+	return r
+}
+
+type measurement struct {
+	calls  int64
+	window time.Duration
+	l      []time.Duration
+	err    string
+}
+
+func measure(t timings, ld load) measurement {
 	g := timedGate()
 	wait := ld(g)
 	time.Sleep(t.warm)
@@ -98,17 +112,47 @@ func timed(t timings, ld load) result {
 	}
 	ch := make(chan out, 1)
 	go func() { c, l, err := wait(); ch <- out{c, l, err} }()
-	var o out
 	select {
-	case o = <-ch:
+	case o := <-ch:
+		m := measurement{calls: o.calls, window: window, l: o.l}
+		if o.err != nil {
+			m.err = o.err.Error()
+		}
+		return m
 	case <-time.After(t.drain):
-		return result{Err: fmt.Sprintf("load did not finish within %v of its end", t.drain)}
+		return measurement{err: fmt.Sprintf("load did not finish within %v of its end", t.drain)}
 	}
-	r := summarize(o.calls, window, o.l)
-	if o.err != nil {
-		r.Err = o.err.Error()
+}
+
+// interleaved measures the loads in turn, rounds times, each for t.dur/rounds (after
+// t.warm the first time, a shorter warm-up later), and merges each load's rounds. Noise
+// that comes and goes (other processes on the machine) then hits every load alike, which
+// keeps the ratios between them steadier than back-to-back windows would.
+func interleaved(t timings, rounds int, loads []load) []result {
+	acc := make([]measurement, len(loads))
+	for r := range rounds {
+		tt := t
+		tt.dur = t.dur / time.Duration(rounds)
+		if r > 0 {
+			tt.warm = min(t.warm, 100*time.Millisecond)
+		}
+		for i, ld := range loads {
+			if ld == nil || acc[i].err != "" {
+				continue
+			}
+			m := measure(tt, ld)
+			acc[i].calls += m.calls
+			acc[i].window += m.window
+			acc[i].l = append(acc[i].l, m.l...)
+			acc[i].err = m.err
+		}
 	}
-	return r
+	out := make([]result, len(loads))
+	for i, m := range acc {
+		out[i] = summarize(m.calls, m.window, m.l)
+		out[i].Err = m.err
+	}
+	return out
 }
 
 // workers runs n goroutines, each doing op while g allows, and records latencies.

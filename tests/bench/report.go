@@ -21,14 +21,15 @@ const (
 	namePyPy       = "python client -> python server"
 	namePyWS       = "python client -> wsrpc server"
 	nameWSPy       = "wsrpc client -> python server"
+	nameJSONRPC2   = "jsonrpc2 client -> jsonrpc2 server"
 )
 
 var sectionTitles = map[string]string{
-	"1": "concat round trips, ratio to a raw coder/websocket echo of the same bytes (shape: in flight on one connection, or connections x in flight)",
+	"1": "concat round trips, ratio to a raw coder/websocket echo of the same bytes (shape: in flight on one connection, or connections x in flight; variants measured in turn, 3 rounds)",
 	"2": "concat through libwsrpc from C and Python, ratio to the Go client (wsrpc client -> wsrpc server, same in flight)",
 	"3": "fastapi-ws-rpc 1.2.0 (FastAPI + uvicorn), ratio to wsrpc client -> wsrpc server",
 	"6": "notifications one way (16 senders, one connection; counted at the receiver), ratio to raw websocket",
-	"8": "sourcegraph/jsonrpc2 over coder/websocket, ratio to the raw echo",
+	"8": "sourcegraph/jsonrpc2 over coder/websocket (default in-order handler), ratio to the raw echo (measured in turn with section 1)",
 }
 
 type meta struct {

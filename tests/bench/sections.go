@@ -55,14 +55,6 @@ func run(o options) *report {
 
 	raw := map[spec]*row{}
 	e2e := map[int]*row{} // wsrpc client -> wsrpc server on one connection, by in flight
-	measureRaw := func(section, name string, url string, s spec) *row {
-		g, err := newRawGen(url, s.conns, s.perConn)
-		if err != nil {
-			return rep.add(row{Section: section, Name: name, Shape: s.String(), Conns: s.conns, InFlight: s.inflight(), result: result{Err: err.Error()}})
-		}
-		defer g.close()
-		return rep.add(row{Section: section, Name: name, Shape: s.String(), Conns: s.conns, InFlight: s.inflight(), result: timed(o.t, g.start)})
-	}
 	measureWS := func(section, name string, url string, s spec) *row {
 		c, err := newWSClients(url, s.conns, s.perConn)
 		if err != nil {
@@ -72,24 +64,95 @@ func run(o options) *report {
 		return rep.add(row{Section: section, Name: name, Shape: s.String(), Conns: s.conns, InFlight: s.inflight(), result: timed(o.t, c.start)})
 	}
 
-	// 1. concat round trips against the raw echo.
+	// 1. concat round trips against the raw echo, the variants measured in turn (3 rounds).
 	// (Sections 2 and 8 use some of these rows as their baselines.)
+	jsonrpc2Row := map[spec]*row{}
 	if o.has('1') || o.has('2') || o.has('8') {
+		var j2 *httpServer
+		if o.has('8') {
+			if j2, err = newJSONRPC2Server(); !must(err) {
+				j2 = nil
+			} else {
+				defer j2.Close()
+			}
+		}
 		for _, s := range shapes {
 			needed := o.has('1') || s == spec{1, 256} || (o.has('2') && s.conns == 1 && s.perConn <= 256)
 			if !needed {
 				continue
 			}
-			base := measureRaw("1", nameRawEcho, echo.URL, s)
-			raw[s] = base
-			r := measureWS("1", nameE2E, ws.URL, s)
-			r.ratioTo(base)
-			if s.conns == 1 {
-				e2e[s.perConn] = r
+			type variant struct {
+				section, name string
+				open          func() (load, func(), error)
 			}
+			rawGen := func(url string) func() (load, func(), error) {
+				return func() (load, func(), error) {
+					g, err := newRawGen(url, s.conns, s.perConn)
+					if err != nil {
+						return nil, nil, err
+					}
+					return g.start, g.close, nil
+				}
+			}
+			wsClient := func(url string) func() (load, func(), error) {
+				return func() (load, func(), error) {
+					c, err := newWSClients(url, s.conns, s.perConn)
+					if err != nil {
+						return nil, nil, err
+					}
+					return c.start, c.close, nil
+				}
+			}
+			vs := []variant{{"1", nameRawEcho, rawGen(echo.URL)}, {"1", nameE2E, wsClient(ws.URL)}}
 			if o.has('1') {
-				measureWS("1", nameClientSide, responder.URL, s).ratioTo(base)
-				measureRaw("1", nameServerSide, ws.URL, s).ratioTo(base)
+				vs = append(vs, variant{"1", nameClientSide, wsClient(responder.URL)}, variant{"1", nameServerSide, rawGen(ws.URL)})
+			}
+			if j2 != nil && s == (spec{1, 256}) {
+				vs = append(vs, variant{"8", nameJSONRPC2, func() (load, func(), error) {
+					c, err := newJSONRPC2Clients(j2.URL, s.conns, s.perConn)
+					if err != nil {
+						return nil, nil, err
+					}
+					return c.start, c.close, nil
+				}})
+			}
+			loads := make([]load, len(vs))
+			errs := make([]error, len(vs))
+			var closers []func()
+			for i, v := range vs {
+				ld, closeFn, err := v.open()
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				closers = append(closers, closeFn)
+				loads[i] = ld
+			}
+			res := interleaved(o.t, 3, loads)
+			for _, c := range closers {
+				c()
+			}
+			var base *row
+			for i, v := range vs {
+				if errs[i] != nil {
+					res[i] = result{Err: errs[i].Error()}
+				}
+				r := rep.add(row{Section: v.section, Name: v.name, Shape: s.String(), Conns: s.conns, InFlight: s.inflight(), result: res[i]})
+				switch v.name {
+				case nameRawEcho:
+					base = r
+					raw[s] = r
+				case nameE2E:
+					if s.conns == 1 {
+						e2e[s.perConn] = r
+					}
+					fallthrough
+				default:
+					r.ratioTo(base)
+				}
+				if v.name == nameJSONRPC2 {
+					jsonrpc2Row[s] = r
+				}
 			}
 		}
 	}
@@ -175,25 +238,11 @@ func run(o options) *report {
 		rep.Wasm = wasmSize(o.wasm)
 	}
 
-	// 8. sourcegraph/jsonrpc2 at 256 in flight.
+	// 8. sourcegraph/jsonrpc2 at 256 in flight (measured with section 1's 256 row).
 	if o.has('8') {
 		s := spec{1, 256}
-		srv, err := newJSONRPC2Server()
-		if must(err) {
-			c, err := newJSONRPC2Clients(srv.URL, s.conns, s.perConn)
-			var res result
-			if err != nil {
-				res.Err = err.Error()
-			} else {
-				res = timed(o.t, c.start)
-				c.close()
-			}
-			r := rep.add(row{Section: "8", Name: "jsonrpc2 client -> jsonrpc2 server", Shape: s.String(), Conns: 1, InFlight: 256, result: res})
-			if b := raw[s]; b != nil {
-				r.ratioTo(b)
-				rep.add(row{Section: "8", Name: nameE2E, Shape: s.String(), Conns: 1, InFlight: 256, result: e2e[256].result, Note: "from section 1"}).ratioTo(b)
-			}
-			srv.Close()
+		if e := e2e[256]; e != nil && jsonrpc2Row[s] != nil {
+			rep.add(row{Section: "8", Name: nameE2E, Shape: s.String(), Conns: 1, InFlight: 256, result: e.result, Note: "from section 1"}).ratioTo(raw[s])
 		}
 	}
 	rep.evaluate()
