@@ -39,8 +39,8 @@ func NewServer(methods *Methods, opts ...Option) (*Server, error) {
 // Methods returns the server's method set.
 func (s *Server) Methods() *Methods { return s.methods }
 
-// ServeHTTP authenticates and upgrades the request, then serves the connection until it
-// ends (the call returns when the connection is closed and its handlers are done).
+// ServeHTTP authenticates and upgrades the request and starts serving the connection; it
+// returns once the connection is running (Close waits for every connection to end).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.closed {
@@ -85,12 +85,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.chans[ch] = struct{}{}
+	s.wg.Add(1) // until the connection's goroutines are done (see below)
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.chans, ch)
-		s.mu.Unlock()
-	}()
 
 	ch.start()
 	if s.cfg.SyncChannelID {
@@ -105,8 +101,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			safeHook(s.cfg, "OnConnect", func() { fn(ch.ctx, ch) })
 		}()
 	}
-	<-ch.readDone
-	ch.wait()
+	// The hijacked connection no longer needs this goroutine (net/http's, with its grown
+	// stack and buffers): return, and let a small one wait for the end of the connection.
+	go func() {
+		defer s.wg.Done()
+		<-ch.readDone
+		ch.wait()
+		s.mu.Lock()
+		delete(s.chans, ch)
+		s.mu.Unlock()
+	}()
 }
 
 // Channels returns the connections open now.
