@@ -449,11 +449,11 @@ func TestLiveMessageSizeLimit(t *testing.T) { // C217: limit-1, limit pass; limi
 }
 
 func TestLiveIdleTimeout(t *testing.T) { // C215
-	_, url := startServer(t, utilityMethods(), func(c *Config) { c.IdleTimeout = 300 * time.Millisecond })
+	_, url := startServer(t, utilityMethods(), func(c *Config) { c.IdleTimeout = time.Second })
 	// Protocol pings do not count as messages: the session ends.
-	quiet := dialTest(t, url, WithKeepalive(50*time.Millisecond, 3))
+	quiet := dialTest(t, url, WithKeepalive(100*time.Millisecond, 3))
 	// RPC keepalive does: the session stays.
-	busy := dialTest(t, url, WithKeepalive(50*time.Millisecond, 3), func(c *Config) { c.Keepalive.RPCPing = true })
+	busy := dialTest(t, url, WithKeepalive(100*time.Millisecond, 3), func(c *Config) { c.Keepalive.RPCPing = true })
 	select {
 	case <-quiet.Done():
 	case <-time.After(5 * time.Second):

@@ -507,9 +507,9 @@ func TestMaxConnectionDuration(t *testing.T) { // C194, C214
 }
 
 func TestIdleTimeout(t *testing.T) { // C215 (fake transport; live variant in live_test.go)
-	ch, f := newFakeChannel(t, nil, func(c *Config) { c.IdleTimeout = 200 * time.Millisecond })
-	for i := 0; i < 4; i++ { // messages keep it alive
-		time.Sleep(80 * time.Millisecond)
+	ch, f := newFakeChannel(t, nil, func(c *Config) { c.IdleTimeout = 600 * time.Millisecond })
+	for i := 0; i < 4; i++ { // messages keep it alive (wide margins: CI machines are busy)
+		time.Sleep(100 * time.Millisecond)
 		f.peerSend(`{"jsonrpc":"2.0","method":"keepalive"}`)
 	}
 	if ch.isClosed() {
