@@ -57,6 +57,7 @@ test-faults:
 FUZZTIME ?= 5s
 test-fuzz-smoke:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./pkg/wsrpc/internal/wire
+	$(GO) test -run '^$$' -fuzz '^FuzzValid$$' -fuzztime $(FUZZTIME) ./pkg/wsrpc/internal/wire
 	$(GO) test -run '^$$' -fuzz '^FuzzBindParams$$' -fuzztime $(FUZZTIME) ./pkg/wsrpc
 
 bench: $(BENCH_TARGETS)

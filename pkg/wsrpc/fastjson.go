@@ -9,6 +9,8 @@ import (
 	"github.com/mailru/easyjson"
 	"github.com/mailru/easyjson/jlexer"
 	"github.com/mailru/easyjson/jwriter"
+
+	"github.com/wsrpc/wsrpc/pkg/wsrpc/internal/wire"
 )
 
 // Fast paths for the common scalar shapes of params and results, so that the hot path
@@ -52,7 +54,7 @@ func decodeScalar(raw []byte, v reflect.Value) (ok bool) {
 		}
 		v.SetUint(n)
 	case reflect.Float32, reflect.Float64:
-		if !json.Valid(raw) || raw[0] == '"' || raw[0] == 't' || raw[0] == 'f' || raw[0] == '[' || raw[0] == '{' {
+		if !wire.Valid(raw) || raw[0] == '"' || raw[0] == 't' || raw[0] == 'f' || raw[0] == '[' || raw[0] == '{' {
 			return false
 		}
 		f, err := strconv.ParseFloat(string(raw), v.Type().Bits())

@@ -60,7 +60,7 @@ type Message struct {
 // Parse classifies one incoming message as PROTOCOL.md §4 describes (the size check is
 // the caller's). It never fails: malformed input yields KindInvalid with the reply to send.
 func Parse(data []byte) (m Message) {
-	if !json.Valid(data) {
+	if !Valid(data) {
 		m.Reply = &ErrorObject{Code: CodeParseError, Message: "Parse error"}
 		return m
 	}

@@ -1,0 +1,50 @@
+//go:build !js
+
+package wire
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestValidMatchesEncodingJSON(t *testing.T) {
+	cases := []string{
+		``, ` `, `{}`, `[]`, `""`, `"\u00e9\n"`, `"\x"`, `"\u12G4"`, `"a` + "\x01" + `"`, `0`, `-0`, `01`, `1.`, `.5`,
+		`1e5`, `1E+5`, `1e`, `-`, `1.5e-3`, `true`, `tru`, `nul`, `null `, ` [1, 2 ,3 ] `, `[1,]`, `[,1]`,
+		`{"a":1,}`, `{"a" 1}`, `{a:1}`, `{"a":[{"b":null}]}`, `[1]]`, `{"a":1}x`, "\"\xff\xfe\"", `NaN`, `Infinity`,
+		strings.Repeat("[", 10001) + strings.Repeat("]", 10001), strings.Repeat("[", 9999) + strings.Repeat("]", 9999),
+		`{"jsonrpc":"2.0","id":"9f1c0d2ab7e84e52a1f0c3d4e5f60718","method":"add","params":{"x":4,"y":5}}`,
+	}
+	for _, c := range cases {
+		if got, want := Valid([]byte(c)), json.Valid([]byte(c)); got != want {
+			t.Errorf("Valid(%.60q) = %v, encoding/json says %v", c, got, want)
+		}
+	}
+}
+
+// FuzzValid: Valid and encoding/json.Valid agree on every input.
+func FuzzValid(f *testing.F) {
+	for _, s := range []string{`{"a":[1,2.5e3,"x\u0041",true,null]}`, `[`, `"\`, `-01`, `{"":{}}`, `1e+`, "\"\x7f\""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if got, want := Valid(data), json.Valid(data); got != want {
+			t.Fatalf("Valid(%q) = %v, encoding/json says %v", data, got, want)
+		}
+	})
+}
+
+func BenchmarkValid(b *testing.B) {
+	msg := []byte(`{"jsonrpc":"2.0","id":"9f1c0d2ab7e84e52a1f0c3d4e5f60718","method":"concat","params":{"a":"hello","b":" world"}}`)
+	b.Run("wire", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			Valid(msg)
+		}
+	})
+	b.Run("encoding/json", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			json.Valid(msg)
+		}
+	})
+}
