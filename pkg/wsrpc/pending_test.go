@@ -270,7 +270,7 @@ func TestGeneratedIDsUnique(t *testing.T) { // C174, C175
 		}
 		seen[id] = true
 	}
-	ch, _ := newFakeChannel(t, nil, WithMaxPendingRequests(2000))
+	ch, _ := newFakeChannel(t, nil, WithMaxPendingRequests(2000), func(c *Config) { c.MaxSendQueue = -1 })
 	var wg sync.WaitGroup
 	var fails atomic.Int32
 	for i := 0; i < 1500; i++ {
@@ -599,7 +599,7 @@ func TestSlowHandlersRunConcurrently(t *testing.T) { // C160: a slow method does
 }
 
 func TestAbandonedCallsLeaveNothing(t *testing.T) { // no goroutine or memory growth
-	ch, f := newFakeChannel(t, nil, WithMaxPendingRequests(100000))
+	ch, f := newFakeChannel(t, nil, WithMaxPendingRequests(100000), func(c *Config) { c.MaxSendQueue = -1 })
 	go func() { // the peer reads and never answers
 		for {
 			select {
