@@ -21,11 +21,15 @@ type corkConn struct {
 	buf      []byte    // bytes waiting for the flusher
 	spare    []byte
 	flushing bool
+	corked   bool // hold writes back until uncork
 	err      error
 }
 
 // corkLimit is how many bytes may wait before Write blocks (backpressure).
 const corkLimit = 1 << 20
+
+// corkBatch is how many held-back bytes start a flush while corked.
+var corkBatch = 2048
 
 func newCorkConn(c net.Conn) *corkConn {
 	cc := &corkConn{Conn: c}
@@ -35,6 +39,17 @@ func newCorkConn(c net.Conn) *corkConn {
 
 func (c *corkConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
+	if c.corked && c.err == nil && len(c.buf) < corkLimit {
+		c.buf = append(c.buf, p...)
+		if len(c.buf) >= corkBatch && !c.flushing {
+			// Enough held back to be worth a syscall: send it while more piles up, so
+			// the first replies of a long burst do not wait for the last.
+			c.flushing = true
+			go c.flush()
+		}
+		c.mu.Unlock()
+		return len(p), nil
+	}
 	for len(c.buf) >= corkLimit && c.err == nil {
 		c.cond.Wait()
 	}
@@ -92,8 +107,46 @@ func (c *corkConn) flush() {
 	c.mu.Unlock()
 }
 
+// cork holds writes back (up to corkLimit bytes) until uncork.
+func (c *corkConn) cork() {
+	c.mu.Lock()
+	c.corked = true
+	c.mu.Unlock()
+}
+
+// uncork sends what was held back: from this goroutine, in one syscall, when no flush is
+// running (the caller, a reader about to block, has nothing better to do).
+func (c *corkConn) uncork() {
+	c.mu.Lock()
+	c.corked = false
+	if len(c.buf) == 0 || c.flushing || c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.flushing = true
+	out := c.buf
+	c.buf, c.spare = c.spare[:0], nil
+	c.mu.Unlock()
+	_, err := c.Conn.Write(out)
+	c.mu.Lock()
+	if err != nil {
+		c.err = err
+	}
+	if c.spare == nil {
+		c.spare = out[:0]
+	}
+	if len(c.buf) > 0 && c.err == nil {
+		go c.flush()
+	} else {
+		c.flushing = false
+		c.cond.Broadcast()
+	}
+	c.mu.Unlock()
+}
+
 // Close gives pending bytes up to 250 ms to go out, then closes the connection.
 func (c *corkConn) Close() error {
+	c.uncork()
 	c.mu.Lock()
 	if c.flushing && c.err == nil {
 		_ = c.Conn.SetWriteDeadline(time.Now().Add(250 * time.Millisecond))

@@ -77,7 +77,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	wc.SetReadLimit(s.cfg.MaxMessageSize)
-	ch := newChannel(serverConn{Conn: wc, raw: hw.conn}, s.cfg, s.methods, wc.Subprotocol(), values)
+	ch := newChannel(serverConn{Conn: wc, raw: hw.conn, br: hw.br}, s.cfg, s.methods, wc.Subprotocol(), values)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -153,6 +153,7 @@ func (s *Server) Close() error {
 type hijackRecorder struct {
 	http.ResponseWriter
 	conn net.Conn
+	br   *bufio.Reader // the read buffer the library reads the connection through
 }
 
 func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -164,7 +165,7 @@ func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	cc := newCorkConn(c)
-	h.conn = cc
+	h.conn, h.br = cc, brw.Reader
 	return cc, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(cc, brw.Writer.Size())), nil
 }
 
@@ -174,6 +175,23 @@ func (h *hijackRecorder) Unwrap() http.ResponseWriter { return h.ResponseWriter 
 type serverConn struct {
 	*websocket.Conn
 	raw net.Conn
+	br  *bufio.Reader
+}
+
+// moreInput reports whether received bytes are waiting in the read buffer (another
+// message behind the one just read). Only the reading goroutine may ask.
+func (s serverConn) moreInput() bool { return s.br != nil && s.br.Buffered() > 0 }
+
+func (s serverConn) cork() {
+	if cc, ok := s.raw.(*corkConn); ok {
+		cc.cork()
+	}
+}
+
+func (s serverConn) uncork() {
+	if cc, ok := s.raw.(*corkConn); ok {
+		cc.uncork()
+	}
 }
 
 func (s serverConn) CloseNow() error {
