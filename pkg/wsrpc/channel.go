@@ -366,11 +366,11 @@ func (c *Channel) readLoop() bool {
 	// for a lone request.
 	b, batching := c.conn.(batcher)
 	for {
-		if batching && !b.moreInput() {
+		if batching && !c.moreInput(b) {
 			b.uncork()
 		}
 		typ, data, err := c.conn.Read(context.Background())
-		if batching && err == nil && b.moreInput() {
+		if batching && err == nil && c.moreInput(b) {
 			b.cork()
 		}
 		if err != nil {
@@ -410,6 +410,15 @@ type batcher interface {
 	moreInput() bool
 	cork()
 	uncork()
+}
+
+// moreInput asks b whether more input is buffered. The read buffer is the library's: once
+// the channel is closing, its close handshake reads it, so peek only while open (shutdown
+// marks the channel closed under c.mu before it starts closing the socket).
+func (c *Channel) moreInput(b batcher) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.closed && b.moreInput()
 }
 
 // inlineBudget is how long a request served by the reader itself may run before the reading
