@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -34,7 +35,8 @@ type Pending struct {
 	idBuf   [34]byte // a generated id as JSON text ("<32 hex>"); key points into it
 	created time.Time
 	done    chan struct{}
-	waiting bool // a caller waits on it (guarded by ch.mu)
+	waiting bool        // a caller waits on it (guarded by ch.mu)
+	removed atomic.Bool // completeKey took it out of the table
 	once    sync.Once
 
 	// set once before done is closed
@@ -68,9 +70,11 @@ func (p *Pending) Wait(ctx context.Context, result any) error {
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.DefaultTimeout)
 		defer cancel()
 	}
-	c.mu.Lock()
-	p.waiting = true
-	c.mu.Unlock()
+	if !p.waiting { // Call registers its entry as waited-for already
+		c.mu.Lock()
+		p.waiting = true
+		c.mu.Unlock()
+	}
 	select {
 	case <-p.done:
 	case <-ctx.Done():
@@ -84,7 +88,9 @@ func (p *Pending) Wait(ctx context.Context, result any) error {
 			return fmt.Errorf("wsrpc: call %s: %w", p.key, ctx.Err())
 		}
 	}
-	c.forget(p)
+	if !p.removed.Load() { // completeKey removes answered entries that have a waiter
+		c.forget(p)
+	}
 	if p.err != nil {
 		return fmt.Errorf("%w (call %s)", p.err, p.key)
 	}
@@ -132,7 +138,7 @@ func (c *Channel) forget(p *Pending) {
 // ErrMessageTooLarge or ErrInvalidID when nothing was sent. After ErrTimeout and
 // ErrConnectionLost the method may have run on the peer.
 func (c *Channel) Call(ctx context.Context, method string, params any, result any, opts ...CallOption) error {
-	p, err := c.Go(ctx, method, params, opts...)
+	p, err := c.startCall(ctx, method, params, true, opts)
 	if err != nil {
 		return err
 	}
@@ -142,6 +148,11 @@ func (c *Channel) Call(ctx context.Context, method string, params any, result an
 // Go sends a request without waiting; the answer is collected with Pending.Wait, or with
 // TakeResponse by id. An answer nobody collects is dropped after 60 s.
 func (c *Channel) Go(ctx context.Context, method string, params any, opts ...CallOption) (*Pending, error) {
+	return c.startCall(ctx, method, params, false, opts)
+}
+
+// startCall registers and sends a call; waited says a caller will Wait for it right away.
+func (c *Channel) startCall(ctx context.Context, method string, params any, waited bool, opts []CallOption) (*Pending, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, wrapCtx(ctx, "call "+method)
 	}
@@ -153,7 +164,7 @@ func (c *Channel) Go(ctx context.Context, method string, params any, opts ...Cal
 	if err != nil {
 		return nil, err
 	}
-	p, idRaw, err := c.register(o.id)
+	p, idRaw, err := c.register(o.id, waited)
 	if err != nil {
 		return nil, err
 	}
@@ -171,9 +182,9 @@ func (c *Channel) Go(ctx context.Context, method string, params any, opts ...Cal
 }
 
 // register creates the pending entry (BEHAVIOUR.md §13 checks, in order).
-func (c *Channel) register(custom string) (*Pending, []byte, error) {
+func (c *Channel) register(custom string, waited bool) (*Pending, []byte, error) {
 	now := time.Now()
-	p := &Pending{ch: c, created: now, done: make(chan struct{})}
+	p := &Pending{ch: c, created: now, done: make(chan struct{}), waiting: waited}
 	key := custom
 	var idRaw []byte
 	if custom == "" {
@@ -314,6 +325,10 @@ func (c *Channel) completeKey(key []byte, result []byte, e *Error, resultType st
 		case <-p.done:
 			p = nil // second answer: ignore
 		default:
+			if p.waiting { // its caller takes the answer: no need to keep it here
+				delete(c.pending, string(key))
+				p.removed.Store(true)
+			}
 		}
 	}
 	c.mu.Unlock()

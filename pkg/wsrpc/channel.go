@@ -66,6 +66,7 @@ type Channel struct {
 	inline       request // a request the current reader will serve itself (reader-owned)
 	hasInline    bool
 	inHook       atomic.Bool // the disconnect hook is running
+	closedFlag   atomic.Bool // mirrors closed, for lock-free checks
 }
 
 type chanKey struct{}
@@ -287,6 +288,7 @@ func (c *Channel) shutdown(cause error, code websocket.StatusCode, reason string
 		return
 	}
 	c.closed = true
+	c.closedFlag.Store(true)
 	c.closeErr = cause
 	pend := c.pending
 	c.pending = map[string]*Pending{}
@@ -341,11 +343,7 @@ func safeHook(cfg *Config, name string, fn func()) {
 	fn()
 }
 
-func (c *Channel) isClosed() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.closed
-}
+func (c *Channel) isClosed() bool { return c.closedFlag.Load() }
 
 // readLoop reads messages until the connection ends (then it closes readDone and returns
 // false). It serves each request itself, as a plain echo loop would (no goroutine handoff

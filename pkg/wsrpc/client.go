@@ -292,12 +292,16 @@ func notSent(err error) bool {
 // call waits for the new connection (up to ctx), unless Config.FailFast. A call refused
 // because the connection closed before it was sent goes out on the next connection.
 func (c *Client) Go(ctx context.Context, method string, params any, opts ...CallOption) (*Pending, error) {
+	return c.startCall(ctx, method, params, false, opts)
+}
+
+func (c *Client) startCall(ctx context.Context, method string, params any, waited bool, opts []CallOption) (*Pending, error) {
 	for {
 		ch, err := c.channel(ctx)
 		if err != nil {
 			return nil, err
 		}
-		p, err := ch.Go(ctx, method, params, opts...)
+		p, err := ch.startCall(ctx, method, params, waited, opts)
 		if err != nil && notSent(err) && c.ctx.Err() == nil {
 			continue
 		}
@@ -307,7 +311,7 @@ func (c *Client) Go(ctx context.Context, method string, params any, opts ...Call
 
 // Call calls method on the server and waits for the answer; see Channel.Call and Go.
 func (c *Client) Call(ctx context.Context, method string, params any, result any, opts ...CallOption) error {
-	p, err := c.Go(ctx, method, params, opts...)
+	p, err := c.startCall(ctx, method, params, true, opts)
 	if err != nil {
 		return err
 	}
