@@ -114,8 +114,8 @@ func (c *corkConn) cork() {
 	c.mu.Unlock()
 }
 
-// uncork sends what was held back: from this goroutine, in one syscall, when no flush is
-// running (the caller, a reader about to block, has nothing better to do).
+// uncork sends what was held back, from this goroutine (the caller, a reader about to
+// block, has nothing better to do), unless a flush is already running.
 func (c *corkConn) uncork() {
 	c.mu.Lock()
 	c.corked = false
@@ -124,24 +124,8 @@ func (c *corkConn) uncork() {
 		return
 	}
 	c.flushing = true
-	out := c.buf
-	c.buf, c.spare = c.spare[:0], nil
 	c.mu.Unlock()
-	_, err := c.Conn.Write(out)
-	c.mu.Lock()
-	if err != nil {
-		c.err = err
-	}
-	if c.spare == nil {
-		c.spare = out[:0]
-	}
-	if len(c.buf) > 0 && c.err == nil {
-		go c.flush()
-	} else {
-		c.flushing = false
-		c.cond.Broadcast()
-	}
-	c.mu.Unlock()
+	c.flush()
 }
 
 // Close gives pending bytes up to 250 ms to go out, then closes the connection.
