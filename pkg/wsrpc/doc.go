@@ -35,6 +35,14 @@
 // ErrConnectionLost mean the request may or may not have run on the peer. Calls are never
 // resent after a reconnect.
 //
+// # Dialects, reconnect, keepalive
+//
+// [DialectLegacy] speaks the envelope of the older fastapi_websocket_rpc (and
+// fastapi-websocket-pubsub); a Server with [DialectAuto] pins each connection to what its
+// client speaks. [Config.Reconnect] and [Config.Keepalive] (WebSocket pings natively,
+// JSON-RPC "ping" in browsers) keep a Client connected; every reconnect is a new Channel.
+// The C library (capi), the Python package over it and the wasm build run this same code.
+//
 // # Protocol
 //
 // The wire format is JSON-RPC 2.0 as fastapi-ws-rpc speaks it: one JSON value per
