@@ -10,12 +10,12 @@ PY := $(VENV)/bin/python
 export GOFLAGS := -buildvcs=false
 
 BUILD_TARGETS := build-go
-TEST_TARGETS := vet test-go test-faults test-fuzz-smoke
+TEST_TARGETS := vet check-generate test-go test-faults test-fuzz-smoke
 BENCH_TARGETS := bench-go
 
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: all build build-go demo test test-go test-faults test-fuzz-smoke vet bench bench-go fuzz clean generate venv
+.PHONY: all build build-go demo test test-go test-faults test-fuzz-smoke check-generate vet bench bench-go fuzz clean generate venv
 
 all: build
 
@@ -27,6 +27,11 @@ build-go:
 
 generate:
 	$(GO) generate ./...
+
+# The committed easyjson codecs are exactly what `go generate` makes.
+check-generate:
+	$(GO) generate ./pkg/...
+	git diff --exit-code -- pkg/wsrpc/internal/wire
 
 vet:
 	$(GO) vet ./...
