@@ -14,7 +14,9 @@ import (
 )
 
 // Fast paths for the common scalar shapes of params and results, so that the hot path
-// avoids encoding/json's reflection (and the deep stacks it grows). Anything else, and
+// avoids encoding/json's reflection (and the deep stacks it grows). Strings decoded here
+// share memory with the received message (so a handler that keeps a small string keeps
+// that message's buffer alive). Anything else, and
 // any input the fast path does not accept exactly, goes through encoding/json, so the
 // results and the error texts stay those of encoding/json.
 
@@ -30,7 +32,10 @@ func decodeScalar(raw []byte, v reflect.Value) (ok bool) {
 		if raw[0] != '"' || v.Type() != stringType {
 			return false
 		}
-		s := lex.String()
+		// Zero-copy: the string shares the received message's memory, which is never
+		// reused (each message is read into a buffer of its own); only a string with
+		// escapes is copied.
+		s := lex.UnsafeString()
 		if !lex.Ok() || !lex.IsStart() && !consumed(&lex) {
 			return false
 		}

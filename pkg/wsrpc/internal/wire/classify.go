@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/mailru/easyjson/jlexer"
 )
@@ -36,7 +37,8 @@ const (
 	KindLegacy
 )
 
-// Message is a classified incoming message. Raw slices point into the input buffer.
+// Message is a classified incoming message. Raw slices, and Method, share the input
+// buffer's memory: the caller must not modify or reuse the buffer while they are in use.
 type Message struct {
 	Kind Kind
 	// ID is the raw id member when it can be echoed (a string or an integer), else nil.
@@ -97,7 +99,7 @@ func parseRequest(m *Message) {
 		return
 	}
 	var problems []string
-	method, ok := jsonString(in.Method)
+	method, ok := jsonStringShared(in.Method)
 	if !ok {
 		problems = append(problems, "method\n  Input should be a valid string")
 	}
@@ -243,6 +245,19 @@ func jsonString(raw []byte) (string, bool) {
 		return "", false
 	}
 	return s, true
+}
+
+// jsonStringShared is jsonString without a copy for strings without escapes: the result
+// shares raw's memory, so raw must never be modified afterwards (received messages are
+// not: each is read into a buffer of its own).
+func jsonStringShared(raw []byte) (string, bool) {
+	if len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 {
+		if len(raw) == 2 {
+			return "", true
+		}
+		return unsafe.String(&raw[1], len(raw)-2), true
+	}
+	return jsonString(raw)
 }
 
 func isNull(raw []byte) bool { return len(raw) == 4 && string(raw) == "null" }
