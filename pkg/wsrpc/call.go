@@ -382,19 +382,22 @@ func marshalParams(params any) ([]byte, error) {
 
 // Encode buffers: a message is encoded into a pooled buffer, written (the transport copies
 // it), and the buffer is reused.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+//
+// The capacity must not be one of easyjson's pooled chunk sizes (powers of two from 512
+// to 32 KiB): when a message outgrows the buffer, jwriter keeps it as a chunk and, when
+// done, puts chunks of those sizes into its own pool, which would then share the memory
+// with ours. A capacity it does not pool keeps the buffer ours alone; results that
+// outgrow it are fresh slices, never adopted into this pool.
+const encodeBufSize = 2000
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, encodeBufSize); return &b }}
 
 func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
 
-// putBuf returns b to the pool, keeping used's storage when it grew (unless it is large).
+// putBuf returns b to the pool. used (what was encoded into it) is ignored: it is either
+// b's own memory or a fresh slice.
 func putBuf(b *[]byte, used []byte) {
 	if b == nil {
-		return
-	}
-	if cap(used) > cap(*b) {
-		*b = used[:0]
-	}
-	if cap(*b) > 64<<10 {
 		return
 	}
 	*b = (*b)[:0]

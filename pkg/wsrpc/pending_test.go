@@ -634,3 +634,41 @@ func TestAbandonedCallsLeaveNothing(t *testing.T) { // no goroutine or memory gr
 		t.Fatalf("goroutines grew from %d to %d", before, n)
 	}
 }
+
+// Large messages encoded through the pooled buffers must never corrupt one another
+// (jwriter's own chunk pool must not get hold of our buffers).
+func TestLargeConcurrentMessagesIntact(t *testing.T) {
+	m := NewMethods()
+	Register(m, "echo", func(ctx context.Context, p struct {
+		S string `json:"s"`
+	}) (string, error) {
+		return p.S, nil
+	})
+	_, url := startServer(t, m, func(c *Config) { c.MaxSendQueue = -1 })
+	c := dialTest(t, url, func(c *Config) { c.MaxSendQueue = -1 })
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := 0; i < 64; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 5; j++ {
+				in := strings.Repeat(string(rune('a'+i%26)), 1000+i*997+j*4093)
+				var out string
+				if err := c.Call(ctxT(t, 20*time.Second), "echo", map[string]string{"s": in}, &out); err != nil {
+					errs <- err
+					return
+				}
+				if out != in {
+					errs <- fmt.Errorf("corrupted answer: %d bytes, want %d", len(out), len(in))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
