@@ -305,10 +305,10 @@ func (c *Channel) completeBare(m *wire.Message) bool {
 		return false
 	}
 	key := wire.IDKey(m.ID)
-	if key == "" || !c.completeKey([]byte(key), []byte("null"), nil, "") {
+	if !c.completeKey(key, []byte("null"), nil, "") {
 		return false
 	}
-	c.cfg.Logger.Info("wsrpc: answer without result member taken as a null result", "channel", c.id, "id", key)
+	c.cfg.Logger.Info("wsrpc: answer without result member taken as a null result", "channel", c.id, "id", string(key))
 	return true
 }
 

@@ -94,7 +94,7 @@ func (c *Channel) handleLegacy(m *wire.Message) {
 		c.dispatchLegacy(req)
 	}
 	if resp != nil {
-		key := []byte(wire.IDKey(resp.CallID))
+		key := wire.IDKey(resp.CallID)
 		if len(key) == 0 {
 			return
 		}

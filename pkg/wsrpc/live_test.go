@@ -268,7 +268,7 @@ func TestLiveSubprotocols(t *testing.T) { // C20-C34
 			if tc.client != nil {
 				copts = append(copts, WithSubprotocols(tc.client...))
 			}
-			_, url := startServer(t, utilityMethods(), sopts...)
+			srv, url := startServer(t, utilityMethods(), sopts...)
 			c := dialTest(t, url, copts...)
 			var s string
 			if err := c.Call(ctxT(t, 5*time.Second), "echo", map[string]string{"text": "x"}, &s); err != nil {
@@ -278,6 +278,10 @@ func TestLiveSubprotocols(t *testing.T) { // C20-C34
 				t.Fatalf("subprotocol %q, want %q", got, tc.want)
 			}
 			// The server records the negotiated token too (GO-REC).
+			chans := srv.Channels()
+			if len(chans) != 1 || chans[0].Subprotocol() != tc.want {
+				t.Fatalf("server side: %d channels, subprotocol %q", len(chans), chans[0].Subprotocol())
+			}
 		})
 	}
 }

@@ -187,20 +187,6 @@ func checkID(raw []byte) string {
 	return "Input should be a valid string or integer"
 }
 
-// echoID returns the id to echo in a reply (strings and integers only) and its match key.
-func echoID(raw []byte) ([]byte, string) {
-	if raw == nil || isNull(raw) {
-		return nil, ""
-	}
-	if s, ok := jsonString(raw); ok {
-		return raw, s
-	}
-	if isInteger(raw) {
-		return raw, string(raw)
-	}
-	return nil, ""
-}
-
 // echoRaw returns the id to echo in a reply: strings and integers only.
 func echoRaw(raw []byte) []byte {
 	if len(raw) == 0 || isNull(raw) {
@@ -227,11 +213,9 @@ func keyBytes(id []byte) []byte {
 	return id
 }
 
-// IDKey returns the matching key of a raw id (string form), or "" when it has none.
-func IDKey(raw []byte) string {
-	_, k := echoID(raw)
-	return k
-}
+// IDKey returns the matching key of a raw id (its string form), or nil when it has none.
+// raw must come from a message that Parse validated.
+func IDKey(raw []byte) []byte { return keyBytes(echoRaw(raw)) }
 
 func jsonString(raw []byte) (string, bool) {
 	if len(raw) == 0 || raw[0] != '"' {
