@@ -451,16 +451,9 @@ var (
 // off).
 func logger() *slog.Logger {
 	logOnce.Do(func() {
-		level := slog.LevelWarn
-		switch strings.ToLower(os.Getenv("WSRPC_LOG")) {
-		case "debug":
-			level = slog.LevelDebug
-		case "info":
-			level = slog.LevelInfo
-		case "error":
-			level = slog.LevelError
-		case "off", "none":
-			level = slog.LevelError + 100
+		level, err := wsrpc.ParseLogLevel(os.Getenv("WSRPC_LOG"))
+		if err != nil {
+			level = slog.LevelWarn // unset or unknown
 		}
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	})

@@ -364,17 +364,10 @@ type consoleHandler struct {
 }
 
 func logLevel(v js.Value) slog.Level {
-	switch str(v) {
-	case "debug":
-		return slog.LevelDebug
-	case "info":
-		return slog.LevelInfo
-	case "error":
-		return slog.LevelError
-	case "silent":
-		return slog.LevelError + 100
+	if l, err := wsrpc.ParseLogLevel(str(v)); err == nil {
+		return l
 	}
-	return slog.LevelWarn
+	return slog.LevelWarn // unset or unknown
 }
 
 func (h *consoleHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }

@@ -165,16 +165,32 @@ func ParseConfig(data []byte) (Config, error) {
 	return cfg, nil
 }
 
-// parseLogLevel returns a stderr text logger at the named level ("off" discards).
-func parseLogLevel(name string) (*slog.Logger, error) {
-	var lv slog.Level
+// LevelOff is the level ParseLogLevel gives for "off": above every level slog uses.
+const LevelOff = slog.LevelError + 100
+
+// ParseLogLevel reads a log level name as the bindings take it (the JSON option log_level,
+// $WSRPC_LOG in the C library, the JavaScript logLevel option): "debug", "info", "warn",
+// "error", or "off" ("none", "silent"), in any case.
+func ParseLogLevel(name string) (slog.Level, error) {
 	switch strings.ToLower(name) {
-	case "off", "none":
+	case "off", "none", "silent":
+		return LevelOff, nil
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(name)); err != nil {
+		return 0, fmt.Errorf("%w: log level %q: want debug, info, warn, error or off", ErrInvalidArgument, name)
+	}
+	return lv, nil
+}
+
+// parseLogLevel returns a stderr text logger at the named level.
+func parseLogLevel(name string) (*slog.Logger, error) {
+	lv, err := ParseLogLevel(name)
+	if err != nil {
+		return nil, fmt.Errorf("wsrpc: options: %w", err)
+	}
+	if lv == LevelOff {
 		return slog.New(slog.NewTextHandler(io.Discard, nil)), nil
-	default:
-		if err := lv.UnmarshalText([]byte(name)); err != nil {
-			return nil, fmt.Errorf("%w: options: log_level %q: want debug, info, warn, error or off", ErrInvalidArgument, name)
-		}
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv})), nil
 }
