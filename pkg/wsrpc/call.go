@@ -37,6 +37,7 @@ type Pending struct {
 	done    chan struct{}
 	waiting bool        // a caller waits on it (guarded by ch.mu)
 	removed atomic.Bool // completeKey took it out of the table
+	ran     atomic.Bool // the caller woken by the answer has run (Channel.woken)
 	once    sync.Once
 
 	// set once before done is closed
@@ -77,18 +78,28 @@ func (p *Pending) Wait(ctx context.Context, result any) error {
 	}
 	select {
 	case <-p.done:
+	default:
+		handOffBeforeWait(ctx)
+	}
+	select {
+	case <-p.done:
 	case <-ctx.Done():
 		c.forget(p)
 		select {
 		case <-p.done: // answered in the meantime: take it
 		default:
+			if p.removed.Load() {
+				p.ranAfterWake()
+			}
 			if ctx.Err() == context.DeadlineExceeded {
 				return wrap(ErrTimeout, "Timeout waiting for response to call %s", p.key)
 			}
 			return fmt.Errorf("wsrpc: call %s: %w", p.key, ctx.Err())
 		}
 	}
-	if !p.removed.Load() { // completeKey removes answered entries that have a waiter
+	if p.removed.Load() { // completeKey removes answered entries that have a waiter
+		p.ranAfterWake()
+	} else {
 		c.forget(p)
 	}
 	if p.err != nil {
@@ -99,6 +110,13 @@ func (p *Pending) Wait(ctx context.Context, result any) error {
 		return &e
 	}
 	return decodeResult(p.result, result)
+}
+
+// ranAfterWake tells the channel that the caller completeKey woke has run.
+func (p *Pending) ranAfterWake() {
+	if p.ran.CompareAndSwap(false, true) {
+		p.ch.woken.Add(-1)
+	}
 }
 
 func decodeResult(raw []byte, result any) error {
@@ -328,6 +346,7 @@ func (c *Channel) completeKey(key []byte, result []byte, e *Error, resultType st
 			if p.waiting { // its caller takes the answer: no need to keep it here
 				delete(c.pending, string(key))
 				p.removed.Store(true)
+				c.woken.Add(1) // until the caller runs (see send)
 			}
 		}
 	}

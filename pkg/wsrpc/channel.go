@@ -62,11 +62,15 @@ type Channel struct {
 	values       sync.Map
 	disconnected sync.Once
 	dialect      atomic.Int32 // a Dialect, or dialectUnpinned
-	workers      workers
-	inline       request // a request the current reader will serve itself (reader-owned)
-	hasInline    bool
-	inHook       atomic.Bool // the disconnect hook is running
-	closedFlag   atomic.Bool // mirrors closed, for lock-free checks
+	// woken counts callers an answer has woken that have not run yet: goroutines about
+	// to run that often send next, so a sender yields to them before its syscall (see
+	// corkConn.release).
+	woken      atomic.Int32
+	workers    workers
+	inline     request // a request the current reader will serve itself (reader-owned)
+	hasInline  bool
+	inHook     atomic.Bool // the disconnect hook is running
+	closedFlag atomic.Bool // mirrors closed, for lock-free checks
 }
 
 type chanKey struct{}
@@ -348,16 +352,11 @@ func (c *Channel) isClosed() bool { return c.closedFlag.Load() }
 // readLoop reads messages until the connection ends (then it closes readDone and returns
 // false). It serves each request itself, as a plain echo loop would (no goroutine handoff
 // on the request's path, and its stack is already grown); if a handler takes longer than
-// inlineBudget, the reading moves to another goroutine (so a slow or blocking handler holds
-// up the connection for at most that long) and readLoop returns true once the handler is
-// done, to go on as an idle worker (see workers).
+// inlineBudget, the watchdog moves the reading to another goroutine (so a slow or blocking
+// handler holds up the connection for less than twice that; see watchdog.go) and readLoop
+// returns true once the handler is done, to go on as an idle worker (see workers).
 func (c *Channel) readLoop() bool {
-	w := &inlineWatch{c: c}
-	defer func() {
-		if w.t != nil {
-			w.t.Stop()
-		}
-	}() // (a replaced watch's timer has fired already)
+	w := newInlineWatch(c)
 	// Pipelining: while more requests wait in the read buffer, replies are held back (the
 	// transport is corked) and go out together when the buffer runs dry, just before the
 	// reader would block: one syscall for a burst instead of one per reply, and no delay
@@ -391,12 +390,8 @@ func (c *Channel) readLoop() bool {
 		if c.hasInline {
 			r := c.inline
 			c.hasInline, c.inline = false, request{}
-			keep, reusable := w.serveInline(c, r)
-			if !keep {
+			if !w.serveInline(c, r) {
 				return true // reading went to another goroutine: go on as a worker
-			}
-			if !reusable {
-				w = &inlineWatch{c: c} // the old timer's callback may still run: leave it be
 			}
 		}
 	}
@@ -417,43 +412,6 @@ func (c *Channel) moreInput(b batcher) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return !c.closed && b.moreInput()
-}
-
-// inlineBudget is how long a request served by the reader itself may run before the reading
-// is handed to another goroutine (so a slow or blocking handler never holds up the
-// connection for longer than this).
-const inlineBudget = 100 * time.Microsecond
-
-// inlineWatch is a reader's watchdog for the request it serves itself.
-type inlineWatch struct {
-	c     *Channel
-	state atomic.Int32 // 0 serving, 1 reading handed off, 2 finished in time
-	t     *time.Timer
-}
-
-func (w *inlineWatch) fire() {
-	if w.state.CompareAndSwap(0, 1) {
-		w.c.workers.run(w.c, request{read: true})
-	}
-}
-
-// serveInline serves r on the reader goroutine and reports whether this goroutine still
-// holds the reading (the handler finished within inlineBudget), and whether w may be used
-// again (its timer was stopped before firing).
-func (w *inlineWatch) serveInline(c *Channel, r request) (keep, reusable bool) {
-	w.state.Store(0)
-	if w.t == nil {
-		w.t = time.AfterFunc(inlineBudget, w.fire)
-	} else {
-		w.t.Reset(inlineBudget)
-	}
-	c.serve(r.id, r.name, r.params, r.legacy)
-	if w.t.Stop() {
-		return true, true
-	}
-	// The timer fired: its callback either handed the reading over already or will find
-	// the request finished.
-	return w.state.CompareAndSwap(0, 2), false
 }
 
 func (c *Channel) readFailed(err error) {
@@ -557,7 +515,7 @@ func (c *Channel) reportError(err error) {
 func (c *Channel) dispatchRequest(id []byte, name string, params []byte, legacy bool) {
 	if c.cfg.Sequential {
 		c.handlers.Add(1)
-		c.serve(id, name, params, legacy)
+		c.serve(c.ctx, id, name, params, legacy)
 		return
 	}
 	if c.handlerSem != nil {
@@ -594,7 +552,7 @@ func (c *Channel) dispatchRequest(id []byte, name string, params []byte, legacy 
 }
 
 // serve runs one request and sends its reply. It calls handlers.Done.
-func (c *Channel) serve(id []byte, name string, params []byte, legacy bool) {
+func (c *Channel) serve(ctx context.Context, id []byte, name string, params []byte, legacy bool) {
 	defer func() {
 		if c.handlerSem != nil && !c.cfg.Sequential {
 			<-c.handlerSem
@@ -603,7 +561,7 @@ func (c *Channel) serve(id []byte, name string, params []byte, legacy bool) {
 	}()
 	rbuf := getBuf()
 	defer putBuf(rbuf, nil) // the result may be caller-owned memory: keep only the pooled buffer
-	result, err := c.invoke(name, params, legacy, (*rbuf)[:0])
+	result, err := c.invoke(ctx, name, params, legacy, (*rbuf)[:0])
 	if legacy {
 		// Legacy requests with call_id null are still answered (with call_id null).
 		if out := c.legacyReply(id, name, result, err); out != nil {
@@ -656,7 +614,7 @@ func (c *Channel) serve(id []byte, name string, params []byte, legacy bool) {
 }
 
 // invoke resolves and runs a method (PROTOCOL.md §6), returning the encoded result.
-func (c *Channel) invoke(name string, params []byte, legacy bool, dst []byte) (result []byte, err error) {
+func (c *Channel) invoke(ctx context.Context, name string, params []byte, legacy bool, dst []byte) (result []byte, err error) {
 	ping := "ping"
 	if legacy {
 		ping = "_ping_"
@@ -680,14 +638,14 @@ func (c *Channel) invoke(name string, params []byte, legacy bool, dst []byte) (r
 		}
 	}()
 	if m.encoded != nil && !m.stringify {
-		out, err := m.encoded(c.ctx, params, dst)
+		out, err := m.encoded(ctx, params, dst)
 		var ee errEncodeResult
 		if errors.As(err, &ee) {
 			return nil, &paramError{kind: "TypeError", method: name, detail: "result is not JSON-serialisable: " + ee.err.Error()}
 		}
 		return out, err
 	}
-	v, err := m.invoke(c.ctx, params)
+	v, err := m.invoke(ctx, params)
 	if err != nil {
 		return nil, err
 	}
@@ -751,12 +709,30 @@ func (c *Channel) send(data []byte) error {
 			return wrap(ErrBackpressure, "Send queue full: %d/%d pending", len(c.sendSem), cap(c.sendSem))
 		}
 	}
-	if err := c.conn.Write(context.Background(), c.frame, data); err != nil {
+	h, holding := c.conn.(writeHolder)
+	var mark int64
+	if holding {
+		mark = h.hold()
+	}
+	err := c.conn.Write(context.Background(), c.frame, data)
+	notSent := true
+	if holding {
+		if ns, rerr := h.release(mark, c.woken.Load() > 0); err == nil && rerr != nil {
+			err, notSent = rerr, ns
+		}
+	}
+	if err != nil {
 		// A WebSocket message counts only when complete, and a failed write means its end
 		// never left: the peer cannot have acted on it. The connection is broken, though:
 		// close the channel (calls already sent fail with ErrConnectionLost) and report
-		// this message as not sent, so a Client can send it on its next connection.
-		c.shutdown(fmt.Errorf("%w: write failed: %v", ErrConnectionLost, err), websocket.StatusNormalClosure, "", false)
+		// this message as not sent, so a Client can send it on its next connection. (If
+		// the failed write held only part of the message, or other messages before it,
+		// the message may have left: then it is lost with the connection.)
+		lost := fmt.Errorf("%w: write failed: %v", ErrConnectionLost, err)
+		c.shutdown(lost, websocket.StatusNormalClosure, "", false)
+		if !notSent {
+			return lost
+		}
 		return &writeError{err: err}
 	}
 	return nil

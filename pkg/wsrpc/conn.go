@@ -19,3 +19,12 @@ type conn interface {
 type pinger interface {
 	Ping(ctx context.Context) error
 }
+
+// writeHolder is a transport that coalesces writes (corkConn): a sender holds it around
+// the library's Write and, on release, writes out what waits, its own message among
+// them, once the library no longer holds its write lock. release reports a failed write;
+// notSent says none of the message's bytes can have left.
+type writeHolder interface {
+	hold() int64
+	release(mark int64, yield bool) (notSent bool, err error)
+}

@@ -4,24 +4,31 @@ package wsrpc
 
 import (
 	"net"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // corkConn coalesces writes under load. coder/websocket writes each message with a
 // syscall while holding its write lock, so concurrent messages wait for each other's
-// syscalls. corkConn.Write instead copies the bytes and returns; one flusher goroutine
-// (started on demand, ending when it has nothing left) writes everything that piled up
-// while its previous syscall ran. At low load each message still goes out at once; under
-// load many messages share one syscall.
+// syscalls. corkConn.Write instead copies the bytes and returns; the bytes go out in one
+// syscall with whatever else piled up meanwhile, written by one of three: the sender itself
+// once the library has released its lock (hold/release, see Channel.send), a flusher
+// goroutine (started on demand, ending when it has nothing left), or the reader uncorking
+// (server pipelining). At low load each message still goes out at once from its sender;
+// under load many messages share one syscall.
 type corkConn struct {
 	net.Conn
 	mu       sync.Mutex
 	cond     sync.Cond // signalled when the buffer drains or the flusher stops
 	buf      []byte    // bytes waiting for the flusher
 	spare    []byte
-	flushing bool
-	corked   bool // hold writes back until uncork
+	flushing bool         // a goroutine is writing buf out (or about to)
+	corked   bool         // hold writes back until uncork
+	senders  atomic.Int32 // senders between hold and release: one of them writes buf
+	appended atomic.Int64 // bytes ever accepted (changed under mu)
+	taken    int64        // bytes ever taken out to be written (the next write's offset)
 	err      error
 }
 
@@ -40,7 +47,7 @@ func newCorkConn(c net.Conn) *corkConn {
 func (c *corkConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	if c.corked && c.err == nil && len(c.buf) < corkLimit {
-		c.buf = append(c.buf, p...)
+		c.appendLocked(p)
 		if len(c.buf) >= corkBatch && !c.flushing {
 			// Enough held back to be worth a syscall: send it while more piles up, so
 			// the first replies of a long burst do not wait for the last.
@@ -51,6 +58,10 @@ func (c *corkConn) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	for len(c.buf) >= corkLimit && c.err == nil {
+		if !c.flushing {
+			c.flushing = true
+			go c.flush()
+		}
 		c.cond.Wait()
 	}
 	if c.err != nil {
@@ -58,26 +69,30 @@ func (c *corkConn) Write(p []byte) (int, error) {
 		c.mu.Unlock()
 		return 0, err
 	}
+	if !c.flushing && c.senders.Load() > 0 {
+		// A sender is inside the library's Write: its release writes this out, after the
+		// library has let go of its lock (so other senders can add to the same syscall).
+		c.appendLocked(p)
+		c.mu.Unlock()
+		return len(p), nil
+	}
 	if !c.flushing && len(c.buf) == 0 {
 		// Idle: write at once from this goroutine (no handoff, lowest latency); writes
 		// arriving meanwhile pile up and go out together.
 		c.flushing = true
+		c.appended.Add(int64(len(p)))
+		c.taken += int64(len(p))
 		c.mu.Unlock()
 		n, err := c.Conn.Write(p)
 		c.mu.Lock()
 		if err != nil {
 			c.err = err
 		}
-		if len(c.buf) > 0 && c.err == nil {
-			go c.flush()
-		} else {
-			c.flushing = false
-			c.cond.Broadcast()
-		}
+		c.flushedLocked()
 		c.mu.Unlock()
 		return n, err
 	}
-	c.buf = append(c.buf, p...)
+	c.appendLocked(p)
 	if !c.flushing {
 		c.flushing = true
 		go c.flush()
@@ -86,11 +101,77 @@ func (c *corkConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+func (c *corkConn) appendLocked(p []byte) {
+	c.buf = append(c.buf, p...)
+	c.appended.Add(int64(len(p)))
+}
+
+// takeLocked hands the waiting bytes to a writer and returns them with their offset.
+func (c *corkConn) takeLocked() (out []byte, at int64) {
+	out, at = c.buf, c.taken
+	c.taken += int64(len(out))
+	c.buf, c.spare = c.spare[:0], nil
+	return out, at
+}
+
+// flushedLocked ends a write made outside flush: what piled up meanwhile goes to a
+// flusher goroutine.
+func (c *corkConn) flushedLocked() {
+	if len(c.buf) > 0 && c.err == nil {
+		go c.flush()
+	} else {
+		c.flushing = false
+		c.cond.Broadcast()
+	}
+}
+
+// hold announces a sender about to write one message through the library; it must call
+// release with the returned mark once the library's Write has returned.
+func (c *corkConn) hold() int64 {
+	c.senders.Add(1)
+	return c.appended.Load() // the message's bytes come after this offset
+}
+
+// release ends a hold. If bytes wait and no one is writing them, this goroutine writes
+// them now, its own message among them; first, if yield says goroutines that are likely
+// to send are about to run (or other senders are between hold and release), it lets them
+// run, so their messages share the syscall. When the write fails, notSent reports whether
+// none of the message's bytes can have left (the failed write held all of them and wrote
+// nothing).
+func (c *corkConn) release(mark int64, yield bool) (notSent bool, err error) {
+	c.mu.Lock()
+	c.senders.Add(-1)
+	if len(c.buf) == 0 || c.flushing || c.corked || c.err != nil {
+		c.mu.Unlock()
+		return false, nil
+	}
+	c.flushing = true
+	c.mu.Unlock()
+	if yield || c.senders.Load() > 0 {
+		// Goroutines about to send (woken callers, senders queued on the library's
+		// lock) run first and add their messages to this syscall.
+		runtime.Gosched()
+	}
+	c.mu.Lock()
+	out, at := c.takeLocked()
+	c.mu.Unlock()
+	n, err := c.Conn.Write(out)
+	c.mu.Lock()
+	if err != nil {
+		c.err = err
+	}
+	if c.spare == nil {
+		c.spare = out[:0]
+	}
+	c.flushedLocked()
+	c.mu.Unlock()
+	return err != nil && n == 0 && at <= mark, err
+}
+
 func (c *corkConn) flush() {
 	c.mu.Lock()
 	for len(c.buf) > 0 && c.err == nil {
-		out := c.buf
-		c.buf, c.spare = c.spare[:0], nil
+		out, _ := c.takeLocked()
 		c.mu.Unlock()
 		_, err := c.Conn.Write(out)
 		c.mu.Lock()

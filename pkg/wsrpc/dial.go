@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -23,8 +24,13 @@ func dial(ctx context.Context, url string, cfg *Config) (conn, string, error) {
 		Subprotocols: cfg.subprotocols(),
 		HTTPClient:   cfg.HTTPClient,
 	}
+	var (
+		mu    sync.Mutex
+		cc    *corkConn // the connection dialled for the handshake
+		dials int
+	)
 	if opts.HTTPClient == nil {
-		// Our own transport: its connections coalesce writes under load (corkConn).
+		// Our own transport: its connection coalesces writes under load (corkConn).
 		d := &net.Dialer{}
 		opts.HTTPClient = &http.Client{Transport: &http.Transport{
 			TLSClientConfig: cfg.TLSConfig,
@@ -34,7 +40,11 @@ func dial(ctx context.Context, url string, cfg *Config) (conn, string, error) {
 				if err != nil {
 					return nil, err
 				}
-				return newCorkConn(c), nil
+				mu.Lock()
+				defer mu.Unlock()
+				cc = newCorkConn(c)
+				dials++
+				return cc, nil
 			},
 		}}
 	}
@@ -46,8 +56,22 @@ func dial(ctx context.Context, url string, cfg *Config) (conn, string, error) {
 		return nil, "", err
 	}
 	wc.SetReadLimit(cfg.MaxMessageSize)
+	mu.Lock()
+	defer mu.Unlock()
+	if cc != nil && dials == 1 { // (a transport that dialled twice: which one is in use is unknown)
+		return clientConn{Conn: wc, cc: cc}, wc.Subprotocol(), nil
+	}
 	return wc, wc.Subprotocol(), nil
 }
+
+// clientConn is a dialled connection on our own transport, which coalesces writes.
+type clientConn struct {
+	*websocket.Conn
+	cc *corkConn
+}
+
+func (c clientConn) hold() int64                                  { return c.cc.hold() }
+func (c clientConn) release(mark int64, yield bool) (bool, error) { return c.cc.release(mark, yield) }
 
 // checkClientCertificates refuses to connect with a configured client certificate that is
 // expired or not yet valid (the server's certificate is checked by standard TLS

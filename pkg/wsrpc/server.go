@@ -77,7 +77,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	wc.SetReadLimit(s.cfg.MaxMessageSize)
-	ch := newChannel(serverConn{Conn: wc, raw: hw.conn, br: hw.br}, s.cfg, s.methods, wc.Subprotocol(), values)
+	var transport conn = wc
+	if hw.conn != nil {
+		transport = serverConn{Conn: wc, cc: hw.conn, br: hw.br}
+	}
+	ch := newChannel(transport, s.cfg, s.methods, wc.Subprotocol(), values)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -152,7 +156,7 @@ func (s *Server) Close() error {
 // holds the library's read lock for up to 5 s).
 type hijackRecorder struct {
 	http.ResponseWriter
-	conn net.Conn
+	conn *corkConn
 	br   *bufio.Reader // the read buffer the library reads the connection through
 }
 
@@ -174,29 +178,23 @@ func (h *hijackRecorder) Unwrap() http.ResponseWriter { return h.ResponseWriter 
 // serverConn is an accepted connection whose CloseNow also closes the TCP connection.
 type serverConn struct {
 	*websocket.Conn
-	raw net.Conn
-	br  *bufio.Reader
+	cc *corkConn
+	br *bufio.Reader
 }
 
 // moreInput reports whether received bytes are waiting in the read buffer (another
 // message behind the one just read). Only the reading goroutine may ask.
 func (s serverConn) moreInput() bool { return s.br != nil && s.br.Buffered() > 0 }
 
-func (s serverConn) cork() {
-	if cc, ok := s.raw.(*corkConn); ok {
-		cc.cork()
-	}
-}
+func (s serverConn) cork()   { s.cc.cork() }
+func (s serverConn) uncork() { s.cc.uncork() }
 
-func (s serverConn) uncork() {
-	if cc, ok := s.raw.(*corkConn); ok {
-		cc.uncork()
-	}
+func (s serverConn) hold() int64 { return s.cc.hold() }
+func (s serverConn) release(mark int64, yield bool) (bool, error) {
+	return s.cc.release(mark, yield)
 }
 
 func (s serverConn) CloseNow() error {
-	if s.raw != nil {
-		_ = s.raw.Close()
-	}
+	_ = s.cc.Close()
 	return s.Conn.CloseNow()
 }

@@ -55,7 +55,7 @@ func (w *workers) loop(c *Channel, r request) {
 				return
 			}
 		} else {
-			c.serve(r.id, r.name, r.params, r.legacy)
+			c.serve(c.ctx, r.id, r.name, r.params, r.legacy)
 		}
 		t.Reset(workerIdle)
 		select {

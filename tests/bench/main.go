@@ -29,6 +29,7 @@ type options struct {
 	idleConns  int
 	pyInflight int
 	sections   string
+	shapes     string
 	t          timings
 }
 
@@ -46,6 +47,7 @@ func main() {
 	flag.IntVar(&o.idleConns, "idle-conns", 10000, "idle connections for the memory measurement")
 	flag.IntVar(&o.pyInflight, "py-inflight", 16, "calls in flight for the fastapi-ws-rpc comparison")
 	flag.StringVar(&o.sections, "sections", "12345678", "sections to run")
+	flag.StringVar(&o.shapes, "shapes", "", "section 1: only these load shapes, comma-separated (e.g. 1,256,64x4); default all")
 	flag.DurationVar(&dur, "dur", 2*time.Second, "measured window of each measurement")
 	flag.DurationVar(&warm, "warm", 500*time.Millisecond, "warm-up before each window")
 	flag.StringVar(&profile, "profile", "", "write client.pprof and server.pprof (256 in flight) to this directory and exit")

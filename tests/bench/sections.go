@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,11 @@ func (s spec) String() string {
 var shapes = []spec{{1, 1}, {1, 16}, {1, 256}, {1, 1024}, {64, 4}}
 
 func (o options) has(section byte) bool { return strings.IndexByte(o.sections, section) >= 0 }
+
+// wants reports whether -shapes selects s (all shapes when empty).
+func (o options) wants(s spec) bool {
+	return o.shapes == "" || slices.Contains(strings.Split(o.shapes, ","), s.String())
+}
 
 func run(o options) *report {
 	rep := &report{Meta: header(o)}
@@ -78,7 +84,7 @@ func run(o options) *report {
 		}
 		for _, s := range shapes {
 			needed := o.has('1') || s == spec{1, 256} || (o.has('2') && s.conns == 1 && s.perConn <= 256)
-			if !needed {
+			if !needed || !o.wants(s) {
 				continue
 			}
 			type variant struct {
