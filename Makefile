@@ -63,6 +63,7 @@ FUZZTIME ?= 5s
 test-fuzz-smoke:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./pkg/wsrpc/internal/wire
 	$(GO) test -run '^$$' -fuzz '^FuzzValid$$' -fuzztime $(FUZZTIME) ./pkg/wsrpc/internal/wire
+	$(GO) test -run '^$$' -fuzz '^FuzzSplit$$' -fuzztime $(FUZZTIME) ./pkg/wsrpc/internal/wire
 	$(GO) test -run '^$$' -fuzz '^FuzzBindParams$$' -fuzztime $(FUZZTIME) ./pkg/wsrpc
 
 bench: $(BENCH_TARGETS)

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -200,6 +201,41 @@ func FuzzParse(f *testing.F) {
 		}
 		if m.ID != nil && !json.Valid(m.ID) {
 			t.Fatalf("id not valid JSON: %q", m.ID)
+		}
+	})
+}
+
+// FuzzSplit: Parse's one-pass split of an object into its members agrees with
+// encoding/json (names unescaped, the last duplicate wins, values as raw text).
+func FuzzSplit(f *testing.F) {
+	for _, s := range []string{
+		`{"jsonrpc":"2.0","id":"9f1c","method":"add","params":{"x":[1,{"y":"}"}]}}`,
+		`{"jsonrpc":"2.0","id":1,"result":null,"result":{"a":"\"}"}}`,
+		` { "\u006dethod" : "m" , "params" : [ ] } `,
+		`{"request":{"method":"_ping_"},"response":null,"error":{"code":1,"message":"x"}}`,
+		`{"id":"a\\b","Method":"no"}`, `{}`, `[{"method":"x"}]`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var in Incoming
+		ok := validTop(data, &in)
+		if ok != json.Valid(data) {
+			t.Fatalf("valid %v, encoding/json says %v: %q", ok, !ok, data)
+		}
+		if !ok || FirstByte(data) != '{' {
+			return
+		}
+		var ref map[string]json.RawMessage
+		if err := json.Unmarshal(data, &ref); err != nil {
+			t.Fatalf("encoding/json: %v", err)
+		}
+		for name, got := range map[string][]byte{"jsonrpc": in.JSONRPC, "id": in.ID, "method": in.Method,
+			"params": in.Params, "result": in.Result, "error": in.Error, "request": in.Request, "response": in.Response} {
+			want, present := ref[name]
+			if present != (got != nil) || !bytes.Equal(got, want) {
+				t.Fatalf("member %q: got %q, want %q (present %v) in %q", name, got, want, present, data)
+			}
 		}
 	})
 }

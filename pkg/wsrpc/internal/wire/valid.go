@@ -5,8 +5,18 @@ package wire
 // against each other) at a fraction of its cost: every incoming message is validated
 // before it is classified, so this is on the hot path.
 func Valid(data []byte) bool {
+	return validTop(data, nil)
+}
+
+// validTop is Valid; with in set, the top-level object's known members are also recorded.
+func validTop(data []byte, in *Incoming) bool {
 	i := skipSpace(data, 0)
-	i, ok := validValue(data, i, 0)
+	var ok bool
+	if in != nil && i < len(data) && data[i] == '{' {
+		i, ok = validObject(data, i, 1, in)
+	} else {
+		i, ok = validValue(data, i, 0)
+	}
 	if !ok {
 		return false
 	}
@@ -36,7 +46,7 @@ func validValue(d []byte, i, depth int) (int, bool) {
 	case c == '"':
 		return validString(d, i)
 	case c == '{':
-		return validObject(d, i, depth+1)
+		return validObject(d, i, depth+1, nil)
 	case c == '[':
 		return validArray(d, i, depth+1)
 	case c == 't':
@@ -138,7 +148,9 @@ func validNumber(d []byte, i int) (int, bool) {
 	return i, true
 }
 
-func validObject(d []byte, i, depth int) (int, bool) {
+// validObject checks the object at d[i]; with in set, it also records the raw text of
+// the members the protocol knows (see Incoming.member).
+func validObject(d []byte, i, depth int, in *Incoming) (int, bool) {
 	if depth > maxDepth {
 		return i, false
 	}
@@ -151,16 +163,22 @@ func validObject(d []byte, i, depth int) (int, bool) {
 			return i, false
 		}
 		var ok bool
+		key := i
 		if i, ok = validString(d, i); !ok {
 			return i, false
 		}
+		keyEnd := i
 		i = skipSpace(d, i)
 		if i >= len(d) || d[i] != ':' {
 			return i, false
 		}
 		i = skipSpace(d, i+1)
+		val := i
 		if i, ok = validValue(d, i, depth); !ok {
 			return i, false
+		}
+		if in != nil {
+			in.member(d[key:keyEnd], d[val:i:i])
 		}
 		i = skipSpace(d, i)
 		if i >= len(d) {

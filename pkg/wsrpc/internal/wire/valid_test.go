@@ -48,3 +48,20 @@ func BenchmarkValid(b *testing.B) {
 		}
 	})
 }
+
+func BenchmarkParse(b *testing.B) {
+	for _, msg := range []string{
+		`{"jsonrpc":"2.0","id":"9f1c0d2ab7e84e52a1f0c3d4e5f60718","method":"concat","params":{"a":"hello","b":" world"}}`,
+		`{"jsonrpc":"2.0","id":"9f1c0d2ab7e84e52a1f0c3d4e5f60718","result":"hello world"}`,
+	} {
+		data := []byte(msg)
+		b.Run(map[bool]string{true: "request", false: "response"}[strings.Contains(msg, "method")], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if m := Parse(data); m.Kind == KindInvalid {
+					b.Fatal(m.Reply.Message)
+				}
+			}
+		})
+	}
+}
