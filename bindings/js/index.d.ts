@@ -94,6 +94,8 @@ export interface Config {
   max_connection_duration?: number;
   handshake_timeout?: number;
   close_grace?: number;
+  /** Seconds a lone call busy-waits for its answer (Go Config.SpinWait); no effect in the browser. */
+  spin_wait?: number;
   /** Disclose exception texts in -32603 answers. */
   debug?: boolean;
   /** null or [] offers no subprotocol; default ["jsonrpc2.0"]. */

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,15 +31,17 @@ func WithCallID(id string) CallOption { return func(o *callOptions) { o.id = id 
 
 // Pending is an outgoing call that has been sent and may not have been answered yet.
 type Pending struct {
-	ch      *Channel
-	key     string
-	idBuf   [34]byte // a generated id as JSON text ("<32 hex>"); key points into it
-	created time.Time
-	done    chan struct{}
-	waiting bool        // a caller waits on it (guarded by ch.mu)
-	removed atomic.Bool // completeKey took it out of the table
-	ran     atomic.Bool // the caller woken by the answer has run (Channel.woken)
-	once    sync.Once
+	ch       *Channel
+	key      string
+	idBuf    [34]byte // a generated id as JSON text ("<32 hex>"); key points into it
+	created  time.Time
+	done     chan struct{}
+	waiting  bool        // a caller waits on it (guarded by ch.mu)
+	removed  atomic.Bool // completeKey took it out of the table
+	ran      atomic.Bool // the caller woken by the answer has run (Channel.woken)
+	lone     bool        // the only outstanding call when it was sent (Config.SpinWait)
+	answered atomic.Bool
+	once     sync.Once
 
 	// set once before done is closed
 	resultType string // legacy result_type (JSON text), if any
@@ -56,6 +59,7 @@ func (p *Pending) Done() <-chan struct{} { return p.done }
 func (p *Pending) finish(result []byte, e *Error, err error) {
 	p.once.Do(func() {
 		p.result, p.hasErr, p.err = result, e, err
+		p.answered.Store(true)
 		close(p.done)
 	})
 }
@@ -80,6 +84,9 @@ func (p *Pending) Wait(ctx context.Context, result any) error {
 	case <-p.done:
 	default:
 		handOffBeforeWait(ctx)
+		if p.lone {
+			p.spin()
+		}
 	}
 	select {
 	case <-p.done:
@@ -97,6 +104,9 @@ func (p *Pending) Wait(ctx context.Context, result any) error {
 			return fmt.Errorf("wsrpc: call %s: %w", p.key, ctx.Err())
 		}
 	}
+	if p.lone && c.cfg.SpinWait > 0 && p.answered.Load() {
+		c.noteLoneAnswer(time.Since(p.created))
+	}
 	if p.removed.Load() { // completeKey removes answered entries that have a waiter
 		p.ranAfterWake()
 	} else {
@@ -110,6 +120,36 @@ func (p *Pending) Wait(ctx context.Context, result any) error {
 		return &e
 	}
 	return decodeResult(p.result, result)
+}
+
+// spinners counts the callers busy-waiting for an answer (Config.SpinWait), process-wide.
+var spinners atomic.Int32
+
+// spin busy-waits for the answer, up to Config.SpinWait, when that is likely to pay.
+func (p *Pending) spin() {
+	c := p.ch
+	d := c.cfg.SpinWait
+	if d <= 0 || c.loneAnswer.Load() > int64(d) {
+		return
+	}
+	procs := int32(runtime.GOMAXPROCS(0))
+	if n := spinners.Add(1); procs < 2 || n > procs-1 {
+		spinners.Add(-1)
+		return
+	}
+	deadline := time.Now().Add(d)
+	for i := 0; !p.answered.Load(); i++ {
+		if i&63 == 63 && time.Now().After(deadline) {
+			break
+		}
+	}
+	spinners.Add(-1)
+}
+
+// noteLoneAnswer updates the channel's running average of how long lone calls take.
+func (c *Channel) noteLoneAnswer(d time.Duration) {
+	old := c.loneAnswer.Load()
+	c.loneAnswer.Store(old - old/8 + int64(d)/8)
 }
 
 // ranAfterWake tells the channel that the caller completeKey woke has run.
@@ -252,6 +292,7 @@ func (c *Channel) register(custom string, waited bool) (*Pending, []byte, error)
 		c.recent[custom] = now
 	}
 	c.pending[key] = p
+	p.lone = len(c.pending) == 1
 	return p, idRaw, nil
 }
 

@@ -65,7 +65,10 @@ type Channel struct {
 	// woken counts callers an answer has woken that have not run yet: goroutines about
 	// to run that often send next, so a sender yields to them before its syscall (see
 	// corkConn.release).
-	woken      atomic.Int32
+	woken atomic.Int32
+	// loneAnswer is a running average (ns) of how long calls that were the only one
+	// outstanding took to be answered (Config.SpinWait).
+	loneAnswer atomic.Int64
 	workers    workers
 	inline     request // a request the current reader will serve itself (reader-owned)
 	hasInline  bool

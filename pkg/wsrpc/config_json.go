@@ -26,6 +26,7 @@ type jsonConfig struct {
 	MaxConnectionDuration  *float64          `json:"max_connection_duration"`
 	HandshakeTimeout       *float64          `json:"handshake_timeout"`
 	CloseGrace             *float64          `json:"close_grace"`
+	SpinWait               *float64          `json:"spin_wait"`
 	Debug                  *bool             `json:"debug"`
 	Subprotocols           json.RawMessage   `json:"subprotocols"` // null or [] disables
 	Binary                 *bool             `json:"binary"`
@@ -106,6 +107,7 @@ func ParseConfig(data []byte) (Config, error) {
 	}
 	setBool(&cfg.Sequential, j.Sequential)
 	setDur(&cfg.DefaultTimeout, j.DefaultResponseTimeout)
+	setDur(&cfg.SpinWait, j.SpinWait)
 	setDur(&cfg.IdleTimeout, j.IdleTimeout)
 	setDur(&cfg.MaxConnectionDuration, j.MaxConnectionDuration)
 	setDur(&cfg.HandshakeTimeout, j.HandshakeTimeout)

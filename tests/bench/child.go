@@ -76,8 +76,12 @@ func runChild(kind, cpuprofile string) error {
 			return err
 		}
 		url, stop, conns = s.URL, s.Close, func() int { return len(s.srv.Channels()) }
-	case "responder":
-		s, err := serveWS(rawResponder)
+	case "responder", "echo":
+		h := rawResponder
+		if kind == "echo" {
+			h = rawEcho
+		}
+		s, err := serveWS(h)
 		if err != nil {
 			return err
 		}

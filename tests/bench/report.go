@@ -18,6 +18,8 @@ const (
 	nameE2E        = "wsrpc client -> wsrpc server"
 	nameClientSide = "wsrpc client -> raw responder"
 	nameServerSide = "raw generator -> wsrpc server"
+	nameE2ESpin    = "wsrpc client (SpinWait 100µs) -> wsrpc server"
+	shapeOwnProc   = "1, server process" // section 1: 1 in flight, the server in a process of its own
 	namePyPy       = "python client -> python server"
 	namePyWS       = "python client -> wsrpc server"
 	nameWSPy       = "wsrpc client -> python server"
@@ -184,6 +186,12 @@ func (rep *report) evaluate() {
 	add("end to end @256 in flight: calls/s vs raw echo (informational)", v, 0.80, true, "x", nameE2E, ok)
 	v, ok = ratio("1", nameE2E, "1", true)
 	add("p50 latency @1 in flight vs raw echo", v, 1.25, false, "x", nameE2E, ok)
+	v, ok = ratio("1", nameE2ESpin, "1", true)
+	add("p50 latency @1 in flight vs raw echo, opt-in SpinWait (informational)", v, 1.25, false, "x", nameE2ESpin, ok)
+	v, ok = ratio("1", nameE2E, shapeOwnProc, true)
+	add("p50 latency @1 in flight vs raw echo, server process of its own (informational)", v, 1.25, false, "x", nameE2E, ok)
+	v, ok = ratio("1", nameE2ESpin, shapeOwnProc, true)
+	add("p50 latency @1 in flight vs raw echo, server process of its own, opt-in SpinWait (informational)", v, 1.25, false, "x", nameE2ESpin, ok)
 	if a := rep.Allocs.get("RoundTrip/wsrpc/inflight=1"); a != nil {
 		add("allocations per call round trip (client + server)", a.AllocsPerOp, 12, false, "allocs", "BenchmarkRoundTrip/wsrpc/inflight=1", true)
 	} else {

@@ -3,6 +3,7 @@ package main
 import (
 	"compress/gzip"
 	"fmt"
+	"github.com/wsrpc/wsrpc/pkg/wsrpc"
 	"io"
 	"os"
 	"path/filepath"
@@ -112,6 +113,15 @@ func run(o options) *report {
 			vs := []variant{{"1", nameRawEcho, rawGen(echo.URL)}, {"1", nameE2E, wsClient(ws.URL)}}
 			if o.has('1') {
 				vs = append(vs, variant{"1", nameClientSide, wsClient(responder.URL)}, variant{"1", nameServerSide, rawGen(ws.URL)})
+				if s == (spec{1, 1}) {
+					vs = append(vs, variant{"1", nameE2ESpin, func() (load, func(), error) {
+						c, err := newWSClients(ws.URL, s.conns, s.perConn, func(c *wsrpc.Config) { c.SpinWait = spinWait })
+						if err != nil {
+							return nil, nil, err
+						}
+						return c.start, c.close, nil
+					}})
+				}
 			}
 			if j2 != nil && s == (spec{1, 256}) {
 				vs = append(vs, variant{"8", nameJSONRPC2, func() (load, func(), error) {
@@ -161,6 +171,12 @@ func run(o options) *report {
 				}
 			}
 		}
+	}
+
+	// 1, continued: 1 in flight with each server in a process of its own, as deployed (in
+	// one process, client and server share the Go scheduler, which changes latencies).
+	if o.has('1') && o.wants(spec{1, 1}) {
+		ownProcess(rep, o)
 	}
 
 	// 2. The C and Python bindings against the Go client.
@@ -307,4 +323,73 @@ func measureNotify(rep *report, o options, name string, s spec, sink *sinkCounte
 	}
 	r.result = res
 	return rep.add(r)
+}
+
+// spinWait is the opt-in Config.SpinWait measured in its own rows.
+const spinWait = 100 * time.Microsecond
+
+// ownProcess measures 1 call in flight against servers running in child processes: the
+// raw echo (baseline), the raw responder and the wsrpc server.
+func ownProcess(rep *report, o options) {
+	children := map[string]*child{}
+	for _, kind := range []string{"echo", "responder", "wsrpc"} {
+		ch, err := startChild(kind)
+		if err != nil {
+			rep.Notes = append(rep.Notes, "own-process servers: "+err.Error())
+			rep.failedToRun++
+			for _, c := range children {
+				c.kill()
+			}
+			return
+		}
+		children[kind] = ch
+	}
+	defer func() {
+		for _, c := range children {
+			_ = c.stop()
+		}
+	}()
+	type variant struct {
+		name, url string
+		ws        bool
+		opts      []wsrpc.Option
+	}
+	spin := func(c *wsrpc.Config) { c.SpinWait = spinWait }
+	vs := []variant{
+		{nameRawEcho, children["echo"].URL, false, nil},
+		{nameE2E, children["wsrpc"].URL, true, nil},
+		{nameClientSide, children["responder"].URL, true, nil},
+		{nameServerSide, children["wsrpc"].URL, false, nil},
+		{nameE2ESpin, children["wsrpc"].URL, true, []wsrpc.Option{spin}},
+	}
+	loads := make([]load, len(vs))
+	errs := make([]error, len(vs))
+	for i, v := range vs {
+		if v.ws {
+			c, err := newWSClients(v.url, 1, 1, v.opts...)
+			if errs[i] = err; err == nil {
+				loads[i] = c.start
+				defer c.close()
+			}
+		} else {
+			g, err := newRawGen(v.url, 1, 1)
+			if errs[i] = err; err == nil {
+				loads[i] = g.start
+				defer g.close()
+			}
+		}
+	}
+	res := interleaved(o.t, 3, loads)
+	var base *row
+	for i, v := range vs {
+		if errs[i] != nil {
+			res[i] = result{Err: errs[i].Error()}
+		}
+		r := rep.add(row{Section: "1", Name: v.name, Shape: shapeOwnProc, Conns: 1, InFlight: 1, result: res[i]})
+		if i == 0 {
+			base = r
+		} else {
+			r.ratioTo(base)
+		}
+	}
 }

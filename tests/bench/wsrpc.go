@@ -85,11 +85,11 @@ type wsClients struct {
 	perConn int
 }
 
-func newWSClients(url string, conns, perConn int) (*wsClients, error) {
+func newWSClients(url string, conns, perConn int, opts ...wsrpc.Option) (*wsClients, error) {
 	w := &wsClients{perConn: perConn}
 	for range conns {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		c, err := wsrpc.Dial(ctx, url, wsrpc.WithLogger(quiet), loadLimits)
+		c, err := wsrpc.Dial(ctx, url, append([]wsrpc.Option{wsrpc.WithLogger(quiet), loadLimits}, opts...)...)
 		cancel()
 		if err != nil {
 			w.close()
