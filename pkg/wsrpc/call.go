@@ -83,7 +83,7 @@ func (p *Pending) Wait(ctx context.Context, result any) error {
 	select {
 	case <-p.done:
 	default:
-		handOffBeforeWait(ctx)
+		Detach(ctx) // a handler waiting for its call back to the peer: only a reader can take the answer in
 		if p.lone {
 			p.spin()
 		}

@@ -61,10 +61,15 @@ func newInlineWatch(c *Channel) *inlineWatch {
 	return w
 }
 
-// handOffBeforeWait moves the reading on at once if ctx is that of a handler served by a
-// reader that is still serving it: the handler is about to wait (for example for the
-// answer to its call back to the peer, which only a reader can take in).
-func handOffBeforeWait(ctx context.Context) {
+// Detach tells the connection that a handler may block from now on: if ctx is the
+// context of a handler that the connection's reader is running itself (handlers start out
+// that way, see Channel), the connection goes on reading at once instead of when the
+// watchdog notices the handler is slow (after between inlineBudget and twice that). A
+// handler waiting for the answer to its own call (a call back to the peer) detaches
+// automatically; call Detach before other long waits, or from adapters that run foreign
+// code (the C library and the browser build detach before running their callbacks). It
+// does nothing for any other context and costs a few nanoseconds.
+func Detach(ctx context.Context) {
 	w, _ := ctx.Value(inlineKey{}).(*inlineWatch)
 	if w == nil {
 		return

@@ -90,3 +90,35 @@ func TestCallBackFromInlineHandlerHandsReadingOn(t *testing.T) {
 		}
 	}
 }
+
+// Detach lets the connection read on at once while the handler blocks (the watchdog is
+// paused here); it does nothing for a context that is not an inline handler's.
+func TestDetach(t *testing.T) {
+	watchdogPaused.Store(true)
+	t.Cleanup(func() { watchdogPaused.Store(false) })
+	Detach(context.Background()) // no-op
+	m := NewMethods()
+	release, stop := make(chan struct{}), make(chan struct{})
+	m.Handle("block", func(ctx context.Context, _ json.RawMessage) (any, error) {
+		Detach(ctx)
+		Detach(ctx) // twice: still one reader
+		select {
+		case <-release:
+			return "released", nil
+		case <-stop:
+			return nil, nil
+		}
+	})
+	m.Handle("quick", func(ctx context.Context, _ json.RawMessage) (any, error) { return "quick", nil })
+	_, f := newFakeChannel(t, m)
+	t.Cleanup(func() { close(stop) })
+	f.peerSend(`{"jsonrpc":"2.0","id":"b","method":"block"}`)
+	f.peerSend(`{"jsonrpc":"2.0","id":"q","method":"quick"}`)
+	if got := f.next(t); got["id"] != "q" {
+		t.Fatalf("first answer %v, want the quick call's while the other blocks", got)
+	}
+	release <- struct{}{}
+	if got := f.next(t); got["id"] != "b" || got["result"] != "released" {
+		t.Fatalf("second answer %v", got)
+	}
+}
