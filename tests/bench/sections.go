@@ -144,7 +144,13 @@ func run(o options) *report {
 				closers = append(closers, closeFn)
 				loads[i] = ld
 			}
-			res := interleaved(o.t, 3, loads)
+			t, rounds := o.t, 3
+			if s.inflight() == 1 {
+				// Latency at 1 in flight swings most from run to run on a shared machine:
+				// twice the window, in more and shorter turns.
+				t.dur, rounds = 2*t.dur, 6
+			}
+			res := interleaved(t, rounds, loads)
 			for _, c := range closers {
 				c()
 			}
@@ -379,7 +385,9 @@ func ownProcess(rep *report, o options) {
 			}
 		}
 	}
-	res := interleaved(o.t, 3, loads)
+	t := o.t
+	t.dur *= 2 // as for 1 in flight in one process
+	res := interleaved(t, 6, loads)
 	var base *row
 	for i, v := range vs {
 		if errs[i] != nil {
