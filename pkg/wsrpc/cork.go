@@ -153,9 +153,18 @@ func (c *corkConn) release(mark int64, yield bool) (notSent bool, err error) {
 		runtime.Gosched()
 	}
 	c.mu.Lock()
+	n, at, err := c.writeOutLocked()
+	c.flushedLocked()
+	c.mu.Unlock()
+	return err != nil && n == 0 && at <= mark, err
+}
+
+// writeOutLocked writes out what waits and returns how much of it was written, at which
+// offset it started and the error. c.mu is held, and released during the syscall.
+func (c *corkConn) writeOutLocked() (n int, at int64, err error) {
 	out, at := c.takeLocked()
 	c.mu.Unlock()
-	n, err := c.Conn.Write(out)
+	n, err = c.Conn.Write(out)
 	c.mu.Lock()
 	if err != nil {
 		c.err = err
@@ -163,24 +172,13 @@ func (c *corkConn) release(mark int64, yield bool) (notSent bool, err error) {
 	if c.spare == nil {
 		c.spare = out[:0]
 	}
-	c.flushedLocked()
-	c.mu.Unlock()
-	return err != nil && n == 0 && at <= mark, err
+	return n, at, err
 }
 
 func (c *corkConn) flush() {
 	c.mu.Lock()
 	for len(c.buf) > 0 && c.err == nil {
-		out, _ := c.takeLocked()
-		c.mu.Unlock()
-		_, err := c.Conn.Write(out)
-		c.mu.Lock()
-		if err != nil {
-			c.err = err
-		}
-		if c.spare == nil {
-			c.spare = out[:0]
-		}
+		c.writeOutLocked()
 		c.cond.Broadcast()
 	}
 	c.flushing = false
