@@ -104,3 +104,43 @@ func ExampleError() {
 	fmt.Println(errors.As(err, &re), re.Code, re.Message, errors.Is(err, wsrpc.ErrMethodNotFound))
 	// Output: true -32601 Method 'nope' not found true
 }
+
+// A handler about to wait for something slow lets the connection serve other requests
+// meanwhile.
+func ExampleDetach() {
+	m := wsrpc.NewMethods()
+	jobs := make(chan string, 1)
+	wsrpc.Register(m, "next_job", func(ctx context.Context, _ struct{}) (string, error) {
+		wsrpc.Detach(ctx) // the wait below may be long
+		select {
+		case j := <-jobs:
+			return j, nil
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	})
+	wsrpc.Register(m, "submit", func(ctx context.Context, p struct {
+		Job string `json:"job"`
+	}) (bool, error) {
+		jobs <- p.Job
+		return true, nil
+	})
+	srv, _ := wsrpc.NewServer(m)
+	url, stop := serve(srv)
+	defer stop()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := wsrpc.Dial(ctx, url)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	p, _ := c.Go(ctx, "next_job", nil) // waits on the server until a job is submitted
+	_ = c.Call(ctx, "submit", map[string]string{"job": "build"}, nil)
+	var job string
+	fmt.Println(p.Wait(ctx, &job), job)
+	// Output:
+	// <nil> build
+}

@@ -61,14 +61,14 @@ func newInlineWatch(c *Channel) *inlineWatch {
 	return w
 }
 
-// Detach tells the connection that a handler may block from now on: if ctx is the
-// context of a handler that the connection's reader is running itself (handlers start out
-// that way, see Channel), the connection goes on reading at once instead of when the
-// watchdog notices the handler is slow (after between inlineBudget and twice that). A
-// handler waiting for the answer to its own call (a call back to the peer) detaches
-// automatically; call Detach before other long waits, or from adapters that run foreign
-// code (the C library and the browser build detach before running their callbacks). It
-// does nothing for any other context and costs a few nanoseconds.
+// Detach tells the connection that the handler whose context is ctx may block from now
+// on. A connection's reader runs each request itself at first and moves on to another
+// goroutine only once the handler has run for 0.5 to 1 ms; after Detach it moves on at
+// once, so other requests on the connection are not held up meanwhile. A handler that
+// waits for the answer to its own call (a call back to the peer) detaches by itself; call
+// Detach before other long waits (I/O, locks, channels). The C library and the browser
+// build detach before running their callbacks. Detach does nothing for a context that is
+// not a handler's, or once the reading has moved on, and costs a few nanoseconds.
 func Detach(ctx context.Context) {
 	w, _ := ctx.Value(inlineKey{}).(*inlineWatch)
 	if w == nil {
