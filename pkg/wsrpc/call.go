@@ -40,7 +40,7 @@ type Pending struct {
 	removed  atomic.Bool // completeKey took it out of the table
 	ran      atomic.Bool // the caller woken by the answer has run (Channel.woken)
 	lone     bool        // the only outstanding call when it was sent (Config.SpinWait)
-	answered atomic.Bool
+	answered atomic.Bool // done is closed (cheaper to poll while spinning)
 	once     sync.Once
 
 	// set once before done is closed
@@ -104,7 +104,7 @@ func (p *Pending) Wait(ctx context.Context, result any) error {
 			return fmt.Errorf("wsrpc: call %s: %w", p.key, ctx.Err())
 		}
 	}
-	if p.lone && c.cfg.SpinWait > 0 && p.answered.Load() {
+	if p.lone && c.cfg.SpinWait > 0 {
 		c.noteLoneAnswer(time.Since(p.created))
 	}
 	if p.removed.Load() { // completeKey removes answered entries that have a waiter

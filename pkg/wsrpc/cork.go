@@ -125,6 +125,12 @@ func (c *corkConn) flushedLocked() {
 	}
 }
 
+// corked gives a transport its corkConn's hold and release (see writeHolder).
+type corked struct{ cc *corkConn }
+
+func (t corked) hold() int64                                  { return t.cc.hold() }
+func (t corked) release(mark int64, yield bool) (bool, error) { return t.cc.release(mark, yield) }
+
 // hold announces a sender about to write one message through the library; it must call
 // release with the returned mark once the library's Write has returned.
 func (c *corkConn) hold() int64 {

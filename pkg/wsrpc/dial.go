@@ -59,7 +59,7 @@ func dial(ctx context.Context, url string, cfg *Config) (conn, string, error) {
 	mu.Lock()
 	defer mu.Unlock()
 	if cc != nil && dials == 1 { // (a transport that dialled twice: which one is in use is unknown)
-		return clientConn{Conn: wc, cc: cc}, wc.Subprotocol(), nil
+		return clientConn{Conn: wc, corked: corked{cc}}, wc.Subprotocol(), nil
 	}
 	return wc, wc.Subprotocol(), nil
 }
@@ -67,11 +67,8 @@ func dial(ctx context.Context, url string, cfg *Config) (conn, string, error) {
 // clientConn is a dialled connection on our own transport, which coalesces writes.
 type clientConn struct {
 	*websocket.Conn
-	cc *corkConn
+	corked
 }
-
-func (c clientConn) hold() int64                                  { return c.cc.hold() }
-func (c clientConn) release(mark int64, yield bool) (bool, error) { return c.cc.release(mark, yield) }
 
 // checkClientCertificates refuses to connect with a configured client certificate that is
 // expired or not yet valid (the server's certificate is checked by standard TLS

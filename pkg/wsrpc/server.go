@@ -79,7 +79,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	wc.SetReadLimit(s.cfg.MaxMessageSize)
 	var transport conn = wc
 	if hw.conn != nil {
-		transport = serverConn{Conn: wc, cc: hw.conn, br: hw.br}
+		transport = serverConn{Conn: wc, corked: corked{hw.conn}, br: hw.br}
 	}
 	ch := newChannel(transport, s.cfg, s.methods, wc.Subprotocol(), values)
 	s.mu.Lock()
@@ -178,7 +178,7 @@ func (h *hijackRecorder) Unwrap() http.ResponseWriter { return h.ResponseWriter 
 // serverConn is an accepted connection whose CloseNow also closes the TCP connection.
 type serverConn struct {
 	*websocket.Conn
-	cc *corkConn
+	corked
 	br *bufio.Reader
 }
 
@@ -188,11 +188,6 @@ func (s serverConn) moreInput() bool { return s.br != nil && s.br.Buffered() > 0
 
 func (s serverConn) cork()   { s.cc.cork() }
 func (s serverConn) uncork() { s.cc.uncork() }
-
-func (s serverConn) hold() int64 { return s.cc.hold() }
-func (s serverConn) release(mark int64, yield bool) (bool, error) {
-	return s.cc.release(mark, yield)
-}
 
 func (s serverConn) CloseNow() error {
 	_ = s.cc.Close()
