@@ -3,8 +3,10 @@
 A load runs ``inflight`` workers for a warm-up and a measured window and prints one JSON
 line: {"calls", "seconds", "calls_per_sec", "p50_us", "p99_us"[, "error"]}.
 """
+import asyncio
 import json
 import sys
+import threading
 import time
 
 
@@ -51,3 +53,55 @@ def args():
     if len(sys.argv) != 6:
         sys.exit(f"usage: {sys.argv[0]} URL MODE INFLIGHT WARMUP_S DURATION_S")
     return sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+
+
+def _record(m: Meter, r, d: float, check) -> bool:
+    """Checks one answer, keeps its latency if measuring; False once the load stopped."""
+    if check(r) != "hello world":
+        raise ValueError(f"concat answered {r!r}")
+    if m.phase == 1:
+        m.lat.append(d)
+    return m.phase != 2
+
+
+def run_threads(n: int, warm: float, dur: float, m: Meter, call, check=lambda r: r) -> None:
+    """n threads doing call() until the window ends; check(result) must be "hello world"."""
+    def worker() -> None:
+        try:
+            while m.phase != 2:
+                t = time.perf_counter()
+                r = call()
+                if not _record(m, r, time.perf_counter() - t, check):
+                    break
+        except Exception as exc:  # noqa: BLE001 - reported in the JSON line
+            m.fail(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for t in threads:
+        t.start()
+    time.sleep(warm)
+    m.measure()
+    time.sleep(dur)
+    m.stop()
+    for t in threads:
+        t.join()
+
+
+async def run_tasks(n: int, warm: float, dur: float, m: Meter, call, check=lambda r: r) -> None:
+    """n asyncio tasks awaiting call() until the window ends (as run_threads)."""
+    async def worker() -> None:
+        try:
+            while m.phase != 2:
+                t = time.perf_counter()
+                r = await call()
+                if not _record(m, r, time.perf_counter() - t, check):
+                    break
+        except Exception as exc:  # noqa: BLE001
+            m.fail(exc)
+
+    tasks = [asyncio.create_task(worker()) for _ in range(n)]
+    await asyncio.sleep(warm)
+    m.measure()
+    await asyncio.sleep(dur)
+    m.stop()
+    await asyncio.gather(*tasks)

@@ -6,7 +6,6 @@
 INFLIGHT tasks on one connection, each awaiting client.other.concat(a=..., b=...).
 """
 import asyncio
-import time
 
 from fastapi_ws_rpc import (
     RpcConnectionConfig,
@@ -16,7 +15,7 @@ from fastapi_ws_rpc import (
     WebSocketRpcClientConfig,
 )
 
-from _common import Meter, args
+from _common import Meter, args, run_tasks
 
 
 async def run(url: str, n: int, warm: float, dur: float, m: Meter) -> None:
@@ -25,25 +24,8 @@ async def run(url: str, n: int, warm: float, dur: float, m: Meter) -> None:
         retry=RpcRetryConfig(max_attempts=3, max_wait=1.0),
     )
     async with WebSocketRpcClient(url, RpcMethodsBase(), config=config) as client:
-        async def worker() -> None:
-            try:
-                while m.phase != 2:
-                    t = time.perf_counter()
-                    r = await client.other.concat(a="hello", b=" world")
-                    d = time.perf_counter() - t
-                    if r.result != "hello world":
-                        raise ValueError(f"concat answered {r!r}")
-                    if m.phase == 1:
-                        m.lat.append(d)
-            except Exception as exc:  # noqa: BLE001 - reported in the JSON line
-                m.fail(exc)
-
-        tasks = [asyncio.create_task(worker()) for _ in range(n)]
-        await asyncio.sleep(warm)
-        m.measure()
-        await asyncio.sleep(dur)
-        m.stop()
-        await asyncio.gather(*tasks)
+        await run_tasks(n, warm, dur, m, lambda: client.other.concat(a="hello", b=" world"),
+                        check=lambda r: r.result)
 
 
 def main() -> None:
