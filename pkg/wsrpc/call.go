@@ -40,6 +40,7 @@ type Pending struct {
 	removed  atomic.Bool // completeKey took it out of the table
 	ran      atomic.Bool // the caller woken by the answer has run (Channel.woken)
 	lone     bool        // the only outstanding call when it was sent (Config.SpinWait)
+	direct   bool        // its caller may read the answer itself (callerread.go)
 	answered atomic.Bool // done is closed (cheaper to poll while spinning)
 	once     sync.Once
 
@@ -84,7 +85,9 @@ func (p *Pending) Wait(ctx context.Context, result any) error {
 	case <-p.done:
 	default:
 		Detach(ctx) // a handler waiting for its call back to the peer: only a reader can take the answer in
-		if p.lone {
+		if p.direct && c.takeReading() {
+			c.readFor(p)
+		} else if p.lone {
 			p.spin()
 		}
 	}
@@ -226,6 +229,7 @@ func (c *Channel) startCall(ctx context.Context, method string, params any, wait
 	if err != nil {
 		return nil, err
 	}
+	p.direct = waited && c.lends && ctx.Done() == nil && c.cfg.DefaultTimeout <= 0
 	buf := getBuf()
 	data, err := c.encodeRequest(*buf, idRaw, method, raw)
 	if err == nil {
@@ -235,6 +239,9 @@ func (c *Channel) startCall(ctx context.Context, method string, params any, wait
 	if err != nil {
 		c.forget(p)
 		return nil, err
+	}
+	if !p.direct {
+		c.resumeReading(0) // its answer must be read, and the caller will not read it
 	}
 	return p, nil
 }
@@ -389,6 +396,8 @@ func (c *Channel) completeKey(key []byte, result []byte, e *Error, resultType st
 				p.removed.Store(true)
 				c.woken.Add(1) // until the caller runs (see send)
 			}
+			// Its caller may read the next answer itself, if nothing else is awaited.
+			c.lendHint = p.direct && len(c.pending) == 0
 		}
 	}
 	c.mu.Unlock()

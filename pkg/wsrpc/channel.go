@@ -73,6 +73,13 @@ type Channel struct {
 	inline     request // a request the current reader will serve itself (reader-owned)
 	hasInline  bool
 	inHook     atomic.Bool // the disconnect hook is running
+	// Reading lent to callers (callerread.go).
+	lends      bool          // callers may read for themselves (a client connection)
+	role       atomic.Uint64 // seq<<2 | roleReader, roleLent or roleCaller
+	readTurn   chan struct{} // gives the reading back to the reader goroutine
+	handback   readResult    // a caller's read that ended the reading (see readFor)
+	lendHint   bool          // the answer just read was for a direct call (reading goroutine)
+	loan       loanWatch
 	closedFlag atomic.Bool // mirrors closed, for lock-free checks
 }
 
@@ -108,7 +115,9 @@ func newChannel(c conn, cfg *Config, methods *Methods, subprotocol string, value
 		readDone:    make(chan struct{}),
 		closeDone:   make(chan struct{}),
 		synced:      make(chan struct{}),
+		readTurn:    make(chan struct{}, 1),
 	}
+	ch.loan.c = ch
 	ch.lastSweep = ch.created
 	ch.peerStatus.Store(-1)
 	ch.peerReason.Store("")
@@ -373,23 +382,11 @@ func (c *Channel) readLoop() bool {
 		if batching && err == nil && c.moreInput(b) {
 			b.cork()
 		}
-		if err != nil {
-			c.readFailed(err)
-			close(c.readDone)
-			return false
-		}
 		_ = typ // both frame kinds carry the same UTF-8 JSON
-		if c.idleTimer != nil {
-			c.lastRead.Store(time.Now().UnixNano())
-		}
-		if int64(len(data)) > c.cfg.MaxMessageSize {
-			c.cfg.Logger.Warn("wsrpc: incoming message too large", "channel", c.id, "size", len(data), "limit", c.cfg.MaxMessageSize)
-			c.shutdown(wrap(ErrMessageTooLarge, "incoming message of %d bytes exceeds %d", len(data), c.cfg.MaxMessageSize),
-				websocket.StatusMessageTooBig, "message too big", true)
+		if !c.received(data, err) {
 			close(c.readDone)
 			return false
 		}
-		c.handleMessage(data)
 		if c.hasInline {
 			r := c.inline
 			c.hasInline, c.inline = false, request{}
@@ -397,7 +394,34 @@ func (c *Channel) readLoop() bool {
 				return true // reading went to another goroutine: go on as a worker
 			}
 		}
+		if c.lendHint {
+			c.lendHint = false
+			if c.lend() && !c.awaitReading() {
+				close(c.readDone) // the connection ended (possibly while a caller read)
+				return false
+			}
+		}
 	}
+}
+
+// received handles what one read of the connection returned, on the goroutine that
+// reads; it reports false once the reading has ended (the channel is closing).
+func (c *Channel) received(data []byte, err error) bool {
+	if err != nil {
+		c.readFailed(err)
+		return false
+	}
+	if c.idleTimer != nil {
+		c.lastRead.Store(time.Now().UnixNano())
+	}
+	if int64(len(data)) > c.cfg.MaxMessageSize {
+		c.cfg.Logger.Warn("wsrpc: incoming message too large", "channel", c.id, "size", len(data), "limit", c.cfg.MaxMessageSize)
+		c.shutdown(wrap(ErrMessageTooLarge, "incoming message of %d bytes exceeds %d", len(data), c.cfg.MaxMessageSize),
+			websocket.StatusMessageTooBig, "message too big", true)
+		return false
+	}
+	c.handleMessage(data)
+	return true
 }
 
 // batcher is a transport that can tell whether more input is buffered and hold writes

@@ -94,6 +94,7 @@ func (c *Client) connect(ctx context.Context) (*Channel, error) {
 		c.cfg.Logger.Warn("wsrpc: server selected no subprotocol", "url", url)
 	}
 	ch := newChannel(wc, c.cfg, c.methods, proto, nil)
+	ch.lends = callerReads && !c.cfg.Sequential
 	ch.start()
 	if k := c.cfg.Keepalive; k.Interval > 0 {
 		ch.handlers.Add(1)

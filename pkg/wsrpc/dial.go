@@ -97,3 +97,7 @@ func checkClientCertificates(tc *tls.Config, now time.Time) error {
 	}
 	return nil
 }
+
+// callerReads says whether callers may read a client connection for themselves
+// (callerread.go).
+const callerReads = true

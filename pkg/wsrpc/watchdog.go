@@ -129,11 +129,15 @@ var watchdog watchdogLoop
 
 type watchdogLoop struct {
 	mu      sync.Mutex
-	added   []*inlineWatch
+	added   []watched
 	running bool
 }
 
-func (d *watchdogLoop) add(w *inlineWatch) {
+// watched is what the watchdog looks at: a serving reader (inlineWatch) or reading lent
+// to callers (loanWatch). look reports whether it stays in the list.
+type watched interface{ look() bool }
+
+func (d *watchdogLoop) add(w watched) {
 	d.mu.Lock()
 	d.added = append(d.added, w)
 	if !d.running {
@@ -146,7 +150,7 @@ func (d *watchdogLoop) add(w *inlineWatch) {
 func (d *watchdogLoop) loop() {
 	t := time.NewTicker(watchPeriod)
 	defer t.Stop()
-	var list []*inlineWatch
+	var list []watched
 	for range t.C {
 		d.mu.Lock()
 		list = append(list, d.added...)
