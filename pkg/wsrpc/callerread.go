@@ -95,15 +95,15 @@ func (c *Channel) awaitReading() bool {
 		<-c.readTurn
 	}
 	if h := c.handback; h.set {
-		c.handback = readResult{}
+		c.handback = readEnd{}
 		return c.received(h.data, h.err)
 	}
 	return true
 }
 
-// readResult is what a caller's read returned that ends the reading (an error, or a
+// readEnd is what a caller's read returned that ends the reading (an error, or a
 // message over the size limit): the reader goroutine deals with it, as if it had read it.
-type readResult struct {
+type readEnd struct {
 	data []byte
 	err  error
 	set  bool
@@ -118,7 +118,7 @@ func (c *Channel) readFor(p *Pending) {
 		if err != nil || int64(len(data)) > c.cfg.MaxMessageSize {
 			// The end of the reading: the reader goroutine closes the channel (as it
 			// would have), which fails p; the caller waits for that as usual.
-			c.handback = readResult{data: data, err: err, set: true}
+			c.handback = readEnd{data: data, err: err, set: true}
 			break
 		}
 		c.received(data, nil)

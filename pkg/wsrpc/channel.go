@@ -77,7 +77,7 @@ type Channel struct {
 	lends      bool          // callers may read for themselves (a client connection)
 	role       atomic.Uint64 // seq<<2 | roleReader, roleLent or roleCaller
 	readTurn   chan struct{} // gives the reading back to the reader goroutine
-	handback   readResult    // a caller's read that ended the reading (see readFor)
+	handback   readEnd       // a caller's read that ended the reading (see readFor)
 	lendHint   bool          // the answer just read was for a direct call (reading goroutine)
 	loan       loanWatch
 	closedFlag atomic.Bool // mirrors closed, for lock-free checks
