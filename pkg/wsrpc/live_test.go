@@ -620,6 +620,11 @@ func TestLiveReconnect(t *testing.T) { // C216, BEHAVIOUR §9 with GO-REC
 	if err := <-blocked; err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrMethodNotFound) {
 		t.Fatalf("in-flight call: %v", err)
 	}
+	// The connect hook runs after the new connection has become current: the call above
+	// may have gone through before it.
+	for deadline := time.Now().Add(5 * time.Second); connects.Load() < 2 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	if connects.Load() != 2 || disconnects.Load() != 1 || reconnects.Load() < 1 {
 		t.Fatalf("connects %d disconnects %d reconnects %d", connects.Load(), disconnects.Load(), reconnects.Load())
 	}
