@@ -86,7 +86,7 @@ func (p *Pending) Wait(ctx context.Context, result any) error {
 	default:
 		Detach(ctx) // a handler waiting for its call back to the peer: only a reader can take the answer in
 		if p.direct && c.takeReading() {
-			c.readFor(p)
+			c.readFor(ctx, p)
 		} else if p.lone {
 			p.spin()
 		}
@@ -229,7 +229,9 @@ func (c *Channel) startCall(ctx context.Context, method string, params any, wait
 	if err != nil {
 		return nil, err
 	}
-	p.direct = waited && c.lends && ctx.Done() == nil && c.cfg.DefaultTimeout <= 0
+	// A caller reads its answer itself if it may wait without limit, or if it can tell
+	// when a whole message has arrived and wait for one with a deadline.
+	p.direct = waited && c.lends && (c.in != nil || ctx.Done() == nil && c.cfg.DefaultTimeout <= 0)
 	buf := getBuf()
 	data, err := c.encodeRequest(*buf, idRaw, method, raw)
 	if err == nil {

@@ -109,11 +109,27 @@ type readEnd struct {
 	set  bool
 }
 
+// input is what a caller that reads with a deadline needs of the connection (inbox): to
+// know whether a whole message has arrived, so that the library's Read will not block,
+// and to wait for more input until the context ends.
+type input interface {
+	complete() (yes, known bool)
+	wait(ctx context.Context) error
+}
+
 // readFor reads the connection on the caller's goroutine until p is answered (or the
 // reading ends), then lends the reading on or gives it back. The caller holds the
-// reading (takeReading).
-func (c *Channel) readFor(p *Pending) {
+// reading (takeReading). With a context that can end, it reads only whole messages that
+// have arrived (c.in), and gives the reading back to the reader goroutine when the
+// context ends or a message cannot be told whole.
+func (c *Channel) readFor(ctx context.Context, p *Pending) {
+	limited := ctx.Done() != nil
+	keep := true
 	for !p.answered.Load() {
+		if limited && !c.messageArrived(ctx) {
+			keep = false
+			break
+		}
 		_, data, err := c.conn.Read(context.Background())
 		if err != nil || int64(len(data)) > c.cfg.MaxMessageSize {
 			// The end of the reading: the reader goroutine closes the channel (as it
@@ -130,7 +146,7 @@ func (c *Channel) readFor(p *Pending) {
 	}
 	c.lendHint = false
 	s := c.role.Load()
-	if !c.handback.set && !c.isClosed() {
+	if keep && !c.handback.set && !c.isClosed() {
 		lent := (s>>2+1)<<2 | roleLent
 		c.role.Store(lent)
 		if !c.outstanding() {
@@ -142,6 +158,21 @@ func (c *Channel) readFor(p *Pending) {
 	}
 	c.role.Store(s&^3 | roleReader)
 	c.readTurn <- struct{}{}
+}
+
+// messageArrived waits until a whole message has arrived, and reports false if ctx ended
+// first or that cannot be told.
+func (c *Channel) messageArrived(ctx context.Context) bool {
+	for ctx.Err() == nil {
+		yes, known := c.in.complete()
+		if yes || !known {
+			return yes
+		}
+		if c.in.wait(ctx) != nil {
+			return false
+		}
+	}
+	return false
 }
 
 // loanWatch lets the watchdog give back reading that has been lent and unused for a

@@ -4,9 +4,12 @@ package wsrpc
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -81,13 +84,111 @@ func TestCallerReadsItsAnswer(t *testing.T) {
 		}
 		s = got
 	}
-	// Calls with a deadline do not read for themselves: the reader goroutine reads again.
+	// On a plain connection, so do calls with a deadline (they read whole messages only).
+	for i := range 20 {
+		var sum int
+		if err := c.Call(ctxT(t, 5*time.Second), "add", addParams{A: i, B: 2}, &sum); err != nil || sum != i+2 {
+			t.Fatalf("add with deadline = %d, %v", sum, err)
+		}
+		got := ch.role.Load()
+		if got&3 != roleLent || got>>2 != s>>2+1 {
+			t.Fatalf("call %d with a deadline: role word %d after the call, want lent once more (%d)", i, got, (s>>2+1)<<2|roleLent)
+		}
+		s = got
+	}
+}
+
+// Over TLS the frames cannot be followed as they arrive: calls with a deadline leave the
+// reading to the reader goroutine, calls without one still read for themselves.
+func TestCallerReadOverTLS(t *testing.T) {
+	pauseWatchdog(t)
+	m, _ := protoMethods()
+	srv, err := NewServer(m, WithLogger(quietLogger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewTLSServer(srv)
+	t.Cleanup(func() { _ = srv.Close(); hs.Close() })
+	roots := x509.NewCertPool()
+	roots.AddCert(hs.Certificate())
+	c := dialTest(t, "wss"+strings.TrimPrefix(hs.URL, "https"), func(c *Config) { c.TLSConfig = &tls.Config{RootCAs: roots} })
+	ch := c.Channel()
+	if ch.in != nil {
+		t.Fatal("an inbox on a TLS connection")
+	}
+	addDirect(t, c, 0)
+	s := waitRole(t, ch, roleLent)
+	addDirect(t, c, 1)
+	if got := ch.role.Load(); got != (s>>2+1)<<2|roleLent {
+		t.Fatalf("role word %d after a call without deadline, want %d", got, (s>>2+1)<<2|roleLent)
+	}
 	var sum int
 	if err := c.Call(ctxT(t, 5*time.Second), "add", addParams{A: 1, B: 2}, &sum); err != nil || sum != 3 {
 		t.Fatalf("add with deadline = %d, %v", sum, err)
 	}
 	if r := ch.role.Load() & 3; r != roleReader {
-		t.Fatalf("role %d after a call with a deadline, want the reader's", r)
+		t.Fatalf("role %d after a call with a deadline over TLS, want the reader's", r)
+	}
+}
+
+// A caller reading with a deadline stops at its deadline (or cancellation) as any caller
+// does, and the reading goes back to the reader goroutine, which drops the late answer;
+// an answer too large for the inbox is read by the reader goroutine.
+func TestCallerReadDeadline(t *testing.T) {
+	pauseWatchdog(t)
+	m, _ := protoMethods()
+	release := make(chan struct{})
+	Register(m, "slow", func(ctx context.Context, _ struct{}) (string, error) {
+		Detach(ctx)
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return "late", nil
+	})
+	Register(m, "large", func(ctx context.Context, p struct {
+		N int `json:"n"`
+	}) (string, error) {
+		return strings.Repeat("z", p.N), nil
+	})
+	_, url := startServer(t, m)
+	c := dialTest(t, url)
+	ch := c.Channel()
+	addDirect(t, c, 0)
+	waitRole(t, ch, roleLent)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := c.Call(ctx, "slow", nil, nil)
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("slow call with a 50 ms deadline: %v, want ErrTimeout", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("deadline of 50 ms honoured after %v", d)
+	}
+	if r := ch.role.Load() & 3; r != roleReader {
+		t.Fatalf("role %d after the deadline, want the reader's", r)
+	}
+	release <- struct{}{} // the late answer arrives and is dropped
+	addDirect(t, c, 5)
+
+	waitRole(t, ch, roleLent)
+	cctx, ccancel := context.WithCancel(context.Background())
+	time.AfterFunc(30*time.Millisecond, ccancel)
+	if err := c.Call(cctx, "slow", nil, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled slow call: %v, want context.Canceled", err)
+	}
+	release <- struct{}{}
+	addDirect(t, c, 6)
+
+	for _, n := range []int{100, 5000, 70000, 200000} {
+		waitRole(t, ch, roleLent)
+		var s string
+		if err := c.Call(ctxT(t, 10*time.Second), "large", map[string]int{"n": n}, &s); err != nil || len(s) != n {
+			t.Fatalf("large(%d): %d bytes, %v", n, len(s), err)
+		}
+		addDirect(t, c, n)
 	}
 }
 

@@ -75,6 +75,7 @@ type Channel struct {
 	inHook     atomic.Bool // the disconnect hook is running
 	// Reading lent to callers (callerread.go).
 	lends      bool          // callers may read for themselves (a client connection)
+	in         input         // what has arrived and not been read, if it can be seen (or nil)
 	role       atomic.Uint64 // seq<<2 | roleReader, roleLent or roleCaller
 	readTurn   chan struct{} // gives the reading back to the reader goroutine
 	handback   readEnd       // a caller's read that ended the reading (see readFor)

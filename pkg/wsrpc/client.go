@@ -95,6 +95,9 @@ func (c *Client) connect(ctx context.Context) (*Channel, error) {
 	}
 	ch := newChannel(wc, c.cfg, c.methods, proto, nil)
 	ch.lends = callerReads && !c.cfg.Sequential
+	if ch.lends {
+		ch.in = inputOf(wc)
+	}
 	ch.start()
 	if k := c.cfg.Keepalive; k.Interval > 0 {
 		ch.handlers.Add(1)

@@ -30,6 +30,8 @@ type corkConn struct {
 	appended atomic.Int64 // bytes ever accepted (changed under mu)
 	taken    int64        // bytes ever taken out to be written (the next write's offset)
 	err      error
+
+	in *inbox // the read side of a client's plain TCP connection, or nil
 }
 
 // corkLimit is how many bytes may wait before Write blocks (backpressure).
@@ -42,6 +44,14 @@ func newCorkConn(c net.Conn) *corkConn {
 	cc := &corkConn{Conn: c}
 	cc.cond.L = &cc.mu
 	return cc
+}
+
+// Read reads through the inbox, if there is one.
+func (c *corkConn) Read(p []byte) (int, error) {
+	if c.in != nil {
+		return c.in.read(p)
+	}
+	return c.Conn.Read(p)
 }
 
 func (c *corkConn) Write(p []byte) (int, error) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +30,8 @@ func dial(ctx context.Context, url string, cfg *Config) (conn, string, error) {
 		cc    *corkConn // the connection dialled for the handshake
 		dials int
 	)
+	// On a connection without TLS, the frames can be followed as they arrive (inbox).
+	plain := strings.HasPrefix(strings.ToLower(url), "ws:") || strings.HasPrefix(strings.ToLower(url), "http:")
 	if opts.HTTPClient == nil {
 		// Our own transport: its connection coalesces writes under load (corkConn).
 		d := &net.Dialer{}
@@ -43,6 +46,9 @@ func dial(ctx context.Context, url string, cfg *Config) (conn, string, error) {
 				mu.Lock()
 				defer mu.Unlock()
 				cc = newCorkConn(c)
+				if plain {
+					cc.in = newInbox(c)
+				}
 				dials++
 				return cc, nil
 			},
@@ -68,6 +74,14 @@ func dial(ctx context.Context, url string, cfg *Config) (conn, string, error) {
 type clientConn struct {
 	*websocket.Conn
 	corked
+}
+
+// inputOf returns the inbox of a connection dialled on our own transport without TLS.
+func inputOf(c conn) input {
+	if t, ok := c.(clientConn); ok && t.cc.in != nil {
+		return t.cc.in
+	}
+	return nil
 }
 
 // checkClientCertificates refuses to connect with a configured client certificate that is

@@ -27,3 +27,6 @@ func dial(ctx context.Context, url string, cfg *Config) (conn, string, error) {
 // browser's WebSocket delivers messages through the event loop, so there is no idle
 // thread to wake and nothing to gain.
 const callerReads = false
+
+// inputOf: the browser's WebSocket delivers whole messages; there is no inbox.
+func inputOf(conn) input { return nil }
