@@ -13,25 +13,29 @@ import (
 // then reads on one goroutine does not pay it.
 //
 // So on a client connection the reading is lent to callers: when the reader has taken in
-// the answer to a call that was the only one outstanding and whose caller waits without
-// a deadline or cancellation (the context's Done is nil and Config.DefaultTimeout is
-// zero), it stops reading, and the next such call, once sent, reads the connection itself
-// on its own goroutine until its answer has come (handling whatever else arrives
-// meanwhile as the reader would, with requests going to handler goroutines). It then
-// keeps the reading lent for the next call, unless other calls are outstanding, in which
-// case the reader goroutine reads again. Only one goroutine reads at a time.
+// the answer to a direct call (below) and no other call is outstanding, it stops reading,
+// and the next direct call, once sent, reads the connection itself on its own goroutine
+// until its answer has come (handling whatever else arrives meanwhile as the reader
+// would, with requests going to handler goroutines). It then keeps the reading lent for
+// the next call, unless other calls are outstanding, in which case the reader goroutine
+// reads again. Only one goroutine reads at a time.
 //
 // Whatever needs the connection read while the reading is lent and no caller reads (a
-// call that cannot read for itself, a call started with Go, a WebSocket ping) gives the
-// reading back to the reader goroutine at once; otherwise the watchdog (watchdog.go)
-// gives it back once it has been lent and unused for one to two watchPeriods, so a
-// message the server sends on its own (a notification, a call) after a burst of calls
-// is read at most that much later.
+// call that is not direct, a call started with Go, a WebSocket ping) gives the reading
+// back to the reader goroutine at once; otherwise the watchdog (watchdog.go) gives it
+// back once it has been lent and unused for one to two watchPeriods, so a message the
+// server sends on its own (a notification, a call) after a burst of calls is read at
+// most that much later.
 //
-// A caller cannot stop reading half-way (the library's Read cannot be abandoned without
-// closing the connection), which is why only callers that wait without limit read for
-// themselves: their wait ends only with the answer or with the end of the connection,
-// and reading ends with those too.
+// A caller cannot stop half-way through the library's Read (it cannot be abandoned
+// without closing the connection). So a call is direct if its caller waits without limit
+// (its context's Done is nil and Config.DefaultTimeout is zero): its wait ends only with
+// the answer or with the end of the connection, and the reading ends with those too. Or
+// if the connection has an inbox (inbox.go: plain TCP, no TLS), which shows whether a
+// whole message has arrived: a caller with a deadline calls the library's Read only
+// then (so that it returns at once), waits for input with its context, and gives the
+// reading back to the reader goroutine when its context ends or a message is too large
+// for the inbox.
 const (
 	roleReader = 0 // the reader goroutine (readLoop) reads
 	roleLent   = 1 // nobody reads: the next direct call reads (see above)

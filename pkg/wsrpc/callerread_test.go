@@ -392,6 +392,25 @@ func TestCallerReadConnectionEnds(t *testing.T) {
 			t.Fatal("direct call still blocked after Close")
 		}
 	})
+	t.Run("client closes while a caller waits with a deadline", func(t *testing.T) {
+		// The library's closing handshake reads while the caller waits for input.
+		c := dialTest(t, url)
+		addDirect(t, c, 1)
+		waitRole(t, c.Channel(), roleLent)
+		errc := make(chan error, 1)
+		go func() { errc <- c.Call(ctxT(t, 20*time.Second), "block", nil, nil) }()
+		waitRole(t, c.Channel(), roleCaller)
+		time.Sleep(10 * time.Millisecond)
+		_ = c.Close()
+		select {
+		case err := <-errc:
+			if !errors.Is(err, ErrClosed) {
+				t.Fatalf("call during Close: %v, want ErrClosed", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("call with a deadline still blocked after Close")
+		}
+	})
 	t.Run("server drops", func(t *testing.T) {
 		c := dialTest(t, url)
 		addDirect(t, c, 1)

@@ -28,14 +28,16 @@
 // to the peer moves it on at once, and any handler can do so before a long wait with
 // [Detach]. Under load, replies and requests written at the same time share syscalls.
 //
-// On a client, a call whose context has no Done channel (and no [Config.DefaultTimeout])
-// reads its own answer from the connection when no other call is outstanding, instead of
-// sleeping until the reader goroutine wakes it: on a fast link that halves the latency of
-// one call at a time. Between such calls nobody reads; whatever else needs the connection
-// read then (another call, a ping) starts the reader goroutine again at once, and a
-// message the server sends on its own is read at most 1 ms after the last call. Calls
-// with a deadline always wait for the reader goroutine; for them, [Config.SpinWait]
-// trades CPU for latency.
+// On a client, a call reads its own answer from the connection when no other call is
+// outstanding, instead of sleeping until the reader goroutine wakes it: on a fast link
+// that halves the latency of one call at a time. A call with a deadline or cancellation
+// does so on ws:// connections only (where it can see whether a whole message has
+// arrived, and so never blocks past its deadline); over wss:// only calls whose context
+// cannot end do. Between such calls nobody reads; whatever else needs the connection
+// read then (a call started with [Channel.Go], a ping) starts the reader goroutine again
+// at once, and a message the server sends on its own is read at most 1 ms after the
+// last call. For calls that wait for the reader goroutine, [Config.SpinWait] trades CPU
+// for latency.
 //
 // # Errors
 //

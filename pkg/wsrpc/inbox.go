@@ -27,8 +27,10 @@ import (
 // it do not parse as frames, the inbox hands everything out as it comes and no message
 // can be told complete (callers then leave the reading to the reader goroutine).
 //
-// Only the goroutine reading the connection uses it, except for interrupt.
+// Its reads are serialized by rmu: the goroutine reading the connection uses it, but the
+// library's Close may read for the closing handshake while a caller waits for input.
 type inbox struct {
+	rmu  sync.Mutex
 	conn net.Conn
 	raw  syscall.RawConn
 	buf  []byte // received bytes: buf[r:w] are not handed out yet
@@ -71,6 +73,8 @@ func newInbox(c net.Conn) *inbox {
 // read is corkConn.Read: it hands out what the buffer holds (up to the end of the current
 // frame), reading the socket when the buffer is empty.
 func (b *inbox) read(p []byte) (int, error) {
+	b.rmu.Lock()
+	defer b.rmu.Unlock()
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -140,6 +144,8 @@ func (b *inbox) take(limit int) int {
 // false when that cannot be told (the stream is not tracked, the reading stopped inside
 // a frame, or the message is too large for the buffer).
 func (b *inbox) complete() (yes, known bool) {
+	b.rmu.Lock()
+	defer b.rmu.Unlock()
 	if b.handshake || b.broken || b.frame.hn != 0 {
 		return false, false
 	}
@@ -208,6 +214,8 @@ func (b *inbox) interrupt() {
 
 // fill reads what the socket has, waiting (in the Go poller) while it has nothing.
 func (b *inbox) fill() error {
+	b.rmu.Lock()
+	defer b.rmu.Unlock()
 	if b.buf == nil {
 		b.buf = make([]byte, inboxMin)
 	}
