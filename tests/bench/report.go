@@ -19,6 +19,7 @@ const (
 	nameClientSide = "wsrpc client -> raw responder"
 	nameServerSide = "raw generator -> wsrpc server"
 	nameE2ESpin    = "wsrpc client (SpinWait 100µs) -> wsrpc server"
+	nameE2EDead    = "wsrpc client (5 s deadline per call) -> wsrpc server"
 	shapeOwnProc   = "1, server process" // section 1: 1 in flight, the server in a process of its own
 	namePyPy       = "python client -> python server"
 	namePyWS       = "python client -> wsrpc server"
@@ -188,8 +189,12 @@ func (rep *report) evaluate() {
 	add("p50 latency @1 in flight vs raw echo", v, 1.25, false, "x", nameE2E, ok)
 	v, ok = ratio("1", nameE2ESpin, "1", true)
 	add("p50 latency @1 in flight vs raw echo, opt-in SpinWait (informational)", v, 1.25, false, "x", nameE2ESpin, ok)
+	v, ok = ratio("1", nameE2EDead, "1", true)
+	add("p50 latency @1 in flight vs raw echo, 5 s deadline per call (informational)", v, 1.25, false, "x", nameE2EDead, ok)
 	v, ok = ratio("1", nameE2E, shapeOwnProc, true)
 	add("p50 latency @1 in flight vs raw echo, server process of its own (informational)", v, 1.25, false, "x", nameE2E, ok)
+	v, ok = ratio("1", nameE2EDead, shapeOwnProc, true)
+	add("p50 latency @1 in flight vs raw echo, server process of its own, 5 s deadline per call (informational)", v, 1.25, false, "x", nameE2EDead, ok)
 	v, ok = ratio("1", nameE2ESpin, shapeOwnProc, true)
 	add("p50 latency @1 in flight vs raw echo, server process of its own, opt-in SpinWait (informational)", v, 1.25, false, "x", nameE2ESpin, ok)
 	if a := rep.Allocs.get("RoundTrip/wsrpc/inflight=1"); a != nil {

@@ -120,6 +120,13 @@ func run(o options) *report {
 							return nil, nil, err
 						}
 						return c.start, c.close, nil
+					}}, variant{"1", nameE2EDead, func() (load, func(), error) {
+						c, err := newWSClients(ws.URL, s.conns, s.perConn)
+						if err != nil {
+							return nil, nil, err
+						}
+						c.deadline = callDeadline
+						return c.start, c.close, nil
 					}})
 				}
 			}
@@ -331,8 +338,10 @@ func measureNotify(rep *report, o options, name string, s spec, sink *sinkCounte
 	return rep.add(r)
 }
 
-// spinWait is the opt-in Config.SpinWait measured in its own rows.
-const spinWait = 100 * time.Microsecond
+const (
+	spinWait     = 100 * time.Microsecond // the opt-in Config.SpinWait measured in its own rows
+	callDeadline = 5 * time.Second        // per call, in the rows that set one
+)
 
 // ownProcess measures 1 call in flight against servers running in child processes: the
 // raw echo (baseline), the raw responder and the wsrpc server.
@@ -359,14 +368,16 @@ func ownProcess(rep *report, o options) {
 		name, url string
 		ws        bool
 		opts      []wsrpc.Option
+		deadline  time.Duration
 	}
 	spin := func(c *wsrpc.Config) { c.SpinWait = spinWait }
 	vs := []variant{
-		{nameRawEcho, children["echo"].URL, false, nil},
-		{nameE2E, children["wsrpc"].URL, true, nil},
-		{nameClientSide, children["responder"].URL, true, nil},
-		{nameServerSide, children["wsrpc"].URL, false, nil},
-		{nameE2ESpin, children["wsrpc"].URL, true, []wsrpc.Option{spin}},
+		{nameRawEcho, children["echo"].URL, false, nil, 0},
+		{nameE2E, children["wsrpc"].URL, true, nil, 0},
+		{nameClientSide, children["responder"].URL, true, nil, 0},
+		{nameServerSide, children["wsrpc"].URL, false, nil, 0},
+		{nameE2ESpin, children["wsrpc"].URL, true, []wsrpc.Option{spin}, 0},
+		{nameE2EDead, children["wsrpc"].URL, true, nil, callDeadline},
 	}
 	loads := make([]load, len(vs))
 	errs := make([]error, len(vs))
@@ -374,6 +385,7 @@ func ownProcess(rep *report, o options) {
 		if v.ws {
 			c, err := newWSClients(v.url, 1, 1, v.opts...)
 			if errs[i] = err; err == nil {
+				c.deadline = v.deadline
 				loads[i] = c.start
 				defer c.close()
 			}

@@ -81,8 +81,9 @@ func (s *wsServer) Close() {
 
 // wsClients are perConn goroutines calling concat on each of len(cs) wsrpc clients.
 type wsClients struct {
-	cs      []*wsrpc.Client
-	perConn int
+	cs       []*wsrpc.Client
+	perConn  int
+	deadline time.Duration // per call, if set (as most applications call)
 }
 
 func newWSClients(url string, conns, perConn int, opts ...wsrpc.Option) (*wsClients, error) {
@@ -110,9 +111,17 @@ func (w *wsClients) start(g *gate) func() (int64, []time.Duration, error) {
 	params := concatParams{A: "hello", B: " world"}
 	return workers(g, len(w.cs)*w.perConn, func(i int) error {
 		var out string
-		// No per-call deadline (it would add the context's allocations to the count); a
-		// stuck load is caught by the measurement's drain timeout.
-		if err := w.cs[i%len(w.cs)].Call(context.Background(), "concat", params, &out); err != nil {
+		// By default no per-call deadline (it would add the context's allocations to the
+		// count); a stuck load is caught by the measurement's drain timeout.
+		ctx, cancel := context.Background(), context.CancelFunc(nil)
+		if w.deadline > 0 {
+			ctx, cancel = context.WithTimeout(ctx, w.deadline)
+		}
+		err := w.cs[i%len(w.cs)].Call(ctx, "concat", params, &out)
+		if cancel != nil {
+			cancel()
+		}
+		if err != nil {
 			return err
 		}
 		if out != "hello world" {
