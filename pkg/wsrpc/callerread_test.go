@@ -436,3 +436,29 @@ func TestCallerReadConnectionEnds(t *testing.T) {
 		}
 	})
 }
+
+// Control frames are the library's to answer inside its Read: a caller waiting for input
+// with a deadline that sees a ping leaves the reading to the reader goroutine, so the
+// server's ping is answered while the call waits (a peer that closes connections whose
+// pings go unanswered would otherwise drop it during a long call).
+func TestCallerReadAnswersPings(t *testing.T) {
+	pauseWatchdog(t)
+	m, _ := protoMethods()
+	Register(m, "ping_client", func(ctx context.Context, _ struct{}) (string, error) {
+		Detach(ctx)
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		if err := ChannelFromContext(ctx).Ping(pctx, false); err != nil {
+			return "", err
+		}
+		return "pong received", nil
+	})
+	_, url := startServer(t, m, WithDebug(true))
+	c := dialTest(t, url)
+	addDirect(t, c, 0)
+	waitRole(t, c.Channel(), roleLent)
+	var s string
+	if err := c.Call(ctxT(t, 10*time.Second), "ping_client", nil, &s); err != nil || s != "pong received" {
+		t.Fatalf("ping_client = %q, %v", s, err)
+	}
+}

@@ -142,7 +142,8 @@ func (b *inbox) take(limit int) int {
 // complete reports whether the bytes waiting here hold a whole data message or a close
 // frame, so that the library's Read will return without reading the socket. known is
 // false when that cannot be told (the stream is not tracked, the reading stopped inside
-// a frame, or the message is too large for the buffer).
+// a frame, or the message is too large for the buffer), or when a ping or pong comes
+// first (the library answers those inside a Read that goes on to wait for a message).
 func (b *inbox) complete() (yes, known bool) {
 	b.rmu.Lock()
 	defer b.rmu.Unlock()
@@ -171,8 +172,13 @@ func (b *inbox) complete() (yes, known bool) {
 			return false, int64(b.w-b.r)-int64(len(data))+int64(hl)+pl <= inboxMax
 		}
 		op, fin := data[0]&0x0f, data[0]&0x80 != 0
-		if op == 8 || op < 8 && fin {
+		switch {
+		case op == 8 || op < 8 && fin:
 			return true, true
+		case op > 8:
+			// A ping or pong: only the library's Read answers it, and that Read would
+			// then wait for a data message. Not for a caller with a deadline.
+			return false, false
 		}
 		data = data[hl+int(pl):]
 	}
