@@ -426,6 +426,21 @@ func TestCallerReadConnectionEnds(t *testing.T) {
 			t.Fatal("reader goroutine did not end")
 		}
 	})
+	t.Run("server drops while a caller waits with a deadline", func(t *testing.T) {
+		c := dialTest(t, url)
+		addDirect(t, c, 1)
+		ch := c.Channel()
+		waitRole(t, ch, roleLent)
+		err := c.Call(ctxT(t, 10*time.Second), "drop", nil, nil)
+		if !errors.Is(err, ErrConnectionLost) {
+			t.Fatalf("call on a dropped connection: %v, want ErrConnectionLost", err)
+		}
+		select {
+		case <-ch.readDone:
+		case <-time.After(5 * time.Second):
+			t.Fatal("reader goroutine did not end")
+		}
+	})
 	t.Run("answer too large", func(t *testing.T) {
 		c := dialTest(t, url, WithMaxMessageSize(4096))
 		addDirect(t, c, 1)

@@ -91,10 +91,18 @@ func frameStream(r *rand.Rand, messages int) (stream []byte, frameEnds, messageE
 	return stream, frameEnds, messageEnds, controlEnds
 }
 
+// someSize is 1 to 16 a third of the time, else up to max.
+func someSize(r *rand.Rand, max int) int {
+	if r.IntN(3) == 0 {
+		return 1 + r.IntN(16)
+	}
+	return 1 + r.IntN(max)
+}
+
 func chunked(r *rand.Rand, b []byte) [][]byte {
 	var out [][]byte
 	for len(b) > 0 {
-		n := min(len(b), 1+r.IntN(9000))
+		n := min(len(b), someSize(r, 9000))
 		out = append(out, b[:n])
 		b = b[n:]
 	}
@@ -143,7 +151,7 @@ func TestInboxFollowsFrames(t *testing.T) {
 				}
 				checked++
 			}
-			p := make([]byte, 1+r.IntN(10000))
+			p := make([]byte, someSize(r, 10000))
 			n, err := b.read(p)
 			for i := pos + 1; i < pos+n; i++ {
 				if frameEnds[i] {
