@@ -375,72 +375,47 @@ func TestCallerReadConnectionEnds(t *testing.T) {
 	})
 	_, url := startServer(t, m)
 
-	t.Run("client closes", func(t *testing.T) {
-		c := dialTest(t, url)
-		addDirect(t, c, 1)
-		waitRole(t, c.Channel(), roleLent)
-		errc := make(chan error, 1)
-		go func() { errc <- c.Call(context.Background(), "block", nil, nil) }()
-		waitRole(t, c.Channel(), roleCaller)
-		_ = c.Close()
-		select {
-		case err := <-errc:
-			if !errors.Is(err, ErrClosed) {
-				t.Fatalf("call during Close: %v, want ErrClosed", err)
+	// Callers without a deadline wait inside the library's Read; callers with one wait for
+	// input in the inbox (and the library's closing handshake reads meanwhile).
+	for _, kind := range []string{"without deadline", "with a deadline"} {
+		callCtx := func() context.Context { return context.Background() }
+		if kind == "with a deadline" {
+			callCtx = func() context.Context { return ctxT(t, 20*time.Second) }
+		}
+		t.Run("client closes while a caller reads "+kind, func(t *testing.T) {
+			c := dialTest(t, url)
+			addDirect(t, c, 1)
+			waitRole(t, c.Channel(), roleLent)
+			errc := make(chan error, 1)
+			go func() { errc <- c.Call(callCtx(), "block", nil, nil) }()
+			waitRole(t, c.Channel(), roleCaller)
+			time.Sleep(10 * time.Millisecond)
+			_ = c.Close()
+			select {
+			case err := <-errc:
+				if !errors.Is(err, ErrClosed) {
+					t.Fatalf("call during Close: %v, want ErrClosed", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("call still blocked after Close")
 			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("direct call still blocked after Close")
-		}
-	})
-	t.Run("client closes while a caller waits with a deadline", func(t *testing.T) {
-		// The library's closing handshake reads while the caller waits for input.
-		c := dialTest(t, url)
-		addDirect(t, c, 1)
-		waitRole(t, c.Channel(), roleLent)
-		errc := make(chan error, 1)
-		go func() { errc <- c.Call(ctxT(t, 20*time.Second), "block", nil, nil) }()
-		waitRole(t, c.Channel(), roleCaller)
-		time.Sleep(10 * time.Millisecond)
-		_ = c.Close()
-		select {
-		case err := <-errc:
-			if !errors.Is(err, ErrClosed) {
-				t.Fatalf("call during Close: %v, want ErrClosed", err)
+		})
+		t.Run("server drops while a caller reads "+kind, func(t *testing.T) {
+			c := dialTest(t, url)
+			addDirect(t, c, 1)
+			ch := c.Channel()
+			waitRole(t, ch, roleLent)
+			err := within(t, 10*time.Second, "drop", func() error { return c.Call(callCtx(), "drop", nil, nil) })
+			if !errors.Is(err, ErrConnectionLost) {
+				t.Fatalf("call on a dropped connection: %v, want ErrConnectionLost", err)
 			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("call with a deadline still blocked after Close")
-		}
-	})
-	t.Run("server drops", func(t *testing.T) {
-		c := dialTest(t, url)
-		addDirect(t, c, 1)
-		ch := c.Channel()
-		waitRole(t, ch, roleLent)
-		err := within(t, 10*time.Second, "drop", func() error { return c.Call(context.Background(), "drop", nil, nil) })
-		if !errors.Is(err, ErrConnectionLost) {
-			t.Fatalf("call on a dropped connection: %v, want ErrConnectionLost", err)
-		}
-		select {
-		case <-ch.readDone:
-		case <-time.After(5 * time.Second):
-			t.Fatal("reader goroutine did not end")
-		}
-	})
-	t.Run("server drops while a caller waits with a deadline", func(t *testing.T) {
-		c := dialTest(t, url)
-		addDirect(t, c, 1)
-		ch := c.Channel()
-		waitRole(t, ch, roleLent)
-		err := c.Call(ctxT(t, 10*time.Second), "drop", nil, nil)
-		if !errors.Is(err, ErrConnectionLost) {
-			t.Fatalf("call on a dropped connection: %v, want ErrConnectionLost", err)
-		}
-		select {
-		case <-ch.readDone:
-		case <-time.After(5 * time.Second):
-			t.Fatal("reader goroutine did not end")
-		}
-	})
+			select {
+			case <-ch.readDone:
+			case <-time.After(5 * time.Second):
+				t.Fatal("reader goroutine did not end")
+			}
+		})
+	}
 	t.Run("answer too large", func(t *testing.T) {
 		c := dialTest(t, url, WithMaxMessageSize(4096))
 		addDirect(t, c, 1)
