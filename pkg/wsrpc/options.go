@@ -56,6 +56,8 @@ type Config struct {
 	// SpinWait, GOMAXPROCS is at least 2, and fewer than GOMAXPROCS-1 callers spin at
 	// once in the process. Waking a sleeping caller costs tens of µs on loopback (see
 	// `make bench`). Zero (the default) never spins; a few tens of µs suits loopback.
+	// A client's call that reads its own answer (see "Handlers and latency" in the
+	// package documentation) does not spin: it needs no waking.
 	SpinWait time.Duration
 
 	// Methods the peer may call (a client's own methods; a server takes them in NewServer).
