@@ -242,8 +242,8 @@ func (c *Channel) startCall(ctx context.Context, method string, params any, wait
 		c.forget(p)
 		return nil, err
 	}
-	if !p.direct {
-		c.resumeReading(0) // its answer must be read, and the caller will not read it
+	if c.lends && !p.direct {
+		c.resumeReading() // its answer must be read, and the caller will not read it
 	}
 	return p, nil
 }

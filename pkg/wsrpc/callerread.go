@@ -52,15 +52,21 @@ func (c *Channel) lend() bool {
 	if !c.lends || c.isClosed() {
 		return false
 	}
-	s := c.role.Load()
+	c.relend(c.role.Load())
+	return true
+}
+
+// relend lends the reading, held in role word s by the calling goroutine, to the next
+// direct call, unless calls are outstanding: then the reader goroutine reads on for them
+// (unless a direct caller took the reading meanwhile).
+func (c *Channel) relend(s uint64) {
 	lent := (s>>2+1)<<2 | roleLent
 	c.role.Store(lent)
 	if c.outstanding() {
-		c.resumeReading(lent) // a call went out meanwhile: read on (unless a direct caller took it)
+		c.resumeFrom(lent)
 	} else {
 		c.loan.watch()
 	}
-	return true
 }
 
 // outstanding reports whether calls await answers (the reading must go on for them).
@@ -77,11 +83,11 @@ func (c *Channel) takeReading() bool {
 }
 
 // resumeReading gives lent reading back to the reader goroutine, if it is lent and
-// unused; from is the role word seen (0 to read it now).
-func (c *Channel) resumeReading(from uint64) {
-	if from == 0 {
-		from = c.role.Load()
-	}
+// unused.
+func (c *Channel) resumeReading() { c.resumeFrom(c.role.Load()) }
+
+// resumeFrom is resumeReading from the role word seen, from.
+func (c *Channel) resumeFrom(from uint64) {
 	if from&3 == roleLent && c.role.CompareAndSwap(from, from&^3|roleReader) {
 		c.readTurn <- struct{}{} // capacity 1, and one turn per lending: never blocks
 	}
@@ -95,7 +101,7 @@ func (c *Channel) awaitReading() bool {
 	case <-c.done:
 		// Closing: read until the library reports the end. If a caller reads now, its
 		// read ends with the connection and gives the reading back.
-		c.resumeReading(0)
+		c.resumeReading()
 		<-c.readTurn
 	}
 	if h := c.handback; h.set {
@@ -151,13 +157,7 @@ func (c *Channel) readFor(ctx context.Context, p *Pending) {
 	c.lendHint = false
 	s := c.role.Load()
 	if keep && !c.handback.set && !c.isClosed() {
-		lent := (s>>2+1)<<2 | roleLent
-		c.role.Store(lent)
-		if !c.outstanding() {
-			c.loan.watch()
-			return
-		}
-		c.resumeReading(lent) // other calls wait: the reader goroutine takes their answers
+		c.relend(s)
 		return
 	}
 	c.role.Store(s&^3 | roleReader)
@@ -197,7 +197,7 @@ func (l *loanWatch) look() bool {
 	c := l.c
 	s := c.role.Load()
 	if s&3 == roleLent && s == l.seen && !watchdogPaused.Load() {
-		c.resumeReading(s) // lent and unused since the last look
+		c.resumeFrom(s) // lent and unused since the last look
 	} else if s&3 != roleReader && !c.isClosed() {
 		l.seen = s
 		return true

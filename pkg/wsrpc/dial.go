@@ -31,7 +31,8 @@ func dial(ctx context.Context, url string, cfg *Config) (conn, string, error) {
 		dials int
 	)
 	// On a connection without TLS, the frames can be followed as they arrive (inbox).
-	plain := strings.HasPrefix(strings.ToLower(url), "ws:") || strings.HasPrefix(strings.ToLower(url), "http:")
+	lower := strings.ToLower(url)
+	plain := strings.HasPrefix(lower, "ws:") || strings.HasPrefix(lower, "http:")
 	if opts.HTTPClient == nil {
 		// Our own transport: its connection coalesces writes under load (corkConn).
 		d := &net.Dialer{}

@@ -45,6 +45,10 @@ type inbox struct {
 	mu          sync.Mutex // waiting and interrupted, and the read deadline they set
 	waiting     bool
 	interrupted bool
+
+	readFn func(fd uintptr) bool // made once: the syscall fill reads with (results in n, rerr)
+	n      int
+	rerr   error
 }
 
 const (
@@ -67,7 +71,16 @@ func newInbox(c net.Conn) *inbox {
 	if err != nil {
 		return nil
 	}
-	return &inbox{conn: c, raw: raw, handshake: true}
+	b := &inbox{conn: c, raw: raw, handshake: true}
+	b.readFn = func(fd uintptr) bool {
+		for {
+			b.n, b.rerr = syscall.Read(int(fd), b.buf[b.w:])
+			if b.rerr != syscall.EINTR {
+				return b.rerr != syscall.EAGAIN
+			}
+		}
+	}
+	return b
 }
 
 // read is corkConn.Read: it hands out what the buffer holds (up to the end of the current
@@ -235,16 +248,8 @@ func (b *inbox) fill() error {
 		}
 		b.buf = append(b.buf, make([]byte, len(b.buf))...)[:min(2*len(b.buf), inboxMax)]
 	}
-	var n int
-	var rerr error
-	err := b.raw.Read(func(fd uintptr) bool {
-		for {
-			n, rerr = syscall.Read(int(fd), b.buf[b.w:])
-			if rerr != syscall.EINTR {
-				return rerr != syscall.EAGAIN
-			}
-		}
-	})
+	err := b.raw.Read(b.readFn)
+	n, rerr := b.n, b.rerr
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return errInterrupted

@@ -43,7 +43,7 @@ func (c *Channel) keepalive(k KeepaliveConfig) {
 // in browsers), or with the JSON-RPC "ping" method (expecting "pong") when rpc is true.
 func (c *Channel) Ping(ctx context.Context, rpc bool) error {
 	if p, ok := c.conn.(pinger); ok && !rpc {
-		c.resumeReading(0) // the pong must be read
+		c.resumeReading() // the pong must be read
 		if err := p.Ping(ctx); err != nil {
 			return fmt.Errorf("wsrpc: ping: %w", err)
 		}
