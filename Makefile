@@ -65,7 +65,6 @@ test-fuzz-smoke:
 	$(GO) test -run '^$$' -fuzz '^FuzzValid$$' -fuzztime $(FUZZTIME) ./pkg/wsrpc/internal/wire
 	$(GO) test -run '^$$' -fuzz '^FuzzSplit$$' -fuzztime $(FUZZTIME) ./pkg/wsrpc/internal/wire
 	$(GO) test -run '^$$' -fuzz '^FuzzBindParams$$' -fuzztime $(FUZZTIME) ./pkg/wsrpc
-	$(GO) test -run '^$$' -fuzz '^FuzzInbox$$' -fuzztime $(FUZZTIME) ./pkg/wsrpc
 
 bench: $(BENCH_TARGETS)
 

@@ -328,9 +328,6 @@ func methodHandler(owner uintptr, g *gate, fn, user C.uintptr_t) wsrpc.HandlerFu
 		r := &reply{}
 		rid := newHandle()
 		replies.Store(rid, r)
-		// Foreign code may block (a call back to the peer, Python's GIL): the connection
-		// goes on reading meanwhile.
-		wsrpc.Detach(ctx)
 		C.wsrpc__call_method(fn, user, C.uintptr_t(owner), cChan, cParams, C.uintptr_t(rid))
 		replies.Delete(rid)
 		r.mu.Lock()

@@ -40,7 +40,6 @@ type Pending struct {
 	removed  atomic.Bool // completeKey took it out of the table
 	ran      atomic.Bool // the caller woken by the answer has run (Channel.woken)
 	lone     bool        // the only outstanding call when it was sent (Config.SpinWait)
-	direct   bool        // its caller may read the answer itself (callerread.go)
 	answered atomic.Bool // done is closed (cheaper to poll while spinning)
 	once     sync.Once
 
@@ -84,10 +83,10 @@ func (p *Pending) Wait(ctx context.Context, result any) error {
 	select {
 	case <-p.done:
 	default:
-		Detach(ctx) // a handler waiting for its call back to the peer: only a reader can take the answer in
-		if p.direct && c.takeReading() {
-			c.readFor(ctx, p)
-		} else if p.lone {
+		// A handler waiting for a peer gives back its handler slot and bytes: the reader
+		// may need them to take the answer in (see dispatchRequest).
+		releaseHandler(ctx)
+		if p.lone {
 			p.spin()
 		}
 	}
@@ -229,9 +228,6 @@ func (c *Channel) startCall(ctx context.Context, method string, params any, wait
 	if err != nil {
 		return nil, err
 	}
-	// A caller reads its answer itself if it may wait without limit, or if it can tell
-	// when a whole message has arrived and wait for one with a deadline.
-	p.direct = waited && c.lends && (c.in != nil || ctx.Done() == nil && c.cfg.DefaultTimeout <= 0)
 	buf := getBuf()
 	data, err := c.encodeRequest(*buf, idRaw, method, raw)
 	if err == nil {
@@ -241,9 +237,6 @@ func (c *Channel) startCall(ctx context.Context, method string, params any, wait
 	if err != nil {
 		c.forget(p)
 		return nil, err
-	}
-	if c.lends && !p.direct {
-		c.resumeReading() // its answer must be read, and the caller will not read it
 	}
 	return p, nil
 }
@@ -398,8 +391,6 @@ func (c *Channel) completeKey(key []byte, result []byte, e *Error, resultType st
 				p.removed.Store(true)
 				c.woken.Add(1) // until the caller runs (see send)
 			}
-			// Its caller may read the next answer itself, if nothing else is awaited.
-			c.lendHint = p.direct && len(c.pending) == 0
 		}
 	}
 	c.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -70,18 +71,15 @@ type Channel struct {
 	// outstanding took to be answered (Config.SpinWait).
 	loneAnswer atomic.Int64
 	workers    workers
-	inline     request // a request the current reader will serve itself (reader-owned)
-	hasInline  bool
+	out        byteBudget  // bytes of outgoing messages being written (Config.MaxOutgoingBytes)
+	in         byteBudget  // bytes of incoming requests being handled (Config.MaxIncomingBytes)
 	inHook     atomic.Bool // the disconnect hook is running
-	// Reading lent to callers (callerread.go).
-	lends      bool          // callers may read for themselves (a client connection)
-	in         input         // what has arrived and not been read, if it can be seen (or nil)
-	role       atomic.Uint64 // seq<<2 | roleReader, roleLent or roleCaller
-	readTurn   chan struct{} // gives the reading back to the reader goroutine
-	handback   readEnd       // a caller's read that ended the reading (see readFor)
-	lendHint   bool          // the answer just read was for a direct call (reading goroutine)
-	loan       loanWatch
-	closedFlag atomic.Bool // mirrors closed, for lock-free checks
+	// connectHook is closed once the connect hook has returned (or will not run); nil
+	// without one. The disconnect hook waits for it, so it never runs first.
+	connectHook chan struct{}
+	connectOnce sync.Once
+	inConnect   atomic.Bool // the connect hook is running
+	closedFlag  atomic.Bool // mirrors closed, for lock-free checks
 }
 
 type chanKey struct{}
@@ -116,9 +114,7 @@ func newChannel(c conn, cfg *Config, methods *Methods, subprotocol string, value
 		readDone:    make(chan struct{}),
 		closeDone:   make(chan struct{}),
 		synced:      make(chan struct{}),
-		readTurn:    make(chan struct{}, 1),
 	}
-	ch.loan.c = ch
 	ch.lastSweep = ch.created
 	ch.peerStatus.Store(-1)
 	ch.peerReason.Store("")
@@ -135,6 +131,11 @@ func newChannel(c conn, cfg *Config, methods *Methods, subprotocol string, value
 	for k, v := range values {
 		ch.values.Store(k, v)
 	}
+	if cfg.OnConnect != nil {
+		ch.connectHook = make(chan struct{})
+	}
+	ch.out.init(cfg.maxBytes(cfg.MaxOutgoingBytes))
+	ch.in.init(cfg.maxBytes(cfg.MaxIncomingBytes))
 	ch.initDialect()
 	ch.workers.init()
 	return ch
@@ -283,11 +284,7 @@ func (c *Channel) wait() {
 	<-c.readDone
 	done := make(chan struct{})
 	go func() { c.handlers.Wait(); c.workers.wg.Wait(); <-c.closeDone; close(done) }()
-	grace := c.cfg.CloseGrace
-	if grace <= 0 {
-		grace = DefaultCloseGrace
-	}
-	t := time.NewTimer(grace)
+	t := time.NewTimer(c.closeGrace())
 	defer t.Stop()
 	select {
 	case <-done:
@@ -340,7 +337,17 @@ func (c *Channel) shutdown(cause error, code websocket.StatusCode, reason string
 	for _, p := range pend {
 		p.finish(nil, nil, cause)
 	}
-	// The hook runs before Done is closed, so that whoever waits on Done sees its effects.
+	// The hook runs before Done is closed, so that whoever waits on Done sees its effects,
+	// and after the connect hook has returned (up to CloseGrace), unless that is the
+	// caller.
+	if c.connectHook != nil && !c.inConnect.Load() {
+		t := time.NewTimer(c.closeGrace())
+		select {
+		case <-c.connectHook:
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	c.disconnected.Do(func() {
 		if fn := c.cfg.OnDisconnect; fn != nil {
 			c.inHook.Store(true)
@@ -349,6 +356,33 @@ func (c *Channel) shutdown(cause error, code websocket.StatusCode, reason string
 		}
 	})
 	close(c.done)
+}
+
+// runConnectHook runs the connect hook, if there is one.
+func (c *Channel) runConnectHook() {
+	fn := c.cfg.OnConnect
+	if fn == nil {
+		return
+	}
+	c.inConnect.Store(true)
+	safeHook(c.cfg, "OnConnect", func() { fn(c.ctx, c) })
+	c.inConnect.Store(false)
+	c.skipConnectHook()
+}
+
+// skipConnectHook tells the disconnect hook that the connect hook has returned or will
+// never run.
+func (c *Channel) skipConnectHook() {
+	if c.connectHook != nil {
+		c.connectOnce.Do(func() { close(c.connectHook) })
+	}
+}
+
+func (c *Channel) closeGrace() time.Duration {
+	if c.cfg.CloseGrace <= 0 {
+		return DefaultCloseGrace
+	}
+	return c.cfg.CloseGrace
 }
 
 func safeHook(cfg *Config, name string, fn func()) {
@@ -362,45 +396,20 @@ func safeHook(cfg *Config, name string, fn func()) {
 
 func (c *Channel) isClosed() bool { return c.closedFlag.Load() }
 
-// readLoop reads messages until the connection ends (then it closes readDone and returns
-// false). It serves each request itself, as a plain echo loop would (no goroutine handoff
-// on the request's path, and its stack is already grown); if a handler takes longer than
-// inlineBudget, the watchdog moves the reading to another goroutine (so a slow or blocking
-// handler holds up the connection for less than twice that; see watchdog.go) and readLoop
-// returns true once the handler is done, to go on as an idle worker (see workers).
-func (c *Channel) readLoop() bool {
-	w := newInlineWatch(c)
-	// Pipelining: while more requests wait in the read buffer, replies are held back (the
-	// transport is corked) and go out together when the buffer runs dry, just before the
-	// reader would block: one syscall for a burst instead of one per reply, and no delay
-	// for a lone request.
-	b, batching := c.conn.(batcher)
+// readLoop reads messages until the connection ends, then closes readDone. It only reads
+// and dispatches: answers complete their calls at once, requests and notifications run on
+// handler goroutines (see dispatchRequest), so nothing a handler does holds up the
+// reading. While the connection's outgoing messages are over their byte budget, it stops
+// reading (the peer's sends then wait in TCP) until the budget has room again.
+func (c *Channel) readLoop() {
+	defer close(c.readDone)
 	for {
-		if batching && !c.moreInput(b) {
-			b.uncork()
+		if !c.out.waitRoom(c.done) {
+			return // closed while waiting: shutdown has closed the connection
 		}
-		typ, data, err := c.conn.Read(context.Background())
-		if batching && err == nil && c.moreInput(b) {
-			b.cork()
-		}
-		_ = typ // both frame kinds carry the same UTF-8 JSON
+		_, data, err := c.conn.Read(context.Background())
 		if !c.received(data, err) {
-			close(c.readDone)
-			return false
-		}
-		if c.hasInline {
-			r := c.inline
-			c.hasInline, c.inline = false, request{}
-			if !w.serveInline(c, r) {
-				return true // reading went to another goroutine: go on as a worker
-			}
-		}
-		if c.lendHint {
-			c.lendHint = false
-			if c.lend() && !c.awaitReading() {
-				close(c.readDone) // the connection ended (possibly while a caller read)
-				return false
-			}
+			return
 		}
 	}
 }
@@ -423,23 +432,6 @@ func (c *Channel) received(data []byte, err error) bool {
 	}
 	c.handleMessage(data)
 	return true
-}
-
-// batcher is a transport that can tell whether more input is buffered and hold writes
-// back meanwhile (an accepted connection: serverConn).
-type batcher interface {
-	moreInput() bool
-	cork()
-	uncork()
-}
-
-// moreInput asks b whether more input is buffered. The read buffer is the library's: once
-// the channel is closing, its close handshake reads it, so peek only while open (shutdown
-// marks the channel closed under c.mu before it starts closing the socket).
-func (c *Channel) moreInput(b batcher) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return !c.closed && b.moreInput()
 }
 
 func (c *Channel) readFailed(err error) {
@@ -538,17 +530,25 @@ func (c *Channel) reportError(err error) {
 	}
 }
 
-// dispatchRequest runs a request (id set) or notification (id nil), in its own goroutine
-// unless Sequential.
+// dispatchRequest runs a request (id set) or notification (id nil) on a handler
+// goroutine, or on the reader itself when Sequential.
+//
+// The bytes of the requests being handled count against Config.MaxIncomingBytes: over
+// it, the reader waits before it dispatches more (and so reads no more: the peer's sends
+// wait in TCP). With MaxConcurrentRequests, a request that finds every handler slot
+// taken is answered -32000 at once; a notification waits for a slot, and the reader with
+// it (nothing is dropped). Neither wait can deadlock the connection: a handler that
+// waits for the answer to a call of its own gives its slot and bytes back first (see
+// Pending.Wait), so the reader only ever waits for handlers that do not need it.
 func (c *Channel) dispatchRequest(id []byte, name string, params []byte, legacy bool) {
 	if c.cfg.Sequential {
 		c.handlers.Add(1)
-		c.serve(c.ctx, id, name, params, legacy)
+		c.serve(c.ctx, request{id: id, name: name, params: params, legacy: legacy})
 		return
 	}
+	r := request{id: id, name: name, params: params, legacy: legacy, in: int64(len(params) + len(name))}
 	if c.handlerSem != nil {
 		if id == nil {
-			// Notifications wait for a slot: nothing is dropped, the reader slows down.
 			select {
 			case c.handlerSem <- struct{}{}:
 			case <-c.done:
@@ -563,30 +563,81 @@ func (c *Channel) dispatchRequest(id []byte, name string, params []byte, legacy 
 					c.cfg.Logger.Warn("wsrpc: legacy request dropped", "channel", c.id, "method", name, "reason", msg)
 					return
 				}
-				c.sendError(id, wire.ErrorObject{Code: CodeServerBusy, Message: msg})
+				// Not on the reader: writing may wait for the peer to read.
+				c.handlers.Add(1)
+				go func() {
+					defer c.handlers.Done()
+					c.sendError(id, wire.ErrorObject{Code: CodeServerBusy, Message: msg})
+				}()
 				return
 			}
 		}
+		r.slot = true
 	}
-	c.handlers.Add(1)
-	r := request{id: id, name: name, params: params, legacy: legacy}
-	// The reader serves the request itself, without a goroutine handoff (see readLoop):
-	// only a handler that runs longer than inlineBudget makes the reading move on.
-	if !c.hasInline {
-		c.inline, c.hasInline = r, true
+	if !c.in.take(r.in, 0, c.done) {
+		if r.slot {
+			<-c.handlerSem
+		}
 		return
 	}
+	c.handlers.Add(1)
 	c.workers.run(c, r)
 }
 
-// serve runs one request and sends its reply. It calls handlers.Done.
-func (c *Channel) serve(ctx context.Context, id []byte, name string, params []byte, legacy bool) {
-	defer func() {
-		if c.handlerSem != nil && !c.cfg.Sequential {
-			<-c.handlerSem
-		}
-		c.handlers.Done()
-	}()
+// handlerCtx is a handler's context: the channel's, plus what the request holds until its
+// handler returns or waits for an answer from a peer: a handler slot
+// (MaxConcurrentRequests) and its bytes (MaxIncomingBytes).
+type handlerCtx struct {
+	context.Context
+	c        *Channel
+	slot     bool
+	in       int64
+	released atomic.Bool
+}
+
+type handlerKey struct{}
+
+func (h *handlerCtx) Value(key any) any {
+	if key == (handlerKey{}) {
+		return h
+	}
+	return h.Context.Value(key)
+}
+
+// release gives the request's slot and bytes back (once).
+func (h *handlerCtx) release() {
+	if h.released.Load() || !h.released.CompareAndSwap(false, true) {
+		return
+	}
+	if h.slot {
+		<-h.c.handlerSem
+	}
+	h.c.in.give(h.in)
+}
+
+// releaseHandler gives back what the handler whose context is ctx holds, if ctx is a
+// handler's: it is about to wait for a peer, and the reader may need the slot or the
+// bytes to take that answer in.
+func releaseHandler(ctx context.Context) {
+	if h, _ := ctx.Value(handlerKey{}).(*handlerCtx); h != nil {
+		h.release()
+	}
+}
+
+// Detach used to let a connection's reader move on while a handler it ran itself
+// blocked. Handlers always run on goroutines of their own now, so it does nothing.
+//
+// Deprecated: no longer needed; it will be removed.
+func Detach(ctx context.Context) {}
+
+// serve runs one request and sends its reply. It calls handlers.Done and gives back what
+// the request holds (handlerCtx).
+func (c *Channel) serve(ctx context.Context, r request) {
+	h := &handlerCtx{Context: ctx, c: c, slot: r.slot, in: r.in}
+	defer h.release()
+	defer c.handlers.Done()
+	ctx = h
+	id, name, params, legacy := r.id, r.name, r.params, r.legacy
 	rbuf := getBuf()
 	defer putBuf(rbuf, nil) // the result may be caller-owned memory: keep only the pooled buffer
 	result, err := c.invoke(ctx, name, params, legacy, (*rbuf)[:0])
@@ -737,6 +788,19 @@ func (c *Channel) send(data []byte) error {
 			return wrap(ErrBackpressure, "Send queue full: %d/%d pending", len(c.sendSem), cap(c.sendSem))
 		}
 	}
+	n := int64(len(data))
+	if !c.out.take(n, c.cfg.writeTimeout(), c.done) {
+		if c.isClosed() {
+			return wrap(ErrClosed, "Cannot send on closed channel")
+		}
+		// The peer has not read what was sent to it for a whole write timeout.
+		err := fmt.Errorf("%w: %w: outgoing messages over %d bytes waited %v for the peer to read",
+			ErrConnectionLost, ErrWriteTimeout, c.out.limit, c.cfg.writeTimeout())
+		c.cfg.Logger.Warn("wsrpc: closing a connection whose peer does not read", "channel", c.id, "err", err)
+		c.shutdown(err, websocket.StatusPolicyViolation, "write timeout", true)
+		return &writeError{err: err}
+	}
+	defer c.out.give(n)
 	h, holding := c.conn.(writeHolder)
 	var mark int64
 	if holding {
@@ -757,6 +821,9 @@ func (c *Channel) send(data []byte) error {
 		// the failed write held only part of the message, or other messages before it,
 		// the message may have left: then it is lost with the connection.)
 		lost := fmt.Errorf("%w: write failed: %v", ErrConnectionLost, err)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			lost = fmt.Errorf("%w: %w: the peer read nothing for %v", ErrConnectionLost, ErrWriteTimeout, c.cfg.writeTimeout())
+		}
 		c.shutdown(lost, websocket.StatusNormalClosure, "", false)
 		if !notSent {
 			return lost

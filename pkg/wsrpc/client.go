@@ -94,15 +94,8 @@ func (c *Client) connect(ctx context.Context) (*Channel, error) {
 		c.cfg.Logger.Warn("wsrpc: server selected no subprotocol", "url", url)
 	}
 	ch := newChannel(wc, c.cfg, c.methods, proto, nil)
-	ch.lends = callerReads && !c.cfg.Sequential
-	if ch.lends {
-		ch.in = inputOf(wc)
-	}
+	ch.startKeepalive() // (its handlers.Add before the reading starts)
 	ch.start()
-	if k := c.cfg.Keepalive; k.Interval > 0 {
-		ch.handlers.Add(1)
-		go ch.keepalive(k)
-	}
 	if c.cfg.ReadinessCheck {
 		for i := 0; i < 5; i++ {
 			pctx, cancel := context.WithTimeout(ctx, time.Second)
@@ -113,6 +106,7 @@ func (c *Client) connect(ctx context.Context) (*Channel, error) {
 			}
 		}
 		if ch.isClosed() || ctx.Err() != nil {
+			ch.skipConnectHook()
 			_ = ch.Close()
 			if err := ctx.Err(); err != nil {
 				return nil, err
@@ -134,9 +128,7 @@ func (c *Client) setChannel(ch *Channel) {
 	close(c.changed)
 	c.changed = make(chan struct{})
 	c.mu.Unlock()
-	if fn := c.cfg.OnConnect; fn != nil {
-		safeHook(c.cfg, "OnConnect", func() { fn(ch.ctx, ch) })
-	}
+	ch.runConnectHook()
 }
 
 // supervise waits for each connection to end and reconnects when configured to.
@@ -208,6 +200,7 @@ func (c *Client) reconnect(cause error) (*Channel, error) {
 		ch, err = c.connect(c.ctx)
 		if err == nil {
 			if c.ctx.Err() != nil {
+				ch.skipConnectHook()
 				_ = ch.Close()
 				return nil, ErrClosed
 			}
@@ -338,7 +331,11 @@ func (c *Client) Notify(ctx context.Context, method string, params any) error {
 }
 
 // Close closes the connection (status 1000), fails pending calls with ErrClosed, stops
-// reconnecting, and waits for the client's goroutines. It is idempotent.
+// reconnecting, and waits for the client's goroutines. It is idempotent, and bounded in
+// time whatever the peer does (the close handshake waits at most a second, then the TCP
+// connection is dropped; running handlers get Config.CloseGrace). Called from the
+// OnDisconnect hook, it returns without waiting: the client's goroutines end once the
+// hook returns.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	ch := c.ch
@@ -354,6 +351,11 @@ func (c *Client) Close() error {
 	c.cancel()
 	if ch != nil && !already {
 		_ = ch.Close()
+	}
+	if ch != nil && ch.inHook.Load() {
+		// Called from the disconnect hook: the goroutine running it finishes closing once
+		// the hook returns (waiting for it here would wait for ourselves).
+		return nil
 	}
 	c.super.Wait()
 	if ch != nil {

@@ -21,6 +21,9 @@ type jsonConfig struct {
 	MaxSendQueueSize       *int              `json:"max_send_queue_size"`     // 0 = unlimited (as in Python)
 	MaxConcurrentRequests  *int              `json:"max_concurrent_requests"` // 0 = unlimited
 	Sequential             *bool             `json:"sequential"`
+	MaxOutgoingBytes       *int64            `json:"max_outgoing_bytes"` // 0 = unlimited
+	MaxIncomingBytes       *int64            `json:"max_incoming_bytes"` // 0 = unlimited
+	WriteTimeout           *float64          `json:"write_timeout"`      // 0 = none
 	DefaultResponseTimeout *float64          `json:"default_response_timeout"`
 	IdleTimeout            *float64          `json:"idle_timeout"`
 	MaxConnectionDuration  *float64          `json:"max_connection_duration"`
@@ -49,7 +52,7 @@ type jsonConfig struct {
 	MaxReconnectElapsed  *float64 `json:"max_reconnect_elapsed"`
 	LogLevel             *string  `json:"log_level"` // "debug", "info", "warn", "error" or "off"
 	Keepalive            *struct {
-		Interval               *float64 `json:"interval"`
+		Interval               *float64 `json:"interval"` // 0 = off (default 20 s)
 		MaxConsecutiveFailures *int     `json:"max_consecutive_failures"`
 		UseProtocolPing        *bool    `json:"use_protocol_ping"`
 	} `json:"keepalive"`
@@ -106,6 +109,22 @@ func ParseConfig(data []byte) (Config, error) {
 		}
 	}
 	setBool(&cfg.Sequential, j.Sequential)
+	zeroIsNone := func(dst *int64, v *int64) {
+		if v != nil {
+			*dst = *v
+			if *v == 0 {
+				*dst = -1
+			}
+		}
+	}
+	zeroIsNone(&cfg.MaxOutgoingBytes, j.MaxOutgoingBytes)
+	zeroIsNone(&cfg.MaxIncomingBytes, j.MaxIncomingBytes)
+	if v := j.WriteTimeout; v != nil {
+		cfg.WriteTimeout = secs(*v)
+		if *v == 0 {
+			cfg.WriteTimeout = -1
+		}
+	}
 	setDur(&cfg.DefaultTimeout, j.DefaultResponseTimeout)
 	setDur(&cfg.SpinWait, j.SpinWait)
 	setDur(&cfg.IdleTimeout, j.IdleTimeout)
@@ -149,6 +168,9 @@ func ParseConfig(data []byte) (Config, error) {
 	setDur(&cfg.Reconnect.MaxElapsed, j.MaxReconnectElapsed)
 	if k := j.Keepalive; k != nil {
 		setDur(&cfg.Keepalive.Interval, k.Interval)
+		if k.Interval != nil && *k.Interval == 0 {
+			cfg.Keepalive.Interval = -1
+		}
 		setInt(&cfg.Keepalive.MaxFailures, k.MaxConsecutiveFailures)
 		if k.UseProtocolPing != nil {
 			cfg.Keepalive.RPCPing = !*k.UseProtocolPing

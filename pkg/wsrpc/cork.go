@@ -13,11 +13,14 @@ import (
 // corkConn coalesces writes under load. coder/websocket writes each message with a
 // syscall while holding its write lock, so concurrent messages wait for each other's
 // syscalls. corkConn.Write instead copies the bytes and returns; the bytes go out in one
-// syscall with whatever else piled up meanwhile, written by one of three: the sender itself
-// once the library has released its lock (hold/release, see Channel.send), a flusher
-// goroutine (started on demand, ending when it has nothing left), or the reader uncorking
-// (server pipelining). At low load each message still goes out at once from its sender;
-// under load many messages share one syscall.
+// syscall with whatever else piled up meanwhile, written by one of two: the sender itself
+// once the library has released its lock (hold/release, see Channel.send), or a flusher
+// goroutine (started on demand, ending when it has nothing left). At low load each message
+// still goes out at once from its sender; under load many messages share one syscall.
+// Nothing is ever held back waiting for more.
+//
+// Every syscall has a write deadline (Config.WriteTimeout): a peer that reads nothing for
+// that long fails the write, and the channel closes.
 type corkConn struct {
 	net.Conn
 	mu       sync.Mutex
@@ -25,48 +28,33 @@ type corkConn struct {
 	buf      []byte    // bytes waiting for the flusher
 	spare    []byte
 	flushing bool         // a goroutine is writing buf out (or about to)
-	corked   bool         // hold writes back until uncork
 	senders  atomic.Int32 // senders between hold and release: one of them writes buf
 	appended atomic.Int64 // bytes ever accepted (changed under mu)
 	taken    int64        // bytes ever taken out to be written (the next write's offset)
 	err      error
-
-	in *inbox // the read side of a client's plain TCP connection, or nil
+	timeout  atomic.Int64 // write deadline of each syscall (a time.Duration); 0 = none
 }
 
 // corkLimit is how many bytes may wait before Write blocks (backpressure).
 const corkLimit = 1 << 20
 
-// corkBatch is how many held-back bytes start a flush while corked.
-var corkBatch = 2048
-
-func newCorkConn(c net.Conn) *corkConn {
+func newCorkConn(c net.Conn, writeTimeout time.Duration) *corkConn {
 	cc := &corkConn{Conn: c}
+	cc.timeout.Store(int64(writeTimeout))
 	cc.cond.L = &cc.mu
 	return cc
 }
 
-// Read reads through the inbox, if there is one.
-func (c *corkConn) Read(p []byte) (int, error) {
-	if c.in != nil {
-		return c.in.read(p)
+// write writes p to the connection, with the write deadline.
+func (c *corkConn) write(p []byte) (int, error) {
+	if d := time.Duration(c.timeout.Load()); d > 0 {
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(d))
 	}
-	return c.Conn.Read(p)
+	return c.Conn.Write(p)
 }
 
 func (c *corkConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
-	if c.corked && c.err == nil && len(c.buf) < corkLimit {
-		c.appendLocked(p)
-		if len(c.buf) >= corkBatch && !c.flushing {
-			// Enough held back to be worth a syscall: send it while more piles up, so
-			// the first replies of a long burst do not wait for the last.
-			c.flushing = true
-			go c.flush()
-		}
-		c.mu.Unlock()
-		return len(p), nil
-	}
 	for len(c.buf) >= corkLimit && c.err == nil {
 		if !c.flushing {
 			c.flushing = true
@@ -93,7 +81,7 @@ func (c *corkConn) Write(p []byte) (int, error) {
 		c.appended.Add(int64(len(p)))
 		c.taken += int64(len(p))
 		c.mu.Unlock()
-		n, err := c.Conn.Write(p)
+		n, err := c.write(p)
 		c.mu.Lock()
 		if err != nil {
 			c.err = err
@@ -157,7 +145,7 @@ func (c *corkConn) hold() int64 {
 func (c *corkConn) release(mark int64, yield bool) (notSent bool, err error) {
 	c.mu.Lock()
 	c.senders.Add(-1)
-	if len(c.buf) == 0 || c.flushing || c.corked || c.err != nil {
+	if len(c.buf) == 0 || c.flushing || c.err != nil {
 		c.mu.Unlock()
 		return false, nil
 	}
@@ -180,7 +168,7 @@ func (c *corkConn) release(mark int64, yield bool) (notSent bool, err error) {
 func (c *corkConn) writeOutLocked() (n int, at int64, err error) {
 	out, at := c.takeLocked()
 	c.mu.Unlock()
-	n, err = c.Conn.Write(out)
+	n, err = c.write(out)
 	c.mu.Lock()
 	if err != nil {
 		c.err = err
@@ -202,32 +190,15 @@ func (c *corkConn) flush() {
 	c.mu.Unlock()
 }
 
-// cork holds writes back (up to corkLimit bytes) until uncork.
-func (c *corkConn) cork() {
-	c.mu.Lock()
-	c.corked = true
-	c.mu.Unlock()
-}
-
-// uncork sends what was held back, from this goroutine (the caller, a reader about to
-// block, has nothing better to do), unless a flush is already running.
-func (c *corkConn) uncork() {
-	c.mu.Lock()
-	c.corked = false
-	if len(c.buf) == 0 || c.flushing || c.err != nil {
-		c.mu.Unlock()
-		return
-	}
-	c.flushing = true
-	c.mu.Unlock()
-	c.flush()
-}
-
 // Close gives pending bytes up to 250 ms to go out, then closes the connection.
 func (c *corkConn) Close() error {
-	c.uncork()
 	c.mu.Lock()
+	if len(c.buf) > 0 && !c.flushing && c.err == nil {
+		c.flushing = true
+		go c.flush()
+	}
 	if c.flushing && c.err == nil {
+		c.timeout.Store(int64(250 * time.Millisecond))
 		_ = c.Conn.SetWriteDeadline(time.Now().Add(250 * time.Millisecond))
 		for c.flushing {
 			c.cond.Wait()

@@ -41,7 +41,7 @@ func (r *recConn) got() []string {
 
 func TestCorkIdleWriteGoesOutAtOnce(t *testing.T) {
 	r := &recConn{}
-	c := newCorkConn(r)
+	c := newCorkConn(r, 0)
 	if _, err := c.Write([]byte("ping")); err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestCorkIdleWriteGoesOutAtOnce(t *testing.T) {
 // the library writes meanwhile) go out together when it releases, in order.
 func TestCorkReleaseWritesWhatWaits(t *testing.T) {
 	r := &recConn{}
-	c := newCorkConn(r)
+	c := newCorkConn(r, 0)
 	mark := c.hold()
 	_, _ = c.Write([]byte("hdr+"))
 	_, _ = c.Write([]byte("frame;"))
@@ -82,7 +82,7 @@ func TestCorkReleaseFailure(t *testing.T) {
 	}{{"nothing written", 0, true}, {"part written", 3, false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &recConn{fail: true, n: tc.n}
-			c := newCorkConn(r)
+			c := newCorkConn(r, 0)
 			mark := c.hold()
 			_, _ = c.Write([]byte("message"))
 			notSent, err := c.release(mark, false)
@@ -100,7 +100,7 @@ func TestCorkReleaseFailure(t *testing.T) {
 // that fail, is told of the failure but not "not sent" (its message did leave).
 func TestCorkReleaseFailureAfterOwnBytesLeft(t *testing.T) {
 	r := &recConn{}
-	c := newCorkConn(r)
+	c := newCorkConn(r, 0)
 	markA := c.hold()
 	_, _ = c.Write([]byte("A"))
 	markB := c.hold()

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -30,9 +29,6 @@ func dial(ctx context.Context, url string, cfg *Config) (conn, string, error) {
 		cc    *corkConn // the connection dialled for the handshake
 		dials int
 	)
-	// On a connection without TLS, the frames can be followed as they arrive (inbox).
-	lower := strings.ToLower(url)
-	plain := strings.HasPrefix(lower, "ws:") || strings.HasPrefix(lower, "http:")
 	if opts.HTTPClient == nil {
 		// Our own transport: its connection coalesces writes under load (corkConn).
 		d := &net.Dialer{}
@@ -46,10 +42,7 @@ func dial(ctx context.Context, url string, cfg *Config) (conn, string, error) {
 				}
 				mu.Lock()
 				defer mu.Unlock()
-				cc = newCorkConn(c)
-				if plain {
-					cc.in = newInbox(c)
-				}
+				cc = newCorkConn(c, cfg.writeTimeout())
 				dials++
 				return cc, nil
 			},
@@ -77,12 +70,11 @@ type clientConn struct {
 	corked
 }
 
-// inputOf returns the inbox of a connection dialled on our own transport without TLS.
-func inputOf(c conn) input {
-	if t, ok := c.(clientConn); ok && t.cc.in != nil {
-		return t.cc.in
-	}
-	return nil
+// CloseNow closes the TCP connection first: the library's own CloseNow waits for its
+// reader, which a peer trickling a frame could hold for long.
+func (c clientConn) CloseNow() error {
+	_ = c.cc.Close()
+	return c.Conn.CloseNow()
 }
 
 // checkClientCertificates refuses to connect with a configured client certificate that is
@@ -112,7 +104,3 @@ func checkClientCertificates(tc *tls.Config, now time.Time) error {
 	}
 	return nil
 }
-
-// callerReads says whether callers may read a client connection for themselves
-// (callerread.go).
-const callerReads = true

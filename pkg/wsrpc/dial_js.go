@@ -21,12 +21,3 @@ func dial(ctx context.Context, url string, cfg *Config) (conn, string, error) {
 	wc.SetReadLimit(-1)
 	return newBrowserConn(wc), wc.Subprotocol(), nil
 }
-
-// callerReads says whether callers may read a client connection for themselves
-// (callerread.go): not in the browser, where the runtime has one thread and the
-// browser's WebSocket delivers messages through the event loop, so there is no idle
-// thread to wake and nothing to gain.
-const callerReads = false
-
-// inputOf: the browser's WebSocket delivers whole messages; there is no inbox.
-func inputOf(conn) input { return nil }

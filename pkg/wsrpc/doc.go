@@ -20,24 +20,28 @@
 // Inside a handler, [ChannelFromContext] returns the connection the request came on, so a
 // server method can call the client that called it.
 //
-// # Handlers and latency
+// # Handlers, limits and liveness
 //
-// Requests run concurrently, but a connection's reader runs each request itself first (no
-// goroutine handoff for quick handlers). A handler that is still running after 0.5 to 1 ms
-// makes the reading move on to another goroutine; one that waits for its own call back
-// to the peer moves it on at once, and any handler can do so before a long wait with
-// [Detach]. Under load, replies and requests written at the same time share syscalls.
+// A connection's reader only reads: answers complete their calls, and every request and
+// notification runs on a goroutine of its own (reused from an idle pool), so a handler
+// that blocks, for a database or a call back to the peer, holds up nothing else.
+// Config.MaxConcurrentRequests caps running handlers per connection (a request over the
+// cap is answered -32000; a notification waits, and the reader with it); a handler
+// waiting for a peer's answer does not count. Config.Sequential runs them one at a time
+// on the reader instead, in arrival order, as the Python library does.
 //
-// On a client, a call reads its own answer from the connection when no other call is
-// outstanding, instead of sleeping until the reader goroutine wakes it: on a fast link
-// that halves the latency of one call at a time. A call with a deadline or cancellation
-// does so on ws:// connections only (where it can see whether a whole message has
-// arrived, and so never blocks past its deadline); over wss:// only calls whose context
-// cannot end do. Between such calls nobody reads; whatever else needs the connection
-// read then (a call started with [Channel.Go], a ping) starts the reader goroutine again
-// at once, and a message the server sends on its own is read at most 1 ms after the
-// last call. For calls that wait for the reader goroutine, [Config.SpinWait] trades CPU
-// for latency.
+// Every buffer a connection can fill is bounded in bytes: outgoing messages being
+// written (Config.MaxOutgoingBytes) and incoming requests being handled
+// (Config.MaxIncomingBytes), each 2 x MaxMessageSize by default. Over either, the
+// connection is not read (the peer's sends wait in TCP); a peer that reads nothing of
+// what is sent to it for Config.WriteTimeout (10 s) is disconnected (close code 1008,
+// ErrWriteTimeout). Keepalive pings run on both sides by default (every 20 s; a dead
+// peer is dropped within 30 s), and Client.Close and Server.Close are bounded in time
+// whatever the peer does.
+//
+// Under load, replies and requests written at the same time share syscalls (write
+// coalescing); nothing is ever held back waiting for more. [Config.SpinWait] trades CPU
+// for the latency of a lone call.
 //
 // # Errors
 //

@@ -84,6 +84,13 @@ var (
 	ErrTimeout error = &sentinel{msg: "wsrpc: timeout", parent: context.DeadlineExceeded}
 	// ErrBackpressure: a local limit (pending calls, send queue) is reached; nothing was sent.
 	ErrBackpressure error = &sentinel{msg: "wsrpc: backpressure"}
+	// ErrWriteTimeout: the peer read nothing of what was sent to it for Config.WriteTimeout
+	// (a stuck write, or outgoing messages over Config.MaxOutgoingBytes waiting that long).
+	// The connection is closed; it comes wrapped with ErrConnectionLost.
+	ErrWriteTimeout error = &sentinel{msg: "wsrpc: write timeout"}
+	// ErrKeepalive: the peer did not answer keepalive pings (Config.Keepalive); the
+	// connection was dropped. It comes wrapped with ErrConnectionLost.
+	ErrKeepalive error = &sentinel{msg: "wsrpc: keepalive failed"}
 	// ErrMessageTooLarge: a message exceeds Config.MaxMessageSize.
 	ErrMessageTooLarge error = &sentinel{msg: "wsrpc: message too large"}
 	// ErrInvalidID: a custom call id is too long, still pending, or reused within 10 s.

@@ -107,12 +107,14 @@ func ExampleError() {
 
 // A handler about to wait for something slow lets the connection serve other requests
 // meanwhile.
-func ExampleDetach() {
+
+// Every request runs on a goroutine of its own: a handler that waits for something slow
+// does not hold up the other requests of its connection.
+func Example_blockingHandler() {
 	m := wsrpc.NewMethods()
 	jobs := make(chan string, 1)
 	wsrpc.Register(m, "next_job", func(ctx context.Context, _ struct{}) (string, error) {
-		wsrpc.Detach(ctx) // the wait below may be long
-		select {
+		select { // may wait long
 		case j := <-jobs:
 			return j, nil
 		case <-ctx.Done():

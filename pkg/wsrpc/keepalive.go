@@ -6,13 +6,27 @@ import (
 	"time"
 )
 
+// startKeepalive starts the keepalive, unless it is off.
+func (c *Channel) startKeepalive() {
+	if c.cfg.keepaliveInterval() > 0 {
+		c.handlers.Add(1)
+		go c.keepalive()
+	}
+}
+
 // keepalive checks the connection every interval and drops it after MaxFailures
 // consecutive failures (BEHAVIOUR.md §7). It calls handlers.Done when it ends.
-func (c *Channel) keepalive(k KeepaliveConfig) {
+func (c *Channel) keepalive() {
 	defer c.handlers.Done()
-	t := time.NewTicker(k.Interval)
+	k := c.cfg.Keepalive
+	interval := c.cfg.keepaliveInterval()
+	t := time.NewTicker(interval)
 	defer t.Stop()
-	timeout := min(k.Interval/2, 10*time.Second)
+	// The ping's timeout also bounds the library's write of the ping frame (a write whose
+	// context ends closes the connection): never under a second, which a busy connection
+	// can take to get a frame out.
+	timeout := max(min(interval/2, 10*time.Second), time.Second)
+	maxFailures := max(k.MaxFailures, 1)
 	failures := 0
 	for {
 		select {
@@ -32,8 +46,8 @@ func (c *Channel) keepalive(k KeepaliveConfig) {
 		}
 		failures++
 		c.cfg.Logger.Warn("wsrpc: keepalive check failed", "channel", c.id, "failures", failures, "err", err)
-		if failures >= k.MaxFailures {
-			c.shutdown(fmt.Errorf("%w: keepalive failed %d times in a row", ErrConnectionLost, failures), 1000, "keepalive failed", false)
+		if failures >= maxFailures {
+			c.shutdown(fmt.Errorf("%w: %w: keepalive failed %d times in a row", ErrConnectionLost, ErrKeepalive, failures), 1000, "keepalive failed", false)
 			return
 		}
 	}
@@ -43,8 +57,13 @@ func (c *Channel) keepalive(k KeepaliveConfig) {
 // in browsers), or with the JSON-RPC "ping" method (expecting "pong") when rpc is true.
 func (c *Channel) Ping(ctx context.Context, rpc bool) error {
 	if p, ok := c.conn.(pinger); ok && !rpc {
-		c.resumeReading() // the pong must be read
 		if err := p.Ping(ctx); err != nil {
+			if cerr := c.Err(); cerr != nil {
+				return fmt.Errorf("wsrpc: ping: %w (%v)", cerr, err)
+			}
+			if ctx.Err() != nil {
+				return wrapCtx(ctx, "ping")
+			}
 			return fmt.Errorf("wsrpc: ping: %w", err)
 		}
 		return nil

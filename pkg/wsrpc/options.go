@@ -25,6 +25,8 @@ const (
 	DefaultRetryMinWait          = 100 * time.Millisecond
 	DefaultRetryMaxWait          = 30 * time.Second
 	DefaultKeepaliveFailures     = 3
+	DefaultKeepaliveInterval     = 20 * time.Second
+	DefaultWriteTimeout          = 10 * time.Second
 	DefaultHandshakeTimeout      = 30 * time.Second
 	DefaultCloseGrace            = 5 * time.Second
 	pendingTTL                   = 60 * time.Second
@@ -42,12 +44,24 @@ type Config struct {
 	MaxSendQueue          int   // messages being written at once; default 1000, -1 = unlimited
 	MaxConcurrentRequests int   // incoming requests executing at once; default 1000, -1 = unlimited
 	Sequential            bool  // handle incoming messages one at a time, in order (Python parity)
+	// MaxOutgoingBytes bounds the bytes of outgoing messages waiting to be written on a
+	// connection (replies, calls, notifications). Over it, senders wait (up to
+	// WriteTimeout, then the connection is closed with 1008 and its calls fail with
+	// ErrConnectionLost and ErrWriteTimeout) and the connection is not read meanwhile.
+	// Default 2 x MaxMessageSize; -1 = unlimited.
+	MaxOutgoingBytes int64
+	// MaxIncomingBytes bounds the bytes of incoming requests and notifications being
+	// handled on a connection (a handler waiting for a peer's answer no longer counts).
+	// Over it, the connection is not read until handlers finish (the peer's sends wait
+	// in TCP). Default 2 x MaxMessageSize; -1 = unlimited.
+	MaxIncomingBytes int64
 
 	// Timeouts. Zero means none.
 	DefaultTimeout        time.Duration // for calls whose context has no deadline
 	IdleTimeout           time.Duration // close after this long without a received message
 	MaxConnectionDuration time.Duration // close a connection this long after it opened
 	HandshakeTimeout      time.Duration // client: WebSocket handshake; default 30 s
+	WriteTimeout          time.Duration // longest a write may wait for the peer to read; default 10 s, -1 = none
 	CloseGrace            time.Duration // how long Close waits for running handlers; default 5 s (handlers still running then outlive Close; their contexts are cancelled)
 
 	// SpinWait trades CPU for latency on fast links (peers on the same host): a caller
@@ -56,8 +70,6 @@ type Config struct {
 	// SpinWait, GOMAXPROCS is at least 2, and fewer than GOMAXPROCS-1 callers spin at
 	// once in the process. Waking a sleeping caller costs tens of µs on loopback (see
 	// `make bench`). Zero (the default) never spins; a few tens of µs suits loopback.
-	// A client's call that reads its own answer (see "Handlers and latency" in the
-	// package documentation) does not spin: it needs no waking.
 	SpinWait time.Duration
 
 	// Methods the peer may call (a client's own methods; a server takes them in NewServer).
@@ -126,10 +138,15 @@ type ReconnectConfig struct {
 	MaxElapsed  time.Duration // give up after this long per outage; 0 = no limit
 }
 
-// KeepaliveConfig is the client's keepalive (BEHAVIOUR.md §7).
+// KeepaliveConfig is the keepalive of clients and servers (BEHAVIOUR.md §7; on by default,
+// unlike the Python library's, see the spec's EXTENSIONS.md): every Interval the peer is
+// pinged, with a timeout of min(Interval/2, 10 s) but at least 1 s, and after MaxFailures failures in a row
+// the connection is dropped. The default, one ping every 20 s that must be answered, finds
+// a dead peer within 30 s, as the websockets library under the Python peers does (it
+// pings every 20 s).
 type KeepaliveConfig struct {
-	Interval    time.Duration // 0 disables
-	MaxFailures int           // consecutive failures before the connection is dropped; default 3
+	Interval    time.Duration // default 20 s; -1 disables (0 is the default)
+	MaxFailures int           // consecutive failures before the connection is dropped; default 1
 	RPCPing     bool          // use the JSON-RPC "ping" method instead of WebSocket pings
 }
 
@@ -156,7 +173,8 @@ func DefaultConfig() Config {
 		ReadinessCheck:        true,
 		Retry:                 RetryConfig{MaxAttempts: DefaultRetryAttempts, MinWait: DefaultRetryMinWait, MaxWait: DefaultRetryMaxWait},
 		Reconnect:             ReconnectConfig{Delay: DefaultReconnectDelay, MaxDelay: DefaultMaxReconnectDelay, MaxAttempts: DefaultMaxReconnectAttempts},
-		Keepalive:             KeepaliveConfig{MaxFailures: DefaultKeepaliveFailures},
+		Keepalive:             KeepaliveConfig{Interval: DefaultKeepaliveInterval, MaxFailures: 1},
+		WriteTimeout:          DefaultWriteTimeout,
 	}
 }
 
@@ -195,12 +213,49 @@ func (c *Config) validate() error {
 		return fmt.Errorf("wsrpc: Retry.MaxAttempts must be > 0")
 	case c.Retry.MinWait < 0 || c.Retry.MaxWait < c.Retry.MinWait:
 		return fmt.Errorf("wsrpc: Retry waits must satisfy 0 <= MinWait <= MaxWait")
-	case c.Keepalive.Interval < 0:
-		return fmt.Errorf("wsrpc: Keepalive.Interval must be >= 0")
-	case c.Keepalive.Interval > 0 && c.Keepalive.MaxFailures < 1:
-		return fmt.Errorf("wsrpc: Keepalive.MaxFailures must be >= 1")
+	case c.Keepalive.Interval < -1:
+		return fmt.Errorf("wsrpc: Keepalive.Interval must be >= 0, or -1 to disable")
+	case c.MaxOutgoingBytes < -1 || c.MaxIncomingBytes < -1:
+		return fmt.Errorf("wsrpc: MaxOutgoingBytes and MaxIncomingBytes must be >= 0, or -1 for no limit")
+	case c.WriteTimeout < -1:
+		return fmt.Errorf("wsrpc: WriteTimeout must be >= 0, or -1 for none")
+	case c.Keepalive.MaxFailures < 0:
+		return fmt.Errorf("wsrpc: Keepalive.MaxFailures must be >= 1 (0 for the default)")
 	}
 	return nil
+}
+
+// maxBytes is a byte budget's limit: n, or 2 x MaxMessageSize for 0, or none (0) for -1.
+func (c *Config) maxBytes(n int64) int64 {
+	switch {
+	case n < 0:
+		return 0
+	case n == 0:
+		return 2 * c.MaxMessageSize
+	}
+	return max(n, c.MaxMessageSize)
+}
+
+// writeTimeout is the write timeout in force (0: none).
+func (c *Config) writeTimeout() time.Duration {
+	switch {
+	case c.WriteTimeout < 0:
+		return 0
+	case c.WriteTimeout == 0:
+		return DefaultWriteTimeout
+	}
+	return c.WriteTimeout
+}
+
+// keepaliveInterval is the keepalive interval in force (0: off).
+func (c *Config) keepaliveInterval() time.Duration {
+	switch {
+	case c.Keepalive.Interval < 0:
+		return 0
+	case c.Keepalive.Interval == 0:
+		return DefaultKeepaliveInterval
+	}
+	return c.Keepalive.Interval
 }
 
 func (c *Config) subprotocols() []string {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -67,7 +68,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		values = v
 	}
-	hw := &hijackRecorder{ResponseWriter: w}
+	hw := &hijackRecorder{ResponseWriter: w, writeTimeout: s.cfg.writeTimeout()}
 	wc, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
 		Subprotocols:   s.cfg.subprotocols(),
 		OriginPatterns: s.cfg.OriginPatterns,
@@ -79,7 +80,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	wc.SetReadLimit(s.cfg.MaxMessageSize)
 	var transport conn = wc
 	if hw.conn != nil {
-		transport = serverConn{Conn: wc, corked: corked{hw.conn}, br: hw.br}
+		transport = serverConn{Conn: wc, corked: corked{hw.conn}}
 	}
 	ch := newChannel(transport, s.cfg, s.methods, wc.Subprotocol(), values)
 	s.mu.Lock()
@@ -92,19 +93,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.wg.Add(1) // until the connection's goroutines are done (see below)
 	s.mu.Unlock()
 
-	ch.start()
+	// Every handlers.Add happens before the reading starts: once it has, the connection
+	// may end (and Channel.wait wait on handlers) at any moment.
+	ch.startKeepalive()
 	if s.cfg.SyncChannelID {
 		ch.handlers.Add(1)
 		go ch.syncRemoteID()
 	}
-	if fn := s.cfg.OnConnect; fn != nil {
+	if s.cfg.OnConnect != nil {
 		// Runs beside the read loop, so the hook may call the client and wait (GO-REC §2).
 		ch.handlers.Add(1)
 		go func() {
 			defer ch.handlers.Done()
-			safeHook(s.cfg, "OnConnect", func() { fn(ch.ctx, ch) })
+			ch.runConnectHook()
 		}()
 	}
+	ch.start()
 	// The hijacked connection no longer needs this goroutine (net/http's, with its grown
 	// stack and buffers): return, and let a small one wait for the end of the connection.
 	go func() {
@@ -156,8 +160,8 @@ func (s *Server) Close() error {
 // holds the library's read lock for up to 5 s).
 type hijackRecorder struct {
 	http.ResponseWriter
-	conn *corkConn
-	br   *bufio.Reader // the read buffer the library reads the connection through
+	writeTimeout time.Duration
+	conn         *corkConn
 }
 
 func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -168,8 +172,8 @@ func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err := brw.Writer.Flush(); err != nil {
 		return nil, nil, err
 	}
-	cc := newCorkConn(c)
-	h.conn, h.br = cc, brw.Reader
+	cc := newCorkConn(c, h.writeTimeout)
+	h.conn = cc
 	return cc, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(cc, brw.Writer.Size())), nil
 }
 
@@ -179,15 +183,7 @@ func (h *hijackRecorder) Unwrap() http.ResponseWriter { return h.ResponseWriter 
 type serverConn struct {
 	*websocket.Conn
 	corked
-	br *bufio.Reader
 }
-
-// moreInput reports whether received bytes are waiting in the read buffer (another
-// message behind the one just read). Only the reading goroutine may ask.
-func (s serverConn) moreInput() bool { return s.br != nil && s.br.Buffered() > 0 }
-
-func (s serverConn) cork()   { s.cc.cork() }
-func (s serverConn) uncork() { s.cc.uncork() }
 
 func (s serverConn) CloseNow() error {
 	_ = s.cc.Close()

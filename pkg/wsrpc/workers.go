@@ -14,14 +14,15 @@ type request struct {
 	name   string
 	params []byte
 	legacy bool
-	read   bool // not a request: take over reading the connection (Channel.readLoop)
+	slot   bool  // holds a handler slot (MaxConcurrentRequests)
+	in     int64 // bytes held of Config.MaxIncomingBytes
 }
 
 // workers runs requests on reusable goroutines: a goroutine that finished a request takes
 // the next one instead of ending, so the stack it has grown (JSON decoding is deep) is
 // reused rather than regrown for every call. A request that finds no idle goroutine gets a
-// new one, so a handler that blocks (for example waiting on a call to the peer) never
-// holds up another. Idle goroutines end after workerIdle, or when the channel closes.
+// new one, so a handler that blocks never holds up another. Idle goroutines end after
+// workerIdle, or when the channel closes.
 type workers struct {
 	queue chan request // unbuffered: a send succeeds only when a worker is idle
 	wg    sync.WaitGroup
@@ -29,10 +30,13 @@ type workers struct {
 
 func (w *workers) init() { w.queue = make(chan request) }
 
-// start starts the first reader.
+// start starts the connection's reader.
 func (w *workers) start(c *Channel) {
 	w.wg.Add(1)
-	go w.loop(c, request{read: true})
+	go func() {
+		defer w.wg.Done()
+		c.readLoop()
+	}()
 }
 
 // run hands r to an idle worker or starts one.
@@ -50,13 +54,7 @@ func (w *workers) loop(c *Channel, r request) {
 	t := time.NewTimer(workerIdle)
 	defer t.Stop()
 	for {
-		if r.read {
-			if !c.readLoop() {
-				return
-			}
-		} else {
-			c.serve(c.ctx, r.id, r.name, r.params, r.legacy)
-		}
+		c.serve(c.ctx, r)
 		t.Reset(workerIdle)
 		select {
 		case r = <-w.queue:

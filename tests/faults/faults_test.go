@@ -107,8 +107,9 @@ func TestHalfOpenLink(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("half-open link not detected")
 	}
-	// Detection bound: 2 failed checks, each started every interval with an interval/2 timeout.
-	if limit := 2*interval + interval/2 + 500*time.Millisecond; detected > limit {
+	// Detection bound: 2 failed checks, each started every interval, each with a timeout of
+	// interval/2 but at least 1 s (see wsrpc.KeepaliveConfig).
+	if limit := 2*(interval+time.Second) + 500*time.Millisecond; detected > limit {
 		t.Errorf("detected after %v, want <= %v", detected, limit)
 	}
 	time.Sleep(300 * time.Millisecond)
@@ -243,7 +244,7 @@ func TestSilentServer(t *testing.T) {
 	tl.record(err)
 	select {
 	case <-lost:
-	case <-time.After(3 * time.Second):
+	case <-time.After(10 * time.Second): // 2 checks, each with a 1 s timeout
 		t.Fatal("keepalive did not drop a server that never answers")
 	}
 	tl.report(t, "silent server", 0)
