@@ -8,8 +8,8 @@ CC ?= cc
 CAPI_LIB := $(BUILD)/libwsrpc.so
 CAPI_HDR := $(BUILD)/include/wsrpc.h
 CAPI_PC := $(BUILD)/wsrpc.pc
-CAPI_VERSION = $(shell sed -n 's/^\#define WSRPC_VERSION_STRING "\(.*\)"/\1/p' capi/include/wsrpc.h)
-CAPI_DEPS := $(wildcard capi/*.go capi/*.c capi/include/*.h) $(shell find pkg -name '*.go' -not -name '*_test.go') go.mod go.sum
+CAPI_DEPS := $(wildcard capi/*.go capi/*.c capi/include/*.h) $(VERSION_FILE) \
+	$(shell find pkg -name '*.go' -not -name '*_test.go') go.mod go.sum
 PKGCONF = PKG_CONFIG_PATH=$(BUILD) pkg-config
 # AddressSanitizer is the default: it instruments the C side (the test and the library's C
 # shims) and LeakSanitizer checks every malloc'd block the library hands out, with no false
@@ -33,8 +33,8 @@ $(CAPI_HDR): capi/include/wsrpc.h
 	@mkdir -p $(dir $@)
 	cp $< $@
 
-$(CAPI_PC): capi/wsrpc.pc.in capi/include/wsrpc.h
-	sed -e 's|@PREFIX@|$(BUILD)|' -e 's|@VERSION@|$(CAPI_VERSION)|' $< >$@
+$(CAPI_PC): capi/wsrpc.pc.in $(VERSION_FILE)
+	sed -e 's|@PREFIX@|$(BUILD)|' -e 's|@VERSION@|$(VERSION)|' $< >$@
 
 build-c-example: $(BUILD)/bin/c-client
 
