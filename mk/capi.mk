@@ -1,14 +1,21 @@
 # C API (capi/), its C example and tests, and the Python binding over it (bindings/python).
 #
-#   build-capi       build/libwsrpc.so + build/include/wsrpc.h + build/wsrpc.pc
+#   build-capi       build/libwsrpc.so(.0, .$(VERSION)) + build/include/wsrpc.h + build/wsrpc.pc
 #   build-c-example  build/bin/c-client (examples/c/client.c, compiled via pkg-config)
 #   test-c           tests/c/test_capi.c under AddressSanitizer + LeakSanitizer (valgrind with VALGRIND=yes)
 #   test-python      pytest bindings/python/tests in build/venv
 CC ?= cc
+# The library is built once, as libwsrpc.so.MAJOR.MINOR.PATCH with SONAME libwsrpc.so.MAJOR
+# and the usual symlinks to it, in build/ (used in place by the tests and the demo) and by
+# make install. Only the wsrpc_* symbols are exported (capi/wsrpc.map).
+CAPI_SOVERSION := $(firstword $(subst ., ,$(VERSION)))
+CAPI_SONAME := libwsrpc.so.$(CAPI_SOVERSION)
+CAPI_REALNAME := libwsrpc.so.$(VERSION)
 CAPI_LIB := $(BUILD)/libwsrpc.so
 CAPI_HDR := $(BUILD)/include/wsrpc.h
 CAPI_PC := $(BUILD)/wsrpc.pc
-CAPI_DEPS := $(wildcard capi/*.go capi/*.c capi/include/*.h) $(VERSION_FILE) \
+CAPI_LDFLAGS := -extldflags '-Wl,-soname,$(CAPI_SONAME) -Wl,--version-script=$(CURDIR)/capi/wsrpc.map'
+CAPI_DEPS := $(wildcard capi/*.go capi/*.c capi/include/*.h) capi/wsrpc.map $(VERSION_FILE) \
 	$(shell find pkg -name '*.go' -not -name '*_test.go') go.mod go.sum
 PKGCONF = PKG_CONFIG_PATH=$(BUILD) pkg-config
 # AddressSanitizer is the default: it instruments the C side (the test and the library's C
@@ -26,8 +33,10 @@ build-capi: $(CAPI_LIB) $(CAPI_HDR) $(CAPI_PC)
 
 $(CAPI_LIB): $(CAPI_DEPS)
 	@mkdir -p $(BUILD)
-	$(GO) build -buildmode=c-shared -o $@ ./capi
-	@rm -f $(BUILD)/libwsrpc.h # cgo's generated header; the public one is capi/include/wsrpc.h
+	$(GO) build -buildmode=c-shared -ldflags="$(CAPI_LDFLAGS)" -o $(BUILD)/$(CAPI_REALNAME) ./capi
+	@rm -f $(BUILD)/libwsrpc.h $(BUILD)/libwsrpc.so.*.h # cgo's generated header; the public one is capi/include/wsrpc.h
+	ln -sfn $(CAPI_REALNAME) $(BUILD)/$(CAPI_SONAME)
+	ln -sfn $(CAPI_SONAME) $@
 
 $(CAPI_HDR): capi/include/wsrpc.h
 	@mkdir -p $(dir $@)
