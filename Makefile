@@ -1,7 +1,7 @@
 # wsrpc — see README.md. Build outputs go to build/ (git-ignored).
 #
 # Each skin adds its own targets in mk/*.mk and appends them to BUILD_TARGETS,
-# TEST_TARGETS and BENCH_TARGETS; demo steps live in examples/demo.d/*.sh.
+# TEST_TARGETS, BENCH_TARGETS and INSTALL_TARGETS; demo steps live in examples/demo.d/*.sh.
 #
 # The project's version is written in one place, pkg/wsrpc/VERSION (the Go package embeds
 # it); check-version fails when any other place that must repeat it differs.
@@ -17,10 +17,12 @@ VERSION := $(shell cat $(VERSION_FILE))
 BUILD_TARGETS := build-go
 TEST_TARGETS := vet check-generate check-version test-go test-faults test-fuzz-smoke
 BENCH_TARGETS := bench-go
+INSTALL_TARGETS :=
+UNINSTALL_TARGETS :=
 
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: all build build-go demo test test-go test-faults test-fuzz-smoke check-generate check-version vet bench bench-go fuzz clean generate venv
+.PHONY: all build build-go demo test test-go test-faults test-fuzz-smoke check-generate check-version vet bench bench-go fuzz clean generate venv install uninstall
 
 all: build
 
@@ -58,6 +60,10 @@ demo: build
 	@bash examples/demo.sh
 
 test: $(TEST_TARGETS)
+
+install: $(INSTALL_TARGETS)
+
+uninstall: $(UNINSTALL_TARGETS)
 
 test-go:
 	$(GO) test -race -count=1 ./pkg/... ./examples/...

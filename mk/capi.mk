@@ -4,6 +4,10 @@
 #   build-c-example  build/bin/c-client (examples/c/client.c, compiled via pkg-config)
 #   test-c           tests/c/test_capi.c under AddressSanitizer + LeakSanitizer (valgrind with VALGRIND=yes)
 #   test-python      pytest bindings/python/tests in build/venv
+#   install-capi     (make install) lib/libwsrpc.so*, include/wsrpc.h, lib/pkgconfig/wsrpc.pc
+#                    under $(DESTDIR)$(PREFIX); uninstall-capi removes them
+#   test-install-c   installs into a temporary DESTDIR and builds and runs the C example and
+#                    tests/c/test_capi.c against that copy (tests/install/c.sh)
 CC ?= cc
 # The library is built once, as libwsrpc.so.MAJOR.MINOR.PATCH with SONAME libwsrpc.so.MAJOR
 # and the usual symlinks to it, in build/ (used in place by the tests and the demo) and by
@@ -24,10 +28,19 @@ PKGCONF = PKG_CONFIG_PATH=$(BUILD) pkg-config
 # runtime stack accesses now and then; tests/c/valgrind.supp names the kinds seen so far.
 VALGRIND ?= no
 
-BUILD_TARGETS += build-capi build-c-example
-TEST_TARGETS += test-c test-python
+# make install: the usual GNU variables.
+PREFIX ?= /usr/local
+DESTDIR ?=
+INSTALL ?= install
+INSTALL_LIBDIR = $(DESTDIR)$(PREFIX)/lib
+INSTALL_INCLUDEDIR = $(DESTDIR)$(PREFIX)/include
 
-.PHONY: build-capi build-c-example test-c test-python python-install
+BUILD_TARGETS += build-capi build-c-example
+TEST_TARGETS += test-c test-python test-install-c
+INSTALL_TARGETS += install-capi
+UNINSTALL_TARGETS += uninstall-capi
+
+.PHONY: build-capi build-c-example test-c test-python python-install install-capi uninstall-capi test-install-c
 
 build-capi: $(CAPI_LIB) $(CAPI_HDR) $(CAPI_PC)
 
@@ -42,8 +55,12 @@ $(CAPI_HDR): capi/include/wsrpc.h
 	@mkdir -p $(dir $@)
 	cp $< $@
 
+# In place: libdir is build/ itself and Libs sets the run-time search path to it, so programs
+# linked against the build run without LD_LIBRARY_PATH. Installed (install-capi): the usual
+# layout, paths relative to ${prefix}, no run-time search path.
 $(CAPI_PC): capi/wsrpc.pc.in $(VERSION_FILE)
-	sed -e 's|@PREFIX@|$(BUILD)|' -e 's|@VERSION@|$(VERSION)|' $< >$@
+	sed -e 's|@PREFIX@|$(BUILD)|' -e 's|@LIBDIR@|$${prefix}|' -e 's|@RPATH@|-Wl,-rpath,$${libdir} |' \
+		-e 's|@VERSION@|$(VERSION)|' $< >$@
 
 build-c-example: $(BUILD)/bin/c-client
 
@@ -82,3 +99,22 @@ test-python: python-install $(BUILD)/bin/bidi-server
 $(BUILD)/bin/bidi-server: $(CAPI_DEPS) $(wildcard examples/go/bidi-server/*.go)
 	@mkdir -p $(BUILD)/bin
 	$(GO) build -o $@ ./examples/go/bidi-server
+
+# make install (see the top of this file). The header is the hand-written one; the pkg-config
+# file is made for $(PREFIX), without $(DESTDIR).
+install-capi: build-capi
+	$(INSTALL) -d $(INSTALL_LIBDIR)/pkgconfig $(INSTALL_INCLUDEDIR)
+	$(INSTALL) -m 755 $(BUILD)/$(CAPI_REALNAME) $(INSTALL_LIBDIR)/$(CAPI_REALNAME)
+	ln -sfn $(CAPI_REALNAME) $(INSTALL_LIBDIR)/$(CAPI_SONAME)
+	ln -sfn $(CAPI_SONAME) $(INSTALL_LIBDIR)/libwsrpc.so
+	$(INSTALL) -m 644 capi/include/wsrpc.h $(INSTALL_INCLUDEDIR)/wsrpc.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$${prefix}/lib|' -e 's|@RPATH@||' \
+		-e 's|@VERSION@|$(VERSION)|' capi/wsrpc.pc.in >$(INSTALL_LIBDIR)/pkgconfig/wsrpc.pc
+	@chmod 644 $(INSTALL_LIBDIR)/pkgconfig/wsrpc.pc
+
+uninstall-capi:
+	rm -f $(INSTALL_LIBDIR)/$(CAPI_REALNAME) $(INSTALL_LIBDIR)/$(CAPI_SONAME) $(INSTALL_LIBDIR)/libwsrpc.so \
+		$(INSTALL_INCLUDEDIR)/wsrpc.h $(INSTALL_LIBDIR)/pkgconfig/wsrpc.pc
+
+test-install-c: build-capi $(BUILD)/bin/bidi-server
+	MAKE="$(MAKE)" CC="$(CC)" bash tests/install/c.sh
