@@ -15,14 +15,14 @@ VERSION_FILE := pkg/wsrpc/VERSION
 VERSION := $(shell cat $(VERSION_FILE))
 
 BUILD_TARGETS := build-go
-TEST_TARGETS := vet check-generate check-version test-go test-faults test-fuzz-smoke
+TEST_TARGETS := vet check-generate check-version test-go test-go-module test-faults test-fuzz-smoke
 BENCH_TARGETS := bench-go
 INSTALL_TARGETS :=
 UNINSTALL_TARGETS :=
 
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: all build build-go demo test test-go test-faults test-fuzz-smoke check-generate check-version vet bench bench-go fuzz clean generate venv install uninstall
+.PHONY: all build build-go demo test test-go test-go-module test-faults test-fuzz-smoke check-generate check-version vet bench bench-go fuzz clean generate venv install uninstall
 
 all: build
 
@@ -67,6 +67,10 @@ uninstall: $(UNINSTALL_TARGETS)
 
 test-go:
 	$(GO) test -race -count=1 ./pkg/... ./examples/...
+
+# README's "Install / Go" steps, verbatim, in a new module in a temporary directory.
+test-go-module:
+	bash tests/install/go-module.sh
 
 # Fault injection: killed server, half-open link, random cuts, silent server, slowloris,
 # notification flood, size limits. Each test logs a FAULT line with its counts.

@@ -59,6 +59,9 @@ check "$py/setup.py reads pkg/wsrpc/VERSION" yes \
 check "$py/src/wsrpc/__init__.py has no literal __version__" yes \
 	"$(grep -qE '^__version__ = "' $py/src/wsrpc/__init__.py && echo no || echo yes)"
 
+# The README names it.
+check "README.md names it" yes "$(grep -qF "The current version is $version:" README.md && echo yes || echo no)"
+
 # The changelog has a section for it.
 check "CHANGELOG.md has a [$version] section" yes \
 	"$(grep -qF "## [$version]" CHANGELOG.md && echo yes || echo no)"
