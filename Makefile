@@ -1,21 +1,28 @@
 # wsrpc — see README.md. Build outputs go to build/ (git-ignored).
 #
 # Each skin adds its own targets in mk/*.mk and appends them to BUILD_TARGETS,
-# TEST_TARGETS and BENCH_TARGETS; demo steps live in examples/demo.d/*.sh.
+# TEST_TARGETS, BENCH_TARGETS and INSTALL_TARGETS; demo steps live in examples/demo.d/*.sh.
+#
+# The project's version is written in one place, pkg/wsrpc/VERSION (the Go package embeds
+# it); check-version fails when any other place that must repeat it differs.
 SHELL := /bin/bash
 GO ?= go
 BUILD := $(CURDIR)/build
 VENV := $(BUILD)/venv
 PY := $(VENV)/bin/python
 export GOFLAGS := -buildvcs=false
+VERSION_FILE := pkg/wsrpc/VERSION
+VERSION := $(shell cat $(VERSION_FILE))
 
 BUILD_TARGETS := build-go
-TEST_TARGETS := vet check-generate test-go test-faults test-fuzz-smoke
+TEST_TARGETS := vet check-generate check-version test-go test-go-module test-faults test-fuzz-smoke
 BENCH_TARGETS := bench-go
+INSTALL_TARGETS :=
+UNINSTALL_TARGETS :=
 
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: all build build-go demo test test-go test-faults test-fuzz-smoke check-generate vet bench bench-go fuzz clean generate venv
+.PHONY: all build build-go demo test test-go test-go-module test-faults test-fuzz-smoke check-generate check-version vet bench bench-go fuzz clean generate venv install uninstall
 
 all: build
 
@@ -32,6 +39,10 @@ generate:
 check-generate:
 	$(GO) generate ./pkg/...
 	git diff --exit-code -- pkg/wsrpc/internal/wire
+
+# Every place that repeats the version (C header, npm package) says what VERSION says.
+check-version:
+	bash tests/install/check-version.sh
 
 vet:
 	$(GO) vet ./...
@@ -50,8 +61,16 @@ demo: build
 
 test: $(TEST_TARGETS)
 
+install: $(INSTALL_TARGETS)
+
+uninstall: $(UNINSTALL_TARGETS)
+
 test-go:
 	$(GO) test -race -count=1 ./pkg/... ./examples/...
+
+# README's "Install / Go" steps, verbatim, in a new module in a temporary directory.
+test-go-module:
+	bash tests/install/go-module.sh
 
 # Fault injection: killed server, half-open link, random cuts, silent server, slowloris,
 # notification flood, size limits. Each test logs a FAULT line with its counts.

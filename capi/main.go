@@ -48,6 +48,12 @@ import (
 
 func main() {}
 
+// version is wsrpc.Version as a C string, allocated once and never freed.
+var version = C.CString(wsrpc.Version)
+
+//export wsrpc_version
+func wsrpc_version() *C.char { return version }
+
 // Status codes of wsrpc.h (wsrpc_status).
 const (
 	stOK          = C.WSRPC_OK

@@ -1,4 +1,4 @@
-// C half of the C API: the functions that need no Go (free, version, status names) and
+// C half of the C API: the functions that need no Go (free, status names) and
 // the trampolines through which Go calls the user's C callbacks. Go keeps callback
 // pointers and user data as uintptr_t, never as Go pointers: user data may be any value
 // (a small integer, say), which the Go garbage collector must never see as a pointer. The trampolines record,
@@ -39,8 +39,6 @@ __attribute__((visibility("hidden"))) void wsrpc__call_done(uintptr_t fn, uintpt
 	((wsrpc_done_fn)fn)((void *)user, status, result, status == WSRPC_OK ? NULL : &err);
 	wsrpc__owner = prev;
 }
-
-const char *wsrpc_version(void) { return WSRPC_VERSION_STRING; }
 
 void wsrpc_free(void *ptr) { free(ptr); }
 

@@ -1,15 +1,26 @@
 # C API (capi/), its C example and tests, and the Python binding over it (bindings/python).
 #
-#   build-capi       build/libwsrpc.so + build/include/wsrpc.h + build/wsrpc.pc
+#   build-capi       build/libwsrpc.so(.0, .$(VERSION)) + build/include/wsrpc.h + build/wsrpc.pc
 #   build-c-example  build/bin/c-client (examples/c/client.c, compiled via pkg-config)
 #   test-c           tests/c/test_capi.c under AddressSanitizer + LeakSanitizer (valgrind with VALGRIND=yes)
 #   test-python      pytest bindings/python/tests in build/venv
+#   install-capi     (make install) lib/libwsrpc.so*, include/wsrpc.h, lib/pkgconfig/wsrpc.pc
+#                    under $(DESTDIR)$(PREFIX); uninstall-capi removes them
+#   test-install-c   installs into a temporary DESTDIR and builds and runs the C example and
+#                    tests/c/test_capi.c against that copy (tests/install/c.sh)
 CC ?= cc
+# The library is built once, as libwsrpc.so.MAJOR.MINOR.PATCH with SONAME libwsrpc.so.MAJOR
+# and the usual symlinks to it, in build/ (used in place by the tests and the demo) and by
+# make install. Only the wsrpc_* symbols are exported (capi/wsrpc.map).
+CAPI_SOVERSION := $(firstword $(subst ., ,$(VERSION)))
+CAPI_SONAME := libwsrpc.so.$(CAPI_SOVERSION)
+CAPI_REALNAME := libwsrpc.so.$(VERSION)
 CAPI_LIB := $(BUILD)/libwsrpc.so
 CAPI_HDR := $(BUILD)/include/wsrpc.h
 CAPI_PC := $(BUILD)/wsrpc.pc
-CAPI_VERSION = $(shell sed -n 's/^\#define WSRPC_VERSION_STRING "\(.*\)"/\1/p' capi/include/wsrpc.h)
-CAPI_DEPS := $(wildcard capi/*.go capi/*.c capi/include/*.h) $(shell find pkg -name '*.go' -not -name '*_test.go') go.mod go.sum
+CAPI_LDFLAGS := -extldflags '-Wl,-soname,$(CAPI_SONAME) -Wl,--version-script=$(CURDIR)/capi/wsrpc.map'
+CAPI_DEPS := $(wildcard capi/*.go capi/*.c capi/include/*.h) capi/wsrpc.map $(VERSION_FILE) \
+	$(shell find pkg -name '*.go' -not -name '*_test.go') go.mod go.sum
 PKGCONF = PKG_CONFIG_PATH=$(BUILD) pkg-config
 # AddressSanitizer is the default: it instruments the C side (the test and the library's C
 # shims) and LeakSanitizer checks every malloc'd block the library hands out, with no false
@@ -17,24 +28,39 @@ PKGCONF = PKG_CONFIG_PATH=$(BUILD) pkg-config
 # runtime stack accesses now and then; tests/c/valgrind.supp names the kinds seen so far.
 VALGRIND ?= no
 
-BUILD_TARGETS += build-capi build-c-example
-TEST_TARGETS += test-c test-python
+# make install: the usual GNU variables.
+PREFIX ?= /usr/local
+DESTDIR ?=
+INSTALL ?= install
+INSTALL_LIBDIR = $(DESTDIR)$(PREFIX)/lib
+INSTALL_INCLUDEDIR = $(DESTDIR)$(PREFIX)/include
 
-.PHONY: build-capi build-c-example test-c test-python python-install
+BUILD_TARGETS += build-capi build-c-example
+TEST_TARGETS += test-c test-python test-install-c
+INSTALL_TARGETS += install-capi
+UNINSTALL_TARGETS += uninstall-capi
+
+.PHONY: build-capi build-c-example test-c test-python python-install install-capi uninstall-capi test-install-c
 
 build-capi: $(CAPI_LIB) $(CAPI_HDR) $(CAPI_PC)
 
 $(CAPI_LIB): $(CAPI_DEPS)
 	@mkdir -p $(BUILD)
-	$(GO) build -buildmode=c-shared -o $@ ./capi
-	@rm -f $(BUILD)/libwsrpc.h # cgo's generated header; the public one is capi/include/wsrpc.h
+	$(GO) build -buildmode=c-shared -ldflags="$(CAPI_LDFLAGS)" -o $(BUILD)/$(CAPI_REALNAME) ./capi
+	@rm -f $(BUILD)/libwsrpc.h $(BUILD)/libwsrpc.so.*.h # cgo's generated header; the public one is capi/include/wsrpc.h
+	ln -sfn $(CAPI_REALNAME) $(BUILD)/$(CAPI_SONAME)
+	ln -sfn $(CAPI_SONAME) $@
 
 $(CAPI_HDR): capi/include/wsrpc.h
 	@mkdir -p $(dir $@)
 	cp $< $@
 
-$(CAPI_PC): capi/wsrpc.pc.in capi/include/wsrpc.h
-	sed -e 's|@PREFIX@|$(BUILD)|' -e 's|@VERSION@|$(CAPI_VERSION)|' $< >$@
+# In place: libdir is build/ itself and Libs sets the run-time search path to it, so programs
+# linked against the build run without LD_LIBRARY_PATH. Installed (install-capi): the usual
+# layout, paths relative to ${prefix}, no run-time search path.
+$(CAPI_PC): capi/wsrpc.pc.in $(VERSION_FILE)
+	sed -e 's|@PREFIX@|$(BUILD)|' -e 's|@LIBDIR@|$${prefix}|' -e 's|@RPATH@|-Wl,-rpath,$${libdir} |' \
+		-e 's|@VERSION@|$(VERSION)|' $< >$@
 
 build-c-example: $(BUILD)/bin/c-client
 
@@ -73,3 +99,22 @@ test-python: python-install $(BUILD)/bin/bidi-server
 $(BUILD)/bin/bidi-server: $(CAPI_DEPS) $(wildcard examples/go/bidi-server/*.go)
 	@mkdir -p $(BUILD)/bin
 	$(GO) build -o $@ ./examples/go/bidi-server
+
+# make install (see the top of this file). The header is the hand-written one; the pkg-config
+# file is made for $(PREFIX), without $(DESTDIR).
+install-capi: build-capi
+	$(INSTALL) -d $(INSTALL_LIBDIR)/pkgconfig $(INSTALL_INCLUDEDIR)
+	$(INSTALL) -m 755 $(BUILD)/$(CAPI_REALNAME) $(INSTALL_LIBDIR)/$(CAPI_REALNAME)
+	ln -sfn $(CAPI_REALNAME) $(INSTALL_LIBDIR)/$(CAPI_SONAME)
+	ln -sfn $(CAPI_SONAME) $(INSTALL_LIBDIR)/libwsrpc.so
+	$(INSTALL) -m 644 capi/include/wsrpc.h $(INSTALL_INCLUDEDIR)/wsrpc.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$${prefix}/lib|' -e 's|@RPATH@||' \
+		-e 's|@VERSION@|$(VERSION)|' capi/wsrpc.pc.in >$(INSTALL_LIBDIR)/pkgconfig/wsrpc.pc
+	@chmod 644 $(INSTALL_LIBDIR)/pkgconfig/wsrpc.pc
+
+uninstall-capi:
+	rm -f $(INSTALL_LIBDIR)/$(CAPI_REALNAME) $(INSTALL_LIBDIR)/$(CAPI_SONAME) $(INSTALL_LIBDIR)/libwsrpc.so \
+		$(INSTALL_INCLUDEDIR)/wsrpc.h $(INSTALL_LIBDIR)/pkgconfig/wsrpc.pc
+
+test-install-c: build-capi $(BUILD)/bin/bidi-server
+	MAKE="$(MAKE)" CC="$(CC)" bash tests/install/c.sh

@@ -40,11 +40,9 @@ import (
 	"github.com/wsrpc/wsrpc/pkg/wsrpc"
 )
 
-const version = "0.1.0"
-
 func main() {
 	api := js.Global().Get("Object").New()
-	api.Set("version", version)
+	api.Set("version", wsrpc.Version)
 	api.Set("connect", js.FuncOf(connect))
 	js.Global().Set("__wsrpc", api)
 	if ready := js.Global().Get("__wsrpc_ready"); ready.Type() == js.TypeFunction {

@@ -1,8 +1,13 @@
-"""Build glue: bundle libwsrpc.so (the Go core, built by `make build`) into the package.
+"""Build glue: the version, and libwsrpc.so (the Go core, built by `make build`) bundled into
+the package.
 
 The library is taken from, in order: $WSRPC_LIBRARY, src/wsrpc/libwsrpc.so (present in an
 sdist), or the repository's build/libwsrpc.so. Wheels are tagged py3-none-<platform>: they
 hold a native library but no CPython extension.
+
+The version is the project's one version, the file VERSION (copied into an sdist) or the
+repository's pkg/wsrpc/VERSION: it becomes the distribution's version and, written into
+wsrpc/_version.py, the package's __version__.
 """
 import os
 import shutil
@@ -15,6 +20,17 @@ from setuptools.dist import Distribution
 
 HERE = Path(__file__).resolve().parent
 LIB = "libwsrpc.so"
+VERSION_FILES = [HERE / "VERSION", HERE.parent.parent / "pkg" / "wsrpc" / "VERSION"]
+
+
+def find_version_file() -> Path:
+    for f in VERSION_FILES:
+        if f.is_file():
+            return f
+    raise SystemExit("wsrpc: no VERSION file (looked in: " + ", ".join(map(str, VERSION_FILES)) + ")")
+
+
+VERSION = find_version_file().read_text().strip()
 
 
 def find_library() -> Path:
@@ -36,6 +52,8 @@ class BuildPy(build_py):
         src = find_library()
         if src.resolve() != dest.resolve():
             shutil.copy2(src, dest)
+        (dest.parent / "_version.py").write_text(
+            f'# Written by setup.py from the project\'s VERSION file.\n__version__ = "{VERSION}"\n')
 
 
 class SDist(sdist):
@@ -44,6 +62,9 @@ class SDist(sdist):
         dest = Path(base_dir) / "src" / "wsrpc" / LIB
         if not dest.exists():
             shutil.copy2(find_library(), dest)
+        version = Path(base_dir) / "VERSION"
+        if not version.exists():
+            shutil.copy2(find_version_file(), version)
 
 
 class BinaryDistribution(Distribution):
@@ -67,4 +88,4 @@ try:
 except ImportError:
     pass
 
-setup(cmdclass=cmdclass, distclass=BinaryDistribution)
+setup(version=VERSION, cmdclass=cmdclass, distclass=BinaryDistribution)

@@ -62,10 +62,12 @@
 extern "C" {
 #endif
 
+/* The version of this header: the project's one version (the file pkg/wsrpc/VERSION in the
+ * source tree; `make check-version` fails when these lines differ from it). */
 #define WSRPC_VERSION_MAJOR 0
-#define WSRPC_VERSION_MINOR 1
+#define WSRPC_VERSION_MINOR 2
 #define WSRPC_VERSION_PATCH 0
-#define WSRPC_VERSION_STRING "0.1.0"
+#define WSRPC_VERSION_STRING "0.2.0"
 
 /* Status codes.  The numbers are stable. */
 typedef enum wsrpc_status {
@@ -157,7 +159,8 @@ typedef void (*wsrpc_done_fn)(void *user_data, int status, const char *result_js
 
 /* ---- library ---------------------------------------------------------------------- */
 
-/* The library's version, e.g. "0.1.0" (static storage: do not free). */
+/* The library's version, e.g. "0.2.0": the Go module's wsrpc.Version, the same as the
+ * WSRPC_VERSION_STRING of the header it was released with (static storage: do not free). */
 const char *wsrpc_version(void);
 
 /* Release a string the library handed out (any `char **` out value).  NULL is ignored. */

@@ -1,6 +1,7 @@
 // The JavaScript binding (bindings/js over build's wsrpc.wasm) in Node against a Go server.
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { startServer, freePort, nextEvent, sleep } from "./harness.mjs";
 import { connect, version, RpcError } from "wsrpc";
 
@@ -17,7 +18,10 @@ async function rejects(promise, check) {
 }
 
 test("version", async () => {
-  assert.match(await version(), /^\d+\.\d+\.\d+/);
+  // The wasm reports the Go module's wsrpc.Version; the npm package must say the same.
+  const pkg = JSON.parse(readFileSync(new URL("../../bindings/js/package.json", import.meta.url), "utf8"));
+  assert.match(await version(), /^\d+\.\d+\.\d+$/);
+  assert.equal(await version(), pkg.version);
 });
 
 describe("calls", () => {

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -230,5 +232,10 @@ def test_reconnect_events() -> None:
     assert r.attempt >= 1 and r.delay >= 0
 
 
-def test_library_version() -> None:
-    assert wsrpc.library_version() == "0.1.0"
+def test_version() -> None:
+    # The package, its distribution metadata and the bundled library all carry the
+    # project's one version (pkg/wsrpc/VERSION).
+    want = (Path(__file__).resolve().parents[3] / "pkg" / "wsrpc" / "VERSION").read_text().strip()
+    assert wsrpc.__version__ == want
+    assert importlib.metadata.version("wsrpc") == want
+    assert wsrpc.library_version() == want

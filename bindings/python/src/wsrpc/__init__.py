@@ -33,7 +33,18 @@ from .errors import (
     WsRpcError,
 )
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    try:  # an installed package: written by setup.py from the project's VERSION file
+        from ._version import __version__ as v  # type: ignore[import-not-found]
+        return str(v)
+    except ImportError:  # the source tree (PYTHONPATH=bindings/python/src): read that file
+        from pathlib import Path
+        f = Path(__file__).resolve().parents[4] / "pkg" / "wsrpc" / "VERSION"
+        return f.read_text().strip() if f.is_file() else "0+unknown"
+
+
+__version__ = _version()
 
 __all__ = [
     "Client", "Server", "Event", "JSON", "current_channel_id", "library_version",
