@@ -210,3 +210,30 @@ test("no WebSocket and no \"ws\": connect() rejects with a clear error", async (
   assert.equal(r.code, 0, r.out);
   assert.match(r.out.trim(), /^RpcError connect .*no global WebSocket.*"ws" package is not installed/);
 });
+
+test("a user's own \"ws\" class as globalThis.WebSocket: a refused connection is a rejection", async () => {
+  // Measured before the adapter moved into the library: the Go runtime deadlocked and the
+  // process exited ("all goroutines are asleep").
+  const port = await freePort();
+  const code = `
+    import { WebSocket } from "ws";
+    globalThis.WebSocket = WebSocket;
+    const { connect } = await import("wsrpc");
+    for (let i = 0; i < 3; i++) {
+      try {
+        await connect("ws://127.0.0.1:${port}/ws", { logLevel: "silent", retry: { enabled: false } });
+      } catch (e) {
+        console.log(e.kind, e.message);
+      }
+    }
+    const c = await connect(process.env.WSRPC_TEST_URL, { logLevel: "silent" });
+    console.log(await c.call("concat", { a: "o", b: "k" }));
+    await c.close();
+  `;
+  const r = await run(["--input-type=module", "-e", code], { WSRPC_TEST_URL: server.url });
+  assert.equal(r.code, 0, r.out);
+  const lines = r.out.trim().split("\n");
+  assert.equal(lines.length, 4, r.out);
+  for (const l of lines.slice(0, 3)) assert.match(l, /^connect .*connection refused/);
+  assert.equal(lines[3], "ok");
+});
