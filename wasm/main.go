@@ -5,15 +5,19 @@
 //
 //	GOOS=js GOARCH=wasm go build -o build/wsrpc.wasm ./wasm
 //
-// It only translates between JavaScript and Go. On start it sets globalThis.__wsrpc, which
-// bindings/js/wsrpc.mjs wraps into the public API:
+// It only translates between JavaScript and Go. bindings/js/wsrpc.mjs runs wasm_exec.js and
+// this program with a private global object (its own WebSocket and a "wsrpc" host object),
+// so nothing of ours lands on globalThis. On start it hands the API to host.ready:
 //
-//	__wsrpc.version: string
-//	__wsrpc.connect(url, optionsJSON, methodNames, dispatch, onEvent, logLevel) -> Promise<client>
+//	host.ready({version, connect})
+//	host.dialFailure(url) -> string | undefined: why the last connection to url failed
+//	    before it opened (the WebSocket API reports only that it closed)
+//	connect(url, optionsJSON, methodNames, dispatch, onEvent, logLevel, AbortSignal | undefined)
+//	    -> Promise<client>
 //	    dispatch(name, paramsJSON | undefined) -> Promise<resultJSON | undefined>, rejecting
 //	        with {code?: number, message, data?: JSON string, name?}
 //	    onEvent(kind, info): kind is "connect", "disconnect", "reconnecting" or "close"
-//	client.call(method, paramsJSON | undefined, timeoutSeconds | undefined, AbortSignal | undefined)
+//	client.call(method, paramsJSON | undefined, timeoutMs | undefined, AbortSignal | undefined)
 //	    -> Promise<resultJSON>
 //	client.notify(method, paramsJSON | undefined) -> Promise<undefined>
 //	client.register(name), client.unregister(name) -> bool
@@ -24,15 +28,21 @@
 // peer's error answer (code, message and data as sent), else one of the local failures
 // listed in errorKind. JSON is encoded and decoded on the JavaScript side.
 //
-// Nothing here blocks inside a js.FuncOf callback: work runs in goroutines that settle
-// Promises, and JavaScript Promises are awaited by Go through channels.
+// The Go program must never end (a panic or "all goroutines are asleep" would end it for
+// good, and every later callback would throw): nothing here blocks inside a js.FuncOf
+// callback (work runs in goroutines that settle Promises, and JavaScript Promises are
+// awaited by Go through channels), and every callback and goroutine recovers from panics,
+// which become rejected Promises (or, for the synchronous functions, a returned Error).
 package main
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
+	"runtime/debug"
 	"strings"
 	"syscall/js"
 	"time"
@@ -40,33 +50,69 @@ import (
 	"github.com/wsrpc/wsrpc/pkg/wsrpc"
 )
 
+// host is the loader's private object (see the package doc).
+var host js.Value
+
 func main() {
+	host = js.Global().Get("wsrpc")
 	api := js.Global().Get("Object").New()
 	api.Set("version", wsrpc.Version)
-	api.Set("connect", js.FuncOf(connect))
-	js.Global().Set("__wsrpc", api)
-	if ready := js.Global().Get("__wsrpc_ready"); ready.Type() == js.TypeFunction {
-		ready.Invoke()
+	api.Set("connect", asyncFunc(connect))
+	if host.Type() == js.TypeObject {
+		host.Call("ready", api)
 	}
 	select {}
+}
+
+// asyncFunc is js.FuncOf for a function that returns a Promise: a panic becomes a rejected one.
+func asyncFunc(f func(args []js.Value) any) js.Func {
+	return js.FuncOf(func(_ js.Value, args []js.Value) (out any) {
+		defer func() {
+			if r := recover(); r != nil {
+				out = rejected(panicError(r))
+			}
+		}()
+		return f(args)
+	})
+}
+
+// syncFunc is js.FuncOf for a function that returns a value: a panic returns an Error
+// instead (which the loader throws).
+func syncFunc(f func(args []js.Value) any) js.Func {
+	return js.FuncOf(func(_ js.Value, args []js.Value) (out any) {
+		defer func() {
+			if r := recover(); r != nil {
+				out = js.Global().Get("Error").New(panicError(r).Error())
+			}
+		}()
+		return f(args)
+	})
+}
+
+func panicError(r any) error {
+	err := fmt.Errorf("wsrpc: internal error: %v", r)
+	js.Global().Get("console").Call("error", err.Error()+"\n"+string(debug.Stack()))
+	return err
 }
 
 // client is one wsrpc.Client and the JavaScript functions that serve it.
 type client struct {
 	c        *wsrpc.Client
+	url      string
 	methods  *wsrpc.Methods
 	dispatch js.Value // JS: (name, paramsJSON) => Promise<resultJSON>
 	onEvent  js.Value // JS: (kind, info) => void, never throws
 	funcs    []js.Func
 }
 
-// connect(url, optionsJSON, methodNames, dispatch, onEvent, logLevel) -> Promise<client>
-func connect(_ js.Value, args []js.Value) any {
+// connect(url, optionsJSON, methodNames, dispatch, onEvent, logLevel, signal) -> Promise<client>
+func connect(args []js.Value) any {
 	url := arg(args, 0).String()
 	opts := arg(args, 1)
 	names := arg(args, 2)
-	cl := &client{methods: wsrpc.NewMethods(), dispatch: arg(args, 3), onEvent: arg(args, 4)}
+	cl := &client{url: url, methods: wsrpc.NewMethods(), dispatch: arg(args, 3), onEvent: arg(args, 4)}
 	level := arg(args, 5)
+	ctx, cancel, release := abortable(context.Background(), arg(args, 6))
 	var optsJSON []byte
 	if opts.Type() == js.TypeString {
 		optsJSON = []byte(opts.String())
@@ -77,6 +123,8 @@ func connect(_ js.Value, args []js.Value) any {
 		}
 	}
 	return promise(func() (any, error) {
+		defer release()
+		defer cancel()
 		cfg, err := wsrpc.ParseConfig(optsJSON)
 		if err != nil {
 			return nil, tagged{"options", err}
@@ -97,15 +145,18 @@ func connect(_ js.Value, args []js.Value) any {
 			cl.emit("disconnect", info)
 		}
 		cfg.OnReconnect = func(attempt int, delay time.Duration, err error) {
-			info := map[string]any{"attempt": attempt, "delay": delay.Seconds()}
+			info := map[string]any{"attempt": attempt, "delay": delay.Milliseconds()}
 			if err != nil {
-				info["error"] = err.Error()
+				info["error"] = explain(url, err).Error()
 			}
 			cl.emit("reconnecting", info)
 		}
-		c, err := wsrpc.Dial(context.Background(), url, wsrpc.WithConfig(cfg))
+		c, err := wsrpc.Dial(ctx, url, wsrpc.WithConfig(cfg))
 		if err != nil {
-			return nil, tagged{"connect_failed", err}
+			if ctx.Err() != nil {
+				return nil, tagged{"aborted", err}
+			}
+			return nil, tagged{"connect", explain(url, err)}
 		}
 		cl.c = c
 		go func() {
@@ -120,26 +171,64 @@ func connect(_ js.Value, args []js.Value) any {
 	})
 }
 
+// explained is an error with a better message than the one it wraps.
+type explained struct {
+	msg string
+	err error
+}
+
+func (e explained) Error() string { return e.msg }
+func (e explained) Unwrap() error { return e.err }
+
+// explain replaces the WebSocket library's report of a connection that failed before it
+// opened ("use of closed network connection") with the reason the socket's events gave.
+func explain(url string, err error) error {
+	if !errors.Is(err, net.ErrClosed) || host.Type() != js.TypeObject {
+		return err
+	}
+	why := host.Call("dialFailure", url)
+	if why.Type() != js.TypeString || why.String() == "" {
+		return err
+	}
+	return explained{fmt.Sprintf("wsrpc: connect %s: %s", url, why.String()), err}
+}
+
+// abortable derives a context that an AbortSignal (if signal is one) cancels; release
+// removes the signal's listener.
+func abortable(ctx context.Context, signal js.Value) (context.Context, context.CancelFunc, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	if signal.Type() != js.TypeObject {
+		return ctx, cancel, func() {}
+	}
+	if signal.Get("aborted").Truthy() {
+		cancel()
+		return ctx, cancel, func() {}
+	}
+	onAbort := js.FuncOf(func(js.Value, []js.Value) any { cancel(); return nil })
+	signal.Call("addEventListener", "abort", onAbort)
+	return ctx, cancel, func() { signal.Call("removeEventListener", "abort", onAbort); onAbort.Release() }
+}
+
 // object is the JavaScript face of the client.
 func (cl *client) object() js.Value {
 	o := js.Global().Get("Object").New()
-	fn := func(name string, f func(args []js.Value) any) {
-		jf := js.FuncOf(func(_ js.Value, args []js.Value) any { return f(args) })
+	add := func(name string, jf js.Func) {
 		cl.funcs = append(cl.funcs, jf)
 		o.Set(name, jf)
 	}
-	fn("call", cl.call)
-	fn("notify", cl.notify)
-	fn("register", func(args []js.Value) any { cl.register(arg(args, 0).String()); return nil })
-	fn("unregister", func(args []js.Value) any { return cl.methods.Remove(arg(args, 0).String()) })
-	fn("channelId", func([]js.Value) any {
+	add("call", asyncFunc(cl.call))
+	add("notify", asyncFunc(cl.notify))
+	add("register", syncFunc(func(args []js.Value) any { cl.register(arg(args, 0).String()); return nil }))
+	add("unregister", syncFunc(func(args []js.Value) any { return cl.methods.Remove(arg(args, 0).String()) }))
+	add("channelId", syncFunc(func([]js.Value) any {
 		if ch := cl.c.Channel(); ch != nil {
 			return ch.ID()
 		}
 		return nil
-	})
-	fn("close", func([]js.Value) any {
+	}))
+	add("close", asyncFunc(func([]js.Value) any {
 		return promise(func() (any, error) {
+			// The loader calls nothing of this client after close, so its functions can go.
 			err := cl.c.Close()
 			for _, f := range cl.funcs {
 				f.Release()
@@ -147,32 +236,27 @@ func (cl *client) object() js.Value {
 			cl.funcs = nil
 			return nil, err
 		})
-	})
+	}))
 	return o
 }
 
-// call(method, paramsJSON, timeoutSeconds, signal) -> Promise<resultJSON>
+// call(method, paramsJSON, timeoutMs, signal) -> Promise<resultJSON>
 func (cl *client) call(args []js.Value) any {
 	method, params := arg(args, 0).String(), rawJSON(arg(args, 1))
 	timeout, signal := arg(args, 2), arg(args, 3)
-	ctx, cancel := context.Background(), context.CancelFunc(func() {})
+	ctx, cancel, release := abortable(context.Background(), signal)
 	if timeout.Type() == js.TypeNumber && timeout.Float() > 0 {
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(timeout.Float()*float64(time.Second)))
-	}
-	release := func() {}
-	if signal.Type() == js.TypeObject {
-		if signal.Get("aborted").Truthy() {
-			cancel()
-			return promise(func() (any, error) { return nil, tagged{"aborted", errors.New("wsrpc: call " + method + " aborted")} })
-		}
-		ctx, cancel = withCancel(ctx, cancel)
-		onAbort := js.FuncOf(func(js.Value, []js.Value) any { cancel(); return nil })
-		signal.Call("addEventListener", "abort", onAbort)
-		release = func() { signal.Call("removeEventListener", "abort", onAbort); onAbort.Release() }
+		var cancelT context.CancelFunc
+		ctx, cancelT = context.WithTimeout(ctx, time.Duration(timeout.Float()*float64(time.Millisecond)))
+		prev := cancel
+		cancel = func() { cancelT(); prev() }
 	}
 	return promise(func() (any, error) {
 		defer release()
 		defer cancel()
+		if signal.Type() == js.TypeObject && ctx.Err() == context.Canceled {
+			return nil, tagged{"aborted", errors.New("wsrpc: call " + method + " aborted")}
+		}
 		var out json.RawMessage
 		err := cl.c.Call(ctx, method, params, &out)
 		if err != nil && errors.Is(err, context.Canceled) && signal.Type() == js.TypeObject {
@@ -180,11 +264,6 @@ func (cl *client) call(args []js.Value) any {
 		}
 		return string(out), err
 	})
-}
-
-func withCancel(ctx context.Context, prev context.CancelFunc) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(ctx)
-	return ctx, func() { cancel(); prev() }
 }
 
 // notify(method, paramsJSON) -> Promise<undefined>
@@ -282,7 +361,8 @@ func (t tagged) Error() string { return t.err.Error() }
 func (t tagged) Unwrap() error { return t.err }
 
 // errorKind names a Go error for JavaScript: the core's wsrpc.KindOf names, plus
-// "aborted" for an AbortSignal and "error" for anything unclassified.
+// "aborted" for an AbortSignal, "options" for a bad option and "error" for anything
+// unclassified.
 func errorKind(err error) string {
 	var t tagged
 	switch {
@@ -313,12 +393,20 @@ func errorValue(err error) js.Value {
 	return o
 }
 
-// promise runs fn in a goroutine and settles a new Promise with its outcome.
+// promise runs fn in a goroutine and settles a new Promise with its outcome (a panic in fn
+// rejects it).
 func promise(fn func() (any, error)) js.Value {
 	executor := js.FuncOf(func(_ js.Value, args []js.Value) any {
 		resolve, reject := args[0], args[1]
 		go func() {
-			v, err := fn()
+			v, err := func() (v any, err error) {
+				defer func() {
+					if r := recover(); r != nil {
+						v, err = nil, panicError(r)
+					}
+				}()
+				return fn()
+			}()
 			if err != nil {
 				reject.Invoke(errorValue(err))
 				return
@@ -329,6 +417,11 @@ func promise(fn func() (any, error)) js.Value {
 	})
 	defer executor.Release()
 	return js.Global().Get("Promise").New(executor)
+}
+
+// rejected is a Promise rejected with err.
+func rejected(err error) js.Value {
+	return js.Global().Get("Promise").Call("reject", errorValue(err))
 }
 
 func arg(args []js.Value, i int) js.Value {

@@ -21,20 +21,19 @@ export type ErrorKind =
   | "remote" // the peer answered with a JSON-RPC error: see code, message, data
   | "timeout" // no answer in time (the method may have run on the peer)
   | "connection_lost" // the connection ended while waiting (the method may have run)
-  | "not_connected" // reconnecting and fail_fast is set; nothing was sent
+  | "not_connected" // reconnecting and failFast is set; nothing was sent
   | "closed" // the client is closed; nothing was sent
-  | "backpressure" // max_pending_requests or the send queue is full; nothing was sent
-  | "message_too_large" // the message exceeds max_message_size; nothing was sent
+  | "backpressure" // maxPendingRequests or the send queue is full; nothing was sent
+  | "message_too_large" // the message exceeds maxMessageSize; nothing was sent
   | "invalid_id"
   | "invalid_argument" // params or a result that are not valid JSON-RPC values; nothing was sent
-  | "connect" // a connection attempt failed (for example the handshake was refused)
-  | "aborted" // options.signal aborted the call
-  | "connect_failed" // connect() could not connect
+  | "connect" // connect() could not connect (the message says why: connection refused, no such host, close code 1006, ...)
+  | "aborted" // the call was cancelled inside Go (an aborted signal rejects with signal.reason instead)
   | "error";
 
 /** The error calls reject with. */
 export class RpcError extends Error {
-  constructor(message: string, init?: { kind?: ErrorKind; code?: number; data?: unknown });
+  constructor(message: string, init?: { kind?: ErrorKind; code?: number; data?: unknown; cause?: unknown });
   readonly name: "RpcError";
   readonly kind: ErrorKind;
   /** JSON-RPC error code, set when kind is "remote" (e.g. -32601 method not found, -32602 invalid params). */
@@ -57,7 +56,7 @@ export interface DisconnectEvent {
 export interface ReconnectingEvent {
   /** 1 for the first attempt of this outage. */
   attempt: number;
-  /** Seconds until the attempt. */
+  /** Milliseconds until the attempt. */
   delay: number;
   error?: string;
 }
@@ -78,44 +77,54 @@ export interface Events {
 export type EventName = keyof Events;
 
 /**
- * The wsrpc configuration (JSON form, shared with the C binding): names follow
- * fastapi-ws-rpc, durations are seconds. A misspelt member is an error.
+ * The wsrpc configuration (the JSON form shared with the C binding, in JavaScript's
+ * spelling): names are camelCase, durations are milliseconds. A misspelt member, or a
+ * snake_case one, is a TypeError.
  */
 export interface Config {
-  max_message_size?: number;
-  max_pending_requests?: number;
+  maxMessageSize?: number;
+  maxPendingRequests?: number;
   /** 0 = unlimited. */
-  max_send_queue_size?: number;
+  maxSendQueueSize?: number;
   /** 0 = unlimited. */
-  max_concurrent_requests?: number;
+  maxConcurrentRequests?: number;
   sequential?: boolean;
-  default_response_timeout?: number;
-  idle_timeout?: number;
-  max_connection_duration?: number;
-  handshake_timeout?: number;
-  close_grace?: number;
-  /** Seconds a lone call busy-waits for its answer (Go Config.SpinWait); no effect in the browser. */
-  spin_wait?: number;
+  /** Milliseconds a call waits for its answer unless it says otherwise. */
+  defaultResponseTimeout?: number;
+  /** Milliseconds. */
+  idleTimeout?: number;
+  /** Milliseconds. */
+  maxConnectionDuration?: number;
+  /** Milliseconds. */
+  handshakeTimeout?: number;
+  /** Milliseconds. */
+  closeGrace?: number;
+  /** Milliseconds a lone call busy-waits for its answer (Go Config.SpinWait); no effect here. */
+  spinWait?: number;
   /** Disclose exception texts in -32603 answers. */
   debug?: boolean;
   /** null or [] offers no subprotocol; default ["jsonrpc2.0"]. */
   subprotocols?: string[] | null;
   binary?: boolean;
-  /** Browsers cannot send custom handshake headers; ignored there. */
+  /** Browsers cannot send custom handshake headers; ignored. */
   headers?: Record<string, string>;
-  readiness_check?: boolean;
-  fail_fast?: boolean;
-  retry?: { enabled?: boolean; max_attempts?: number; min_wait?: number; max_wait?: number; jitter?: boolean };
-  auto_reconnect?: boolean;
-  reconnect_delay?: number;
-  max_reconnect_delay?: number;
+  readinessCheck?: boolean;
+  failFast?: boolean;
+  /** Retrying the first connection; minWait and maxWait in milliseconds. */
+  retry?: { enabled?: boolean; maxAttempts?: number; minWait?: number; maxWait?: number; jitter?: boolean };
+  autoReconnect?: boolean;
+  /** Milliseconds. */
+  reconnectDelay?: number;
+  /** Milliseconds. */
+  maxReconnectDelay?: number;
   /** -1 = unlimited. */
-  max_reconnect_attempts?: number;
-  max_reconnect_elapsed?: number;
-  /** Keepalive uses the JSON-RPC "ping" method (browsers have no protocol pings). */
-  keepalive?: { interval?: number; max_consecutive_failures?: number; use_protocol_ping?: boolean };
-  sync_channel_id?: boolean;
-  origin_patterns?: string[];
+  maxReconnectAttempts?: number;
+  /** Milliseconds. */
+  maxReconnectElapsed?: number;
+  /** Keepalive uses the JSON-RPC "ping" method (browsers have no protocol pings); interval in milliseconds. */
+  keepalive?: { interval?: number; maxConsecutiveFailures?: number; useProtocolPing?: boolean };
+  syncChannelId?: boolean;
+  originPatterns?: string[];
 }
 
 export interface LoadOptions {
@@ -132,12 +141,14 @@ export interface ConnectOptions extends Config, LoadOptions {
   on?: { [E in EventName]?: (event: Events[E]) => void };
   /** Go-side log level on the console; default "warn". */
   logLevel?: "debug" | "info" | "warn" | "error" | "silent";
+  /** Aborting stops connecting: connect() rejects with signal.reason. */
+  signal?: AbortSignal;
 }
 
 export interface CallOptions {
-  /** Seconds to wait for the answer (default: default_response_timeout, else none). */
+  /** Milliseconds to wait for the answer (default: defaultResponseTimeout, else none). */
   timeout?: number;
-  /** Aborting rejects the call with kind "aborted". */
+  /** Aborting rejects the call with signal.reason (an "AbortError" DOMException by default). */
   signal?: AbortSignal;
 }
 
@@ -162,7 +173,12 @@ export class Client {
   close(): Promise<void>;
 }
 
-/** Connects to a wsrpc or fastapi-ws-rpc server (ws:// or wss:// URL). */
+/**
+ * Connects to a wsrpc or fastapi-ws-rpc server (ws:// or wss:// URL) on the platform's
+ * WebSocket, else (Node 20) the optional "ws" package's. Rejects with an RpcError of kind
+ * "connect" when it cannot connect (or there is no WebSocket), a TypeError for bad options,
+ * or signal.reason when aborted.
+ */
 export function connect(url: string | URL, options?: ConnectOptions): Promise<Client>;
 
 /** Loads and starts the wasm module (connect() does this on first use). */

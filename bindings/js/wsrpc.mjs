@@ -7,13 +7,18 @@
 //   await c.call("concat", { a: "hello", b: " world" });   // "hello world"
 //
 // wsrpc.wasm and wasm_exec.js (from the Go toolchain that built the .wasm) are looked up
-// next to this file unless load() is told otherwise. Node needs a global WebSocket (Node 22
-// has one; on Node 20 set globalThis.WebSocket from the "ws" package).
+// next to this file unless load() is told otherwise. The WebSocket is the platform's
+// (browsers, Node >= 22) or else the optional "ws" package's (Node 20: npm install ws).
+//
+// Nothing of ours lands on globalThis: wasm_exec.js and the Go program run with a private
+// global object (a Proxy over globalThis) that holds Go's own names (Go, and fs, process,
+// path where the platform lacks them), the WebSocket class and the loader's "wsrpc" host
+// object, through which the Go program hands over its API.
+
+import { findWebSocket, dialFailures } from "./websocket.mjs";
 
 const here = (name) => new URL(name, import.meta.url);
 const isNode = typeof process === "object" && process.versions != null && process.versions.node != null && typeof window === "undefined";
-
-let loading = null;
 
 async function readBytes(url) {
   if (isNode && url.protocol === "file:") {
@@ -25,54 +30,57 @@ async function readBytes(url) {
   return new Uint8Array(await res.arrayBuffer());
 }
 
-async function loadWasmExec(url) {
-  if (typeof globalThis.Go === "function") return;
-  if (isNode && url.protocol === "file:") {
-    // wasm_exec.js is a classic script: run it in this realm.
-    const { readFile } = await import("node:fs/promises");
-    const code = await readFile(url, "utf8");
-    new Function(code)();
-  } else if (typeof document !== "undefined") {
-    await new Promise((resolve, reject) => {
-      const s = document.createElement("script");
-      s.src = String(url);
-      s.onload = resolve;
-      s.onerror = () => reject(new Error(`wsrpc: cannot load ${url}`));
-      document.head.appendChild(s);
-    });
-  } else {
-    new Function(await (await fetch(url)).text())();
-  }
-  if (typeof globalThis.Go !== "function") throw new Error(`wsrpc: ${url} did not define Go`);
+/** A global object for Go: reads fall through to globalThis, writes stay in own. */
+function privateGlobal(own) {
+  return new Proxy(globalThis, {
+    get: (t, k) => (Object.hasOwn(own, k) ? own[k] : Reflect.get(t, k)),
+    set: (t, k, v) => { own[k] = v; return true; },
+    has: (t, k) => Object.hasOwn(own, k) || Reflect.has(t, k),
+    deleteProperty: (t, k) => delete own[k],
+  });
 }
+
+let loading = null; // Promise<{ api, WebSocket, pending: Set<reject>, exited: boolean }>
 
 /**
  * Loads and starts the wasm module once (connect() calls it). Options: wasm and wasmExec
  * are URLs (or paths relative to this module) of wsrpc.wasm and wasm_exec.js.
  */
 export function load(options = {}) {
+  return loadState(options).then((s) => s.api);
+}
+
+function loadState(options) {
   if (loading) return loading;
   loading = (async () => {
     const wasmURL = options.wasm ? new URL(options.wasm, import.meta.url) : here("./wsrpc.wasm");
     const execURL = options.wasmExec ? new URL(options.wasmExec, import.meta.url) : here("./wasm_exec.js");
-    await loadWasmExec(execURL);
-    const go = new globalThis.Go();
-    let instance;
-    if (!(isNode && wasmURL.protocol === "file:") && typeof WebAssembly.instantiateStreaming === "function") {
-      try {
-        ({ instance } = await WebAssembly.instantiateStreaming(fetch(wasmURL), go.importObject));
-      } catch (e) {
-        // e.g. a server that does not send application/wasm: fall back to bytes.
-        ({ instance } = await WebAssembly.instantiate(await readBytes(wasmURL), go.importObject));
-      }
-    } else {
-      ({ instance } = await WebAssembly.instantiate(await readBytes(wasmURL), go.importObject));
-    }
-    const ready = new Promise((resolve) => { globalThis.__wsrpc_ready = resolve; });
-    go.run(instance).then(() => { loading = null; delete globalThis.__wsrpc; });
-    if (!globalThis.__wsrpc) await ready;
-    delete globalThis.__wsrpc_ready;
-    return globalThis.__wsrpc;
+    const [WebSocket, execCode, bytes] = await Promise.all([
+      findWebSocket(),
+      readBytes(execURL).then((b) => new TextDecoder().decode(b)),
+      readBytes(wasmURL),
+    ]);
+    const own = { WebSocket };
+    const scope = privateGlobal(own);
+    // wasm_exec.js is a classic script that defines globalThis.Go: run it with our global.
+    new Function("globalThis", execCode)(scope);
+    if (typeof own.Go !== "function") throw new Error(`wsrpc: ${execURL} did not define Go`);
+    const go = new own.Go();
+    const { instance: wasm } = await WebAssembly.instantiate(bytes, go.importObject);
+    const state = { api: null, WebSocket, pending: new Set(), exited: false };
+    const ready = new Promise((resolve) => {
+      own.wsrpc = { ready: resolve, dialFailure: (url) => dialFailures.get(url) };
+    });
+    go.run(wasm).then(() => {
+      // Only a bug ends the Go program; settle what it left pending and start anew next time.
+      state.exited = true;
+      loading = null;
+      const err = new RpcError("wsrpc: the Go runtime exited", { kind: "closed" });
+      for (const reject of state.pending) reject(err);
+      state.pending.clear();
+    });
+    state.api = await ready;
+    return state;
   })();
   loading.catch(() => { loading = null; });
   return loading;
@@ -80,8 +88,8 @@ export function load(options = {}) {
 
 /** The error a call rejects with: a peer's error answer (kind "remote") or a local failure. */
 export class RpcError extends Error {
-  constructor(message, { kind = "error", code, data } = {}) {
-    super(message);
+  constructor(message, { kind = "error", code, data, cause } = {}) {
+    super(message, cause === undefined ? undefined : { cause });
     this.name = "RpcError";
     this.kind = kind;
     if (code !== undefined) this.code = code;
@@ -89,14 +97,38 @@ export class RpcError extends Error {
   }
 }
 
+const camel = (s) => s.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
+const snake = (s) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
 function toError(e) {
   if (e instanceof Error) return e;
-  if (e && e.kind === "options") return new TypeError(e.message);
+  if (e && e.kind === "options") {
+    // Name the option as the caller spelt it: "auto_reconect" -> "autoReconect".
+    return new TypeError(String(e.message).replace(/"([a-z0-9]+(?:_[a-z0-9]+)+)"/g, (_, n) => `"${camel(n)}"`));
+  }
   let data;
   if (e && typeof e.data === "string") {
     try { data = JSON.parse(e.data); } catch { data = e.data; }
   }
   return new RpcError(e && e.message !== undefined ? String(e.message) : String(e), { kind: e && e.kind, code: e && e.code, data });
+}
+
+// Settles like p (a Promise from Go), or rejects if the Go program exits first.
+function settled(state, p) {
+  return new Promise((resolve, reject) => {
+    if (state.exited) return reject(new RpcError("wsrpc: the Go runtime exited", { kind: "closed" }));
+    state.pending.add(reject);
+    p.then(
+      (v) => { state.pending.delete(reject); resolve(v); },
+      (e) => { state.pending.delete(reject); reject(e); },
+    );
+  });
+}
+
+// A synchronous Go function returns an Error instead of panicking.
+function sync(v) {
+  if (v instanceof Error) throw v;
+  return v;
 }
 
 function encodeParams(params, what) {
@@ -105,18 +137,44 @@ function encodeParams(params, what) {
   return JSON.stringify(params);
 }
 
+// Options in milliseconds (the Go configuration takes seconds).
+const MS = new Set([
+  "defaultResponseTimeout", "idleTimeout", "maxConnectionDuration", "handshakeTimeout", "closeGrace",
+  "spinWait", "reconnectDelay", "maxReconnectDelay", "maxReconnectElapsed", "retry.minWait", "retry.maxWait",
+  "keepalive.interval",
+]);
+// Options whose members are data, not option names.
+const VERBATIM = new Set(["headers"]);
+
+/** The wsrpc JSON configuration (snake_case, seconds) from camelCase options in milliseconds. */
+function toConfig(options, path = "") {
+  const out = {};
+  for (const [k, v] of Object.entries(options)) {
+    const name = path + k;
+    if (k.includes("_")) throw new TypeError(`wsrpc: option ${name}: options are camelCase (${path}${camel(k)})`);
+    let value = v;
+    if (MS.has(name) && typeof v === "number") value = v / 1000;
+    else if (v !== null && typeof v === "object" && !Array.isArray(v) && !VERBATIM.has(name)) value = toConfig(v, `${name}.`);
+    out[snake(k)] = value;
+  }
+  return out;
+}
+
 const EVENTS = ["connect", "disconnect", "reconnecting", "close"];
-const JS_OPTIONS = ["methods", "on", "logLevel", "wasm", "wasmExec"];
 
 /** A connection to a wsrpc (or fastapi-ws-rpc) server; see index.d.ts. */
 export class Client {
+  #state;
   #go = null;
   #methods;
   #listeners = new Map(EVENTS.map((k) => [k, new Set()]));
   #closed = false;
 
   /** @internal Use connect(). */
-  constructor(methods) { this.#methods = methods; }
+  constructor(state, methods) {
+    this.#state = state;
+    this.#methods = methods;
+  }
 
   /** @internal */
   _attach(go) { this.#go = go; }
@@ -138,33 +196,39 @@ export class Client {
     let result;
     try {
       result = Array.isArray(params) ? await fn(...params) : await fn(params ?? {});
+      return result === undefined ? undefined : JSON.stringify(result);
     } catch (e) {
       const err = { message: e && e.message !== undefined ? String(e.message) : String(e), name: (e && e.name) || "Error" };
       if (e && typeof e.code === "number" && Number.isInteger(e.code)) {
         err.code = e.code;
-        if (e.data !== undefined) err.data = JSON.stringify(e.data);
+        if (e.data !== undefined) {
+          try { err.data = JSON.stringify(e.data); } catch { /* not JSON: sent without data */ }
+        }
       }
       throw err;
     }
-    return result === undefined ? undefined : JSON.stringify(result);
   }
 
   #live(what) {
-    if (this.#closed) throw new RpcError(`wsrpc: ${what}: client is closed`, { kind: "closed" });
+    if (this.#closed || this.#state.exited) throw new RpcError(`wsrpc: ${what}: client is closed`, { kind: "closed" });
     return this.#go;
   }
 
   /**
    * Calls method on the server. params: an object (named params), an array (positional
-   * params) or undefined (none). options.timeout is in seconds; options.signal aborts.
+   * params) or undefined (none). options.timeout is in milliseconds; options.signal aborts
+   * the call, which then rejects with signal.reason.
    */
   async call(method, params, options = {}) {
+    const { timeout, signal } = options;
+    signal?.throwIfAborted();
     const go = this.#live(`call ${method}`);
     const p = encodeParams(params, `call ${method}`);
     let out;
     try {
-      out = await go.call(String(method), p, options.timeout, options.signal);
+      out = await settled(this.#state, go.call(String(method), p, timeout, signal));
     } catch (e) {
+      if (signal?.aborted) throw signal.reason;
       throw toError(e);
     }
     return out === "" || out === undefined ? null : JSON.parse(out);
@@ -175,7 +239,7 @@ export class Client {
     const go = this.#live(`notify ${method}`);
     const p = encodeParams(params, `notify ${method}`);
     try {
-      await go.notify(String(method), p);
+      await settled(this.#state, go.notify(String(method), p));
     } catch (e) {
       throw toError(e);
     }
@@ -186,7 +250,7 @@ export class Client {
     if (typeof fn !== "function") throw new TypeError(`wsrpc: register ${name}: not a function`);
     const go = this.#live(`register ${name}`);
     this.#methods.set(String(name), fn);
-    go.register(String(name));
+    sync(go.register(String(name)));
     return this;
   }
 
@@ -194,13 +258,14 @@ export class Client {
   unregister(name) {
     const go = this.#live(`unregister ${name}`);
     this.#methods.delete(String(name));
-    return go.unregister(String(name));
+    return sync(go.unregister(String(name)));
   }
 
   /** Adds an event listener; returns a function that removes it. */
   on(event, fn) {
     const set = this.#listeners.get(event);
     if (!set) throw new TypeError(`wsrpc: unknown event ${event} (one of ${EVENTS.join(", ")})`);
+    if (typeof fn !== "function") throw new TypeError(`wsrpc: on ${event}: not a function`);
     set.add(fn);
     return () => set.delete(fn);
   }
@@ -209,7 +274,7 @@ export class Client {
   off(event, fn) { this.#listeners.get(event)?.delete(fn); }
 
   /** The current connection's channel id, or null while disconnected. */
-  get channelId() { return this.#closed ? null : this.#go.channelId(); }
+  get channelId() { return this.#closed || this.#state.exited ? null : sync(this.#go.channelId()); }
 
   /** Whether close() has been called. */
   get closed() { return this.#closed; }
@@ -218,45 +283,58 @@ export class Client {
   async close() {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#state.exited) return;
     try {
-      await this.#go.close();
+      await settled(this.#state, this.#go.close());
     } catch (e) {
       throw toError(e);
     }
   }
 }
 
+const NO_WEBSOCKET = "this runtime has no global WebSocket and the optional \"ws\" package is not installed (npm install ws)";
+
 /**
  * Connects to url (ws:// or wss://). options.methods are the methods the server may call;
- * options.on are event listeners attached before connecting; the remaining members are the
- * wsrpc JSON configuration (snake_case, durations in seconds), e.g. auto_reconnect,
- * default_response_timeout, keepalive: { interval }.
+ * options.on are event listeners attached before connecting; options.signal aborts
+ * connecting (connect() then rejects with signal.reason); the remaining members are the
+ * wsrpc configuration in camelCase with durations in milliseconds, e.g. autoReconnect,
+ * defaultResponseTimeout, keepalive: { interval }.
  */
 export async function connect(url, options = {}) {
-  const config = {};
-  for (const [k, v] of Object.entries(options)) if (!JS_OPTIONS.includes(k)) config[k] = v;
-  const api = await load({ wasm: options.wasm, wasmExec: options.wasmExec });
+  const { methods: fns = {}, on = {}, logLevel = "warn", signal, wasm, wasmExec, ...rest } = options;
+  signal?.throwIfAborted();
+  const config = toConfig(rest);
   const methods = new Map();
-  for (const [name, fn] of Object.entries(options.methods ?? {})) {
+  for (const [name, fn] of Object.entries(fns)) {
     if (typeof fn !== "function") throw new TypeError(`wsrpc: methods.${name} is not a function`);
     methods.set(name, fn);
   }
-  const client = new Client(methods);
-  for (const [event, fn] of Object.entries(options.on ?? {})) client.on(event, fn);
+  const state = await loadState({ wasm, wasmExec });
+  signal?.throwIfAborted();
+  if (!state.WebSocket) throw new RpcError(`wsrpc: connect ${url}: ${NO_WEBSOCKET}`, { kind: "connect" });
+  const client = new Client(state, methods);
+  for (const [event, fn] of Object.entries(on)) client.on(event, fn);
   let go;
   try {
-    go = await api.connect(
+    go = await settled(state, state.api.connect(
       String(url),
       JSON.stringify(config),
       [...methods.keys()],
       (name, params) => client._dispatch(name, params),
       (kind, info) => client._emit(kind, info),
-      options.logLevel ?? "warn",
-    );
+      logLevel,
+      signal,
+    ));
   } catch (e) {
+    if (signal?.aborted) throw signal.reason;
     throw toError(e);
   }
   client._attach(go);
+  if (signal?.aborted) {
+    await client.close().catch(() => {});
+    throw signal.reason;
+  }
   return client;
 }
 

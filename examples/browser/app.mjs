@@ -43,7 +43,7 @@ try {
   const concat = async (a, b) => {
     log("out", `concat(${JSON.stringify(a)}, ${JSON.stringify(b)})`);
     try {
-      log("in", JSON.stringify(await client.call("concat", { a, b })));
+      log("in", JSON.stringify(await client.call("concat", { a, b }, { timeout: 5000 }))); // ms
     } catch (e) {
       log("err", `${e.name}: ${e.message}${e.code !== undefined ? ` (code ${e.code})` : ""}`);
     }

@@ -1,23 +1,7 @@
-// Test harness: Go server processes and a WebSocket for Node 20 (the binding itself uses
-// the platform's WebSocket; Node 20 has none, so the tests provide one from "ws").
+// Test harness: Go server processes for the tests of the JavaScript binding.
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { WebSocket } from "ws";
-
-// Like a browser's (WHATWG) WebSocket, close() accepts only 1000 and 3000-4999 and throws
-// InvalidAccessError otherwise; "ws" would accept e.g. 1011, and the Go WebSocket library
-// then waits for the close inside the socket's error event handler, which never returns.
-class BrowserLikeWebSocket extends WebSocket {
-  close(code, reason) {
-    if (code !== undefined && code !== 1000 && !(code >= 3000 && code <= 4999)) {
-      throw new DOMException(`close code ${code} is not allowed`, "InvalidAccessError");
-    }
-    super.close(code, reason);
-  }
-}
-
-if (typeof globalThis.WebSocket !== "function") globalThis.WebSocket = BrowserLikeWebSocket;
 
 export const root = fileURLToPath(new URL("../../", import.meta.url));
 export const bin = (name) => `${root}build/bin/${name}`;
