@@ -281,7 +281,6 @@ func (cl *client) register(name string) {
 		if params != nil {
 			p = string(params)
 		}
-		wsrpc.Detach(ctx) // the JavaScript handler settles later (it may call the peer back)
 		v, err := await(ctx, cl.dispatch.Invoke(name, p))
 		if err != nil {
 			return nil, err
