@@ -641,6 +641,9 @@ func (c *Channel) serve(ctx context.Context, r request) {
 	rbuf := getBuf()
 	defer putBuf(rbuf, nil) // the result may be caller-owned memory: keep only the pooled buffer
 	result, err := c.invoke(ctx, name, params, legacy, (*rbuf)[:0])
+	// The handler is done: its slot and bytes go back before the reply leaves, so that a
+	// peer calling again as soon as it has the answer finds the slot free.
+	h.release()
 	if legacy {
 		// Legacy requests with call_id null are still answered (with call_id null).
 		if out := c.legacyReply(id, name, result, err); out != nil {
