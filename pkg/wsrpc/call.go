@@ -1,6 +1,7 @@
 package wsrpc
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -349,7 +350,7 @@ func (c *Channel) TakeResponse(id string) (resp json.RawMessage, ok bool) {
 func (c *Channel) complete(m *wire.Message) {
 	var e *Error
 	if m.Error != nil {
-		e = &Error{Code: int(m.Error.Code), Message: m.Error.Message, Data: json.RawMessage(m.Error.Data)}
+		e = &Error{Code: int(m.Error.Code), Message: m.Error.Message, Data: bytes.Clone(m.Error.Data)}
 	}
 	c.completeKey(m.Key, m.Result, e, "")
 }

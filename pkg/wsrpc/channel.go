@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -407,8 +408,8 @@ func (c *Channel) readLoop() {
 		if !c.out.waitRoom(c.done) {
 			return // closed while waiting: shutdown has closed the connection
 		}
-		_, data, err := c.conn.Read(context.Background())
-		if !c.received(data, err) {
+		typ, data, err := c.conn.Read(context.Background())
+		if !c.received(typ, data, err) {
 			return
 		}
 	}
@@ -416,7 +417,7 @@ func (c *Channel) readLoop() {
 
 // received handles what one read of the connection returned, on the goroutine that
 // reads; it reports false once the reading has ended (the channel is closing).
-func (c *Channel) received(data []byte, err error) bool {
+func (c *Channel) received(typ websocket.MessageType, data []byte, err error) bool {
 	if err != nil {
 		c.readFailed(err)
 		return false
@@ -430,7 +431,13 @@ func (c *Channel) received(data []byte, err error) bool {
 			websocket.StatusMessageTooBig, "message too big", true)
 		return false
 	}
-	c.handleMessage(data)
+	if !c.handleMessage(data) && typ == websocket.MessageText && !utf8.Valid(data) {
+		// RFC 6455 §8.1: a text message that is not UTF-8 fails the connection.
+		c.cfg.Logger.Warn("wsrpc: text message is not valid UTF-8", "channel", c.id)
+		c.shutdown(wrap(ErrConnectionLost, "the peer sent a text message that is not valid UTF-8"),
+			websocket.StatusInvalidFramePayloadData, "invalid UTF-8", true)
+		return false
+	}
 	return true
 }
 
@@ -480,8 +487,13 @@ func CloseCode(err error) int {
 	return -1
 }
 
-func (c *Channel) handleMessage(data []byte) {
+// handleMessage handles one message; it reports false, having done nothing, for a text
+// that is not JSON in UTF-8, which the caller handles (see received).
+func (c *Channel) handleMessage(data []byte) bool {
 	m := wire.Parse(data)
+	if m.Kind == wire.KindInvalid && m.Reply != nil && m.Reply.Code == CodeParseError && !utf8.Valid(data) {
+		return false
+	}
 	if m.Kind != wire.KindInvalid {
 		c.pin(m.Kind)
 	}
@@ -492,7 +504,7 @@ func (c *Channel) handleMessage(data []byte) {
 			// Legacy peers ignore what is not a legacy envelope.
 			c.cfg.Logger.Debug("wsrpc: non-legacy message ignored on a legacy connection", "channel", c.id)
 		}
-		return
+		return true
 	}
 	switch m.Kind {
 	case wire.KindResponse:
@@ -503,7 +515,7 @@ func (c *Channel) handleMessage(data []byte) {
 		c.sendError(nil, wire.ErrorObject{Code: CodeInvalidRequest, Message: "Unknown message format: " + wire.PyRepr(data)})
 	default:
 		if c.completeBare(&m) {
-			return
+			return true
 		}
 		id := m.ID
 		if m.Reply.Code == CodeParseError {
@@ -511,6 +523,7 @@ func (c *Channel) handleMessage(data []byte) {
 		}
 		c.sendError(id, *m.Reply)
 	}
+	return true
 }
 
 func (c *Channel) sendError(id []byte, e wire.ErrorObject) {
@@ -723,7 +736,7 @@ func (c *Channel) invoke(ctx context.Context, name string, params []byte, legacy
 		out, err := m.encoded(ctx, params, dst)
 		var ee errEncodeResult
 		if errors.As(err, &ee) {
-			return nil, &paramError{kind: "TypeError", method: name, detail: "result is not JSON-serialisable: " + ee.err.Error()}
+			return nil, &paramError{kind: "TypeError", method: name, detail: "result is not JSON-serialisable", debug: ee.err.Error()}
 		}
 		return out, err
 	}
@@ -733,7 +746,7 @@ func (c *Channel) invoke(ctx context.Context, name string, params []byte, legacy
 	}
 	out, err := encodeResult(v, m.stringify)
 	if err != nil {
-		return nil, &paramError{kind: "TypeError", method: name, detail: "result is not JSON-serialisable: " + err.Error()}
+		return nil, &paramError{kind: "TypeError", method: name, detail: "result is not JSON-serialisable", debug: err.Error()}
 	}
 	return out, nil
 }
@@ -753,7 +766,7 @@ func (c *Channel) errorObject(name string, err error) wire.ErrorObject {
 	}
 	var pe *paramError
 	if errors.As(err, &pe) {
-		e := pe.rpcError()
+		e := pe.rpcError(c.cfg.Debug)
 		return wire.ErrorObject{Code: int64(e.Code), Message: e.Message, Data: []byte(e.Data)}
 	}
 	typ := fmt.Sprintf("%T", err)

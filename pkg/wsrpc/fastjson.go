@@ -15,8 +15,8 @@ import (
 
 // Fast paths for the common scalar shapes of params and results, so that the hot path
 // avoids encoding/json's reflection (and the deep stacks it grows). Strings decoded here
-// share memory with the received message (so a handler that keeps a small string keeps
-// that message's buffer alive). Anything else, and
+// are copies: a handler that keeps a small string keeps only that string, never the
+// message it came in. Anything else, and
 // any input the fast path does not accept exactly, goes through encoding/json, so the
 // results and the error texts stay those of encoding/json.
 
@@ -32,10 +32,7 @@ func decodeScalar(raw []byte, v reflect.Value) (ok bool) {
 		if raw[0] != '"' || v.Type() != stringType {
 			return false
 		}
-		// Zero-copy: the string shares the received message's memory, which is never
-		// reused (each message is read into a buffer of its own); only a string with
-		// escapes is copied.
-		s := lex.UnsafeString()
+		s := lex.String() // a copy (see above)
 		if !lex.Ok() || !lex.IsStart() && !consumed(&lex) {
 			return false
 		}

@@ -1,6 +1,7 @@
 package wsrpc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,7 +13,7 @@ import (
 )
 
 // HandlerFunc is a raw method handler. params is the params member exactly as the peer sent
-// it (a JSON object, a JSON array, or nil when absent or null). The result is encoded with
+// it (a JSON object, a JSON array, or nil when absent or null), in memory of its own. The result is encoded with
 // encoding/json (or easyjson when it implements easyjson.Marshaler); a json.RawMessage
 // result is sent as is.
 //
@@ -65,7 +66,8 @@ func NewMethods() *Methods { return &Methods{m: make(map[string]*method)} }
 // Handle registers a raw handler under name, replacing any method of that name.
 func (ms *Methods) Handle(name string, fn HandlerFunc, opts ...MethodOption) {
 	ms.add(name, func(ctx context.Context, params []byte) (any, error) {
-		return fn(ctx, params)
+		// A copy: the handler may keep it, and must not keep the whole message alive.
+		return fn(ctx, bytes.Clone(params))
 	}, opts)
 }
 

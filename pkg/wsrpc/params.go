@@ -2,6 +2,7 @@ package wsrpc
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -13,15 +14,86 @@ import (
 // paramError is a failure to bind params; it answers -32602 with data
 // {"type": kind, "method": name}. kind is "ValueError" for array-shape problems and
 // "TypeError" for argument problems, as the Python reference reports them.
+//
+// detail names only the method and JSON parameters; debug, when set, adds what Go said
+// (type and field names), which the peer sees only with Config.Debug.
 type paramError struct {
 	kind, method, detail string
+	debug                string
 }
 
-func (e *paramError) Error() string { return "Invalid parameters: " + e.detail }
+func (e *paramError) Error() string {
+	if e.debug != "" {
+		return "Invalid parameters: " + e.detail + " (" + e.debug + ")"
+	}
+	return "Invalid parameters: " + e.detail
+}
 
-func (e *paramError) rpcError() *Error {
+// rpcError is the -32602 reply; with debug it carries the Go detail too.
+func (e *paramError) rpcError(debug bool) *Error {
 	data, _ := json.Marshal(map[string]string{"type": e.kind, "method": e.method})
-	return &Error{Code: CodeInvalidParams, Message: e.Error(), Data: data}
+	msg := "Invalid parameters: " + e.detail
+	if debug && e.debug != "" {
+		msg = e.Error()
+	}
+	return &Error{Code: CodeInvalidParams, Message: msg, Data: data}
+}
+
+// decodeFailure describes err, a failure to decode JSON into a Go value, in JSON terms:
+// what was expected and what came, at which JSON path (below prefix, "" for the top),
+// never Go type or field names; the Go text goes to paramError.debug.
+func decodeFailure(kind, method, prefix string, err error) *paramError {
+	pe := &paramError{kind: kind, method: method, debug: err.Error()}
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		at := prefix
+		if te.Field != "" {
+			if at != "" {
+				at += "."
+			}
+			at += te.Field
+		}
+		pe.detail = fmt.Sprintf("expected %s, got %s", jsonKind(te.Type), te.Value)
+		if at != "" {
+			pe.detail = fmt.Sprintf("argument '%s': %s", at, pe.detail)
+		}
+	case errors.As(err, &se):
+		pe.detail = "malformed JSON"
+	default:
+		pe.detail = "invalid value"
+		if prefix != "" {
+			pe.detail = fmt.Sprintf("argument '%s': invalid value", prefix)
+		}
+	}
+	return pe
+}
+
+// jsonKind names the JSON shape a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "a value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "a value"
 }
 
 type paramField struct {
@@ -104,7 +176,7 @@ func (p *paramPlan) bind(method string, raw []byte, dst reflect.Value) error {
 			return nil
 		}
 		if err := json.Unmarshal(raw, dst.Addr().Interface()); err != nil {
-			return &paramError{kind: "TypeError", method: method, detail: err.Error()}
+			return decodeFailure("TypeError", method, "", err)
 		}
 		return nil
 	}
@@ -145,7 +217,7 @@ func (p *paramPlan) bindArray(method string, lex *jlexer.Lexer, dst reflect.Valu
 	}
 	lex.Delim(']')
 	if err := lex.Error(); err != nil {
-		return &paramError{kind: "ValueError", method: method, detail: err.Error()}
+		return &paramError{kind: "ValueError", method: method, detail: "malformed array", debug: err.Error()}
 	}
 	switch {
 	case len(p.kwOnly) > 0:
@@ -193,7 +265,7 @@ func (p *paramPlan) bindObject(method string, lex *jlexer.Lexer, dst reflect.Val
 	}
 	lex.Delim('}')
 	if err := lex.Error(); err != nil {
-		return &paramError{kind: "TypeError", method: method, detail: err.Error()}
+		return &paramError{kind: "TypeError", method: method, detail: "malformed object", debug: err.Error()}
 	}
 	return nil
 }
@@ -205,7 +277,7 @@ func (p *paramPlan) setField(method string, dst reflect.Value, i int, raw []byte
 		return nil
 	}
 	if err := json.Unmarshal(raw, fv.Addr().Interface()); err != nil {
-		return &paramError{kind: "TypeError", method: method, detail: fmt.Sprintf("argument '%s': %v", f.name, err)}
+		return decodeFailure("TypeError", method, f.name, err)
 	}
 	return nil
 }

@@ -97,7 +97,7 @@ func bindUtility(params json.RawMessage, dst any, method string, names ...string
 	if params[0] == '[' {
 		var arr []json.RawMessage
 		if err := json.Unmarshal(params, &arr); err != nil {
-			return &paramError{kind: "ValueError", method: method, detail: err.Error()}
+			return decodeFailure("ValueError", method, "", err)
 		}
 		if len(arr) > len(names) {
 			return &paramError{kind: "ValueError", method: method, detail: "Too many positional arguments for method '" + method +
@@ -111,7 +111,7 @@ func bindUtility(params json.RawMessage, dst any, method string, names ...string
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(params, &obj); err != nil {
-		return &paramError{kind: "TypeError", method: method, detail: err.Error()}
+		return decodeFailure("TypeError", method, "", err)
 	}
 	for k := range obj {
 		known := false
@@ -123,7 +123,7 @@ func bindUtility(params json.RawMessage, dst any, method string, names ...string
 		}
 	}
 	if err := json.Unmarshal(params, dst); err != nil {
-		return &paramError{kind: "TypeError", method: method, detail: err.Error()}
+		return decodeFailure("TypeError", method, "", err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // Tests cite CONFORMANCE.md items as "Cn".
@@ -220,8 +221,8 @@ func FuzzSplit(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var in Incoming
 		ok := validTop(data, &in)
-		if ok != json.Valid(data) {
-			t.Fatalf("valid %v, encoding/json says %v: %q", ok, !ok, data)
+		if ok != (json.Valid(data) && utf8.Valid(data)) {
+			t.Fatalf("valid %v, encoding/json and unicode/utf8 say %v: %q", ok, !ok, data)
 		}
 		if !ok || FirstByte(data) != '{' {
 			return

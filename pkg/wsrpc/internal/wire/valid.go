@@ -1,9 +1,12 @@
 package wire
 
+import "unicode/utf8"
+
 // Valid reports whether data is exactly one JSON value (with optional surrounding white
-// space), accepting the same inputs as encoding/json.Valid (FuzzValid checks the two
-// against each other) at a fraction of its cost: every incoming message is validated
-// before it is classified, so this is on the hot path.
+// space) in UTF-8 (RFC 8259 §8.1): it accepts what encoding/json.Valid accepts, less
+// strings holding invalid UTF-8 (which encoding/json would replace with U+FFFD; FuzzValid
+// checks this against encoding/json and unicode/utf8), at a fraction of its cost: every
+// incoming message is validated before it is classified, so this is on the hot path.
 func Valid(data []byte) bool {
 	return validTop(data, nil)
 }
@@ -97,8 +100,14 @@ func validString(d []byte, i int) (int, bool) {
 			}
 		case c < 0x20:
 			return i, false
-		default:
+		case c < utf8.RuneSelf:
 			i++
+		default:
+			r, size := utf8.DecodeRune(d[i:])
+			if r == utf8.RuneError && size == 1 {
+				return i, false
+			}
+			i += size
 		}
 	}
 	return i, false

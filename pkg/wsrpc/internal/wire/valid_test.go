@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
+// Valid is encoding/json.Valid for UTF-8 input, and false for anything else.
 func TestValidMatchesEncodingJSON(t *testing.T) {
 	cases := []string{
 		``, ` `, `{}`, `[]`, `""`, `"\u00e9\n"`, `"\x"`, `"\u12G4"`, `"a` + "\x01" + `"`, `0`, `-0`, `01`, `1.`, `.5`,
@@ -17,20 +19,21 @@ func TestValidMatchesEncodingJSON(t *testing.T) {
 		`{"jsonrpc":"2.0","id":"9f1c0d2ab7e84e52a1f0c3d4e5f60718","method":"add","params":{"x":4,"y":5}}`,
 	}
 	for _, c := range cases {
-		if got, want := Valid([]byte(c)), json.Valid([]byte(c)); got != want {
-			t.Errorf("Valid(%.60q) = %v, encoding/json says %v", c, got, want)
+		if got, want := Valid([]byte(c)), json.Valid([]byte(c)) && utf8.ValidString(c); got != want {
+			t.Errorf("Valid(%.60q) = %v, encoding/json and unicode/utf8 say %v", c, got, want)
 		}
 	}
 }
 
-// FuzzValid: Valid and encoding/json.Valid agree on every input.
+// FuzzValid: Valid agrees with encoding/json.Valid on every input in UTF-8, and refuses
+// every input that is not.
 func FuzzValid(f *testing.F) {
-	for _, s := range []string{`{"a":[1,2.5e3,"x\u0041",true,null]}`, `[`, `"\`, `-01`, `{"":{}}`, `1e+`, "\"\x7f\""} {
+	for _, s := range []string{`{"a":[1,2.5e3,"x\u0041",true,null]}`, `[`, `"\`, `-01`, `{"":{}}`, `1e+`, "\"\x7f\"", "\"\xff\"", "\"é€😀\"", "\"\xed\xa0\x80\""} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if got, want := Valid(data), json.Valid(data); got != want {
-			t.Fatalf("Valid(%q) = %v, encoding/json says %v", data, got, want)
+		if got, want := Valid(data), json.Valid(data) && utf8.Valid(data); got != want {
+			t.Fatalf("Valid(%q) = %v, encoding/json and unicode/utf8 say %v", data, got, want)
 		}
 	})
 }
