@@ -72,9 +72,10 @@ type Channel struct {
 	// outstanding took to be answered (Config.SpinWait).
 	loneAnswer atomic.Int64
 	workers    workers
-	out        byteBudget  // bytes of outgoing messages being written (Config.MaxOutgoingBytes)
-	in         byteBudget  // bytes of incoming requests being handled (Config.MaxIncomingBytes)
-	inHook     atomic.Bool // the disconnect hook is running
+	running    atomic.Int64 // requests and notifications being handled (Server.Shutdown)
+	out        byteBudget   // bytes of outgoing messages being written (Config.MaxOutgoingBytes)
+	in         byteBudget   // bytes of incoming requests being handled (Config.MaxIncomingBytes)
+	inHook     atomic.Bool  // the disconnect hook is running
 	// connectHook is closed once the connect hook has returned (or will not run); nil
 	// without one. The disconnect hook waits for it, so it never runs first.
 	connectHook chan struct{}
@@ -431,7 +432,7 @@ func (c *Channel) received(typ websocket.MessageType, data []byte, err error) bo
 			websocket.StatusMessageTooBig, "message too big", true)
 		return false
 	}
-	if !c.handleMessage(data) && typ == websocket.MessageText && !utf8.Valid(data) {
+	if !c.handleMessage(data, typ == websocket.MessageText) {
 		// RFC 6455 §8.1: a text message that is not UTF-8 fails the connection.
 		c.cfg.Logger.Warn("wsrpc: text message is not valid UTF-8", "channel", c.id)
 		c.shutdown(wrap(ErrConnectionLost, "the peer sent a text message that is not valid UTF-8"),
@@ -488,10 +489,10 @@ func CloseCode(err error) int {
 }
 
 // handleMessage handles one message; it reports false, having done nothing, for a text
-// that is not JSON in UTF-8, which the caller handles (see received).
-func (c *Channel) handleMessage(data []byte) bool {
+// message that is not UTF-8, which the caller handles (see received).
+func (c *Channel) handleMessage(data []byte, text bool) bool {
 	m := wire.Parse(data)
-	if m.Kind == wire.KindInvalid && m.Reply != nil && m.Reply.Code == CodeParseError && !utf8.Valid(data) {
+	if text && m.Kind == wire.KindInvalid && m.Reply != nil && m.Reply.Code == CodeParseError && !utf8.Valid(data) {
 		return false
 	}
 	if m.Kind != wire.KindInvalid {
@@ -647,6 +648,8 @@ func Detach(ctx context.Context) {}
 // the request holds (handlerCtx).
 func (c *Channel) serve(ctx context.Context, r request) {
 	h := &handlerCtx{Context: ctx, c: c, slot: r.slot, in: r.in}
+	c.running.Add(1)
+	defer c.running.Add(-1)
 	defer h.release()
 	defer c.handlers.Done()
 	ctx = h

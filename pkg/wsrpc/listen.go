@@ -3,6 +3,7 @@
 package wsrpc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +12,10 @@ import (
 	"sync"
 	"time"
 )
+
+// listenHeaderTimeout is how long Listen's HTTP server waits for a request's headers: a
+// client that opens a connection and never finishes its upgrade request is dropped then.
+var listenHeaderTimeout = 5 * time.Second
 
 // Listener serves one Server on a TCP address and a URL path; see Listen.
 type Listener struct {
@@ -42,7 +47,7 @@ func Listen(addr, path string, srv *Server) (*Listener, error) {
 	mux := http.NewServeMux()
 	mux.Handle(path, srv)
 	l := &Listener{srv: srv, ln: ln, path: path, done: make(chan struct{}),
-		hs: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
+		hs: &http.Server{Handler: mux, ReadHeaderTimeout: listenHeaderTimeout}}
 	go func() {
 		defer close(l.done)
 		if err := l.hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -67,6 +72,15 @@ func (l *Listener) Close() error {
 		<-l.done
 	})
 	return nil
+}
+
+// Shutdown stops accepting connections and drains the Server gracefully (see
+// Server.Shutdown), then closes the listener's HTTP server.
+func (l *Listener) Shutdown(ctx context.Context) error {
+	_ = l.ln.Close()
+	err := l.srv.Shutdown(ctx)
+	_ = l.Close()
+	return err
 }
 
 // ChannelByID returns the open connection whose id (Channel.ID) is id, or nil.

@@ -4,6 +4,7 @@ package wsrpc
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -121,6 +122,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 }
 
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
 // Channels returns the connections open now.
 func (s *Server) Channels() []*Channel {
 	s.mu.Lock()
@@ -153,6 +160,37 @@ func (s *Server) Close() error {
 	wg.Wait()
 	s.wg.Wait()
 	return nil
+}
+
+// Shutdown drains the server gracefully: it refuses new connections at once, waits until
+// no request or notification is being handled on any connection (requests that arrive
+// meanwhile are served), then closes every connection with status 1001 (clients
+// reconnect elsewhere) and waits for them to end. If ctx ends first, it closes them all
+// the same and returns ctx's error. Close is Shutdown without the drain.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	var err error
+	for busy := true; busy; {
+		busy = false
+		for _, ch := range s.Channels() {
+			busy = busy || ch.running.Load() > 0
+		}
+		if !busy {
+			break
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			err = ctx.Err()
+			busy = false
+		}
+	}
+	_ = s.Close()
+	return err
 }
 
 // hijackRecorder keeps the connection websocket.Accept hijacks, so that a channel can drop

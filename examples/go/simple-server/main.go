@@ -6,8 +6,10 @@ import (
 	"context"
 	"flag"
 	"log/slog"
-	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/wsrpc/wsrpc/pkg/wsrpc"
 )
@@ -29,11 +31,19 @@ func main() {
 		slog.Error("server", "err", err)
 		os.Exit(1)
 	}
-	mux := http.NewServeMux()
-	mux.Handle(*path, srv)
-	slog.Info("serving", "url", "ws://"+*addr+*path)
-	if err := http.ListenAndServe(*addr, mux); err != nil {
+	// Listen drops connections that do not finish their upgrade request within seconds;
+	// a program with its own http.Server sets ReadHeaderTimeout for the same.
+	l, err := wsrpc.Listen(*addr, *path, srv)
+	if err != nil {
 		slog.Error("listen", "err", err)
 		os.Exit(1)
 	}
+	slog.Info("serving", "url", l.URL())
+	// On SIGINT or SIGTERM: let running calls finish (up to 10 s), then close.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = l.Shutdown(sctx)
 }
