@@ -440,3 +440,31 @@ func TestShutdownDrains(t *testing.T) {
 		t.Fatalf("closed with %d (%v), want 1001", code, ch.Err())
 	}
 }
+
+// The defaults detect dead peers and bound what a connection can hold; a server pings its
+// clients too: here one that completed its upgrade and then went silent (never answers
+// a ping) is dropped by the server's keepalive.
+func TestDefaultsAreSafe(t *testing.T) {
+	d := DefaultConfig()
+	if d.keepaliveInterval() != 20*time.Second || d.Keepalive.MaxFailures != 1 || d.writeTimeout() != 10*time.Second ||
+		d.maxBytes(d.MaxOutgoingBytes) != 2*d.MaxMessageSize || d.maxBytes(d.MaxIncomingBytes) != 2*d.MaxMessageSize {
+		t.Fatalf("defaults: keepalive %v x%d, write timeout %v, budgets %d/%d", d.keepaliveInterval(), d.Keepalive.MaxFailures,
+			d.writeTimeout(), d.maxBytes(d.MaxOutgoingBytes), d.maxBytes(d.MaxIncomingBytes))
+	}
+	if j, err := ParseConfig([]byte(`{"keepalive":{"interval":0},"write_timeout":0,"max_outgoing_bytes":0}`)); err != nil ||
+		j.keepaliveInterval() != 0 || j.writeTimeout() != 0 || j.maxBytes(j.MaxOutgoingBytes) != 0 {
+		t.Fatalf("JSON zeros turn them off: %+v %v", j.Keepalive, err)
+	}
+	lost := make(chan error, 1)
+	l := listenProto(t, func(c *Config) { c.Keepalive.Interval = 100 * time.Millisecond },
+		WithOnDisconnect(func(_ *Channel, err error) { lost <- err }))
+	_ = dialRawClient(t, l.Addr().String()) // upgrades, then never reads nor answers
+	select {
+	case err := <-lost:
+		if !errors.Is(err, ErrKeepalive) {
+			t.Fatalf("dropped with %v, want ErrKeepalive", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server kept a silent client")
+	}
+}
