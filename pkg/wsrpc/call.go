@@ -427,7 +427,15 @@ func marshalParams(params any) ([]byte, error) {
 	case nil:
 		return nil, nil
 	case json.RawMessage:
-		return RawParams(p)
+		return checkParams(p) // encoded into the message: no copy needed
+	case ValidJSON:
+		switch wire.FirstByte(p) {
+		case '{', '[':
+			return p, nil
+		case 0, 'n':
+			return nil, nil
+		}
+		return nil, wrap(ErrInvalidArgument, "params must be a JSON object or array, got %.40q", []byte(p))
 	}
 	raw, err := marshal(params)
 	if err != nil {

@@ -43,6 +43,20 @@
 // coalescing); nothing is ever held back waiting for more. [Config.SpinWait] trades CPU
 // for the latency of a lone call.
 //
+// # Large messages: what is copied
+//
+// The cost of a message should grow with its bytes, not with passes over them. An
+// incoming message is read whole by the WebSocket library (into a buffer that grows as
+// it reads), then validated and split into its members in one pass (internal/wire; the
+// same pass checks UTF-8). A handler gets one copy of what it may keep: the raw params of
+// a Methods.Handle handler or of a json.RawMessage parameter, and every decoded string,
+// so that a kept value never keeps the message alive; nothing else of the message is
+// copied. A json.RawMessage result is validated once (one pass) and appended to the
+// reply; a ValidJSON result (or params) is sent as it is, without that pass. The reply is
+// written with the library's framing; a large write goes to the socket directly unless
+// other writes are in flight (then it joins the coalescing buffer, one copy). A client
+// masks what it sends (RFC 6455), which the library does in its own buffer (one copy).
+//
 // # Errors
 //
 // A peer's error answer is an *[Error] (code, message, data). Local failures are sentinels

@@ -142,8 +142,13 @@ func appendJSON[R any](dst []byte, v *R) ([]byte, error) {
 		if len(*p) == 0 {
 			return append(dst, "null"...), nil
 		}
-		if !json.Valid(*p) {
+		if !wire.Valid(*p) {
 			return nil, errors.New("result is not valid JSON")
+		}
+		return append(dst, *p...), nil
+	case *ValidJSON:
+		if len(*p) == 0 {
+			return append(dst, "null"...), nil
 		}
 		return append(dst, *p...), nil
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+
+	"github.com/wsrpc/wsrpc/pkg/wsrpc/internal/wire"
 )
 
 // HandlerFunc is a raw method handler. params is the params member exactly as the peer sent
@@ -280,8 +282,13 @@ func encodeResult(v any, stringify bool) ([]byte, error) {
 		if len(r) == 0 {
 			return nil, nil
 		}
-		if !json.Valid(r) {
+		if !wire.Valid(r) {
 			return nil, fmt.Errorf("result is not valid JSON")
+		}
+		return r, nil
+	case ValidJSON:
+		if len(r) == 0 {
+			return nil, nil
 		}
 		return r, nil
 	}

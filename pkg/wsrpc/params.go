@@ -1,6 +1,7 @@
 package wsrpc
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -116,7 +117,10 @@ type paramPlan struct {
 
 var plans sync.Map // reflect.Type -> *paramPlan
 
-var jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+var (
+	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	rawMessageType      = reflect.TypeFor[json.RawMessage]()
+)
 
 func planFor(t reflect.Type) *paramPlan {
 	if p, ok := plans.Load(t); ok {
@@ -173,6 +177,11 @@ func planFor(t reflect.Type) *paramPlan {
 func (p *paramPlan) bind(method string, raw []byte, dst reflect.Value) error {
 	if !p.isStruct {
 		if raw == nil {
+			return nil
+		}
+		if p.t == rawMessageType {
+			// Already validated with the message: only the copy a handler may keep.
+			dst.SetBytes(bytes.Clone(raw))
 			return nil
 		}
 		if err := json.Unmarshal(raw, dst.Addr().Interface()); err != nil {
