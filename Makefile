@@ -90,8 +90,16 @@ bench: $(BENCH_TARGETS)
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
 
-fuzz:
+fuzz: soak
 	$(MAKE) test-fuzz-smoke FUZZTIME=120s
+
+# The stress test of pkg/wsrpc (calls of every kind, callbacks, pings from both sides,
+# closes) for minutes instead of seconds, race detector on. SOAK_ROUNDS x 8 workers x
+# SOAK_ITERS calls.
+SOAK_ROUNDS ?= 200
+SOAK_ITERS ?= 1000
+soak:
+	WSRPC_STRESS_ROUNDS=$(SOAK_ROUNDS) WSRPC_STRESS_ITERS=$(SOAK_ITERS) $(GO) test -race -count=1 -run '^TestStress$$' -timeout 60m -v ./pkg/wsrpc/
 
 clean:
 	rm -rf $(BUILD)
