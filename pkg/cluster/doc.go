@@ -59,7 +59,10 @@
 // Every node keeps a replica of the cluster's connections (Presence, Lookup, Nodes) and
 // reports changes (Watch): connected, disconnected, updated (Bind). Nodes number their
 // changes and heartbeat; a gap, a newcomer or a heartbeat ahead makes a node fetch a
-// snapshot by request/reply, so replicas converge without a central store.
+// snapshot by request/reply, so replicas converge without a central store. A node is
+// known by its id and an incarnation drawn at start: once it said goodbye (Close) or was
+// declared lost, anything of that incarnation arriving later is ignored, so its
+// connections never come back; the same id started again is a new incarnation.
 //
 // # Failures
 //

@@ -321,7 +321,7 @@ func (h *Hub) Close() error {
 	}
 	h.closed = true
 	h.mu.Unlock()
-	h.announceBye()
+	h.leave()
 	h.cancel()
 	if h.nc != nil {
 		_ = h.nc.FlushTimeout(time.Second)
