@@ -66,9 +66,18 @@
 //
 // # Failures
 //
-//   - A node that dies: its NATS subscriptions vanish with its NATS connection, so calls
-//     to its connections fail with ErrNoTarget at once; the other nodes report its
-//     connections Disconnected (NodeLost) after three missed heartbeats. Its clients
+//   - A node that dies or freezes: the other nodes report its connections Disconnected
+//     (NodeLost) after three missed heartbeats, and from then on route nothing to it
+//     (calls go to the node presence lists as holding the target, by a subject of that
+//     node's incarnation); calls in flight to it end at once with ErrNodeLost (which
+//     also matches wsrpc.ErrConnectionLost); a target that presence does not list is
+//     looked up through NATS within Config.ReachTimeout (ErrNoTarget when nobody holds
+//     it, ErrNodeLost when the holder does not answer). A node that wakes and finds
+//     itself declared lost (it missed its own heartbeats, or another node tells it)
+//     refuses routed calls, closes its connections so that their clients move, and
+//     rejoins as a new incarnation. The NATS keepalive (NATSPingInterval,
+//     NATSMaxPingsOut, used by the hub and its embedded server) drops a dead or frozen
+//     connection within seconds. Its clients
 //     reconnect to another node when they know several (wsrpc.WithFallbackURLs), become
 //     addressable again under the same keys (with new channel ids), and must subscribe
 //     again (subscriptions belong to a connection; Python's PubSubClient does it on

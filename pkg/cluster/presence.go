@@ -134,6 +134,7 @@ func (h *Hub) startPresence() error {
 		{h.subject("presence", "hb"), h.onHeartbeat},
 		{h.subject("presence", "bye"), h.onBye},
 		{h.subject("presence", "snap", token(h.node)), h.onSnapshotRequest},
+		{h.subject("presence", "fenced"), h.onFenced},
 	} {
 		sub, err := h.nc.Subscribe(s.subj, s.fn)
 		if err != nil {
@@ -141,7 +142,11 @@ func (h *Hub) startPresence() error {
 		}
 		h.hubSubs = append(h.hubSubs, sub)
 	}
-	if err := h.nc.Flush(); err != nil {
+	h.lastTick.Store(int64(time.Since(h.t0)))
+	h.mu.Lock()
+	err := h.subscribeNodeLocked(p.inc)
+	h.mu.Unlock()
+	if err != nil {
 		return err
 	}
 	h.heartbeat()
@@ -159,6 +164,7 @@ func (h *Hub) presenceLoop() {
 		case <-h.ctx.Done():
 			return
 		case <-t.C:
+			h.tick()
 			h.heartbeat()
 			h.reap()
 		}
@@ -250,6 +256,9 @@ func (h *Hub) onHeartbeat(m *nats.Msg) {
 	p.mu.Lock()
 	v, ok := h.viewLocked(msg.Node, msg.Inc)
 	if !ok {
+		if g := p.buried[incarnation{msg.Node, msg.Inc}]; g.lost && h.mayJudge() {
+			h.tellFencedLocked(incarnation{msg.Node, msg.Inc})
+		}
 		p.mu.Unlock()
 		return
 	}
@@ -323,6 +332,7 @@ func (h *Hub) viewLocked(node, inc string) (*nodeView, bool) {
 func (h *Hub) buryLocked(node, inc string, lost bool) {
 	p := &h.pres
 	p.buried[incarnation{node, inc}] = grave{lost: lost, until: time.Now().Add(h.graveTime())}
+	h.failCallsLocked(incarnation{node, inc})
 	v := p.nodes[node]
 	if v == nil || v.inc != inc {
 		return
@@ -402,7 +412,12 @@ func (h *Hub) reap() {
 	p := &h.pres
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	judge := h.mayJudge()
 	for id, v := range p.nodes {
+		if !judge {
+			v.last = now // it could not hear them: their silence says nothing
+			continue
+		}
 		if id != h.node && now.Sub(v.last) > limit {
 			h.log.Warn("cluster: node lost (no heartbeat)", "lost", id)
 			h.buryLocked(id, v.inc, true)
