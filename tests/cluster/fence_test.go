@@ -38,10 +38,10 @@ func TestFrozenNode(t *testing.T) {
 	dialClient(t, "a0", []string{nodes[0].url})
 	waitFor(t, 10*time.Second, "presence of every client", func() bool { return len(obs.Presence()) == 5 })
 
-	// A call in flight on the node when it freezes.
+	// A call in flight on the node when it freezes (a frozen node cannot answer it).
 	inflight := make(chan error, 1)
 	go func() {
-		inflight <- obs.Call(ctx, cluster.Key("user", "c0"), "sleep", map[string]int{"ms": 30_000}, nil)
+		inflight <- obs.Call(ctx, cluster.Key("user", "c0"), "sleep", map[string]int{"ms": 3000}, nil)
 	}()
 	time.Sleep(300 * time.Millisecond)
 
