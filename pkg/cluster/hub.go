@@ -393,6 +393,11 @@ func (h *Hub) Attach(methods *wsrpc.Methods) wsrpc.Option {
 		prevConnect, prevDisconnect := c.OnConnect, c.OnDisconnect
 		c.OnConnect = func(ctx context.Context, ch *wsrpc.Channel) {
 			h.register(ch)
+			// Make the connection reachable by its keys before the hook returns: the NATS
+			// server has its interest once the flush is answered.
+			if err := h.nc.FlushTimeout(h.cfg.ReachTimeout); err != nil && !h.isClosed() {
+				h.log.Warn("cluster: flush after connect failed", "channel", ch.ID(), "err", err)
+			}
 			if prevConnect != nil {
 				prevConnect(ctx, ch)
 			}
