@@ -84,9 +84,14 @@
 //     every connect).
 //   - Publications are core NATS: at most once. Those published while a subscriber is
 //     reconnecting, or while a node is cut from NATS, are lost, not replayed. While no
-//     node fails each subscriber gets each publication exactly once, in publish order
-//     (from one publisher).
+//     node fails each subscriber gets each publication at most once, in publish order
+//     (from one publisher), and exactly once as long as its delivery queue
+//     (Config.DeliveryQueue) does not overflow: overflow is dropped for that subscriber,
+//     logged and counted (Stats.Dropped).
+//   - Cut off from NATS, Call, Notify and Publish fail with ErrUnavailable within
+//     Config.ReachTimeout (Config.WaitDuringOutage waits instead).
 //   - Calls in flight to a connection that is lost end with wsrpc.ErrConnectionLost, or
-//     wsrpc.ErrTimeout when the serving node died: the method may or may not have run.
+//     ErrNodeLost (matching it too) when the serving node is declared lost or leaves:
+//     the method may or may not have run.
 //     Calls are never retried.
 package cluster
