@@ -59,22 +59,39 @@
 // Every node keeps a replica of the cluster's connections (Presence, Lookup, Nodes) and
 // reports changes (Watch): connected, disconnected, updated (Bind). Nodes number their
 // changes and heartbeat; a gap, a newcomer or a heartbeat ahead makes a node fetch a
-// snapshot by request/reply, so replicas converge without a central store.
+// snapshot by request/reply, so replicas converge without a central store. A node is
+// known by its id and an incarnation drawn at start: once it said goodbye (Close) or was
+// declared lost, anything of that incarnation arriving later is ignored, so its
+// connections never come back; the same id started again is a new incarnation.
 //
 // # Failures
 //
-//   - A node that dies: its NATS subscriptions vanish with its NATS connection, so calls
-//     to its connections fail with ErrNoTarget at once; the other nodes report its
-//     connections Disconnected (NodeLost) after three missed heartbeats. Its clients
+//   - A node that dies or freezes: the other nodes report its connections Disconnected
+//     (NodeLost) after three missed heartbeats, and from then on route nothing to it
+//     (calls go to the node presence lists as holding the target, by a subject of that
+//     node's incarnation); calls in flight to it end at once with ErrNodeLost (which
+//     also matches wsrpc.ErrConnectionLost); a target that presence does not list is
+//     looked up through NATS within Config.ReachTimeout (ErrNoTarget when nobody holds
+//     it, ErrNodeLost when the holder does not answer). A node that wakes and finds
+//     itself declared lost (it missed its own heartbeats, or another node tells it)
+//     refuses routed calls, closes its connections so that their clients move, and
+//     rejoins as a new incarnation. The NATS keepalive (NATSPingInterval,
+//     NATSMaxPingsOut, used by the hub and its embedded server) drops a dead or frozen
+//     connection within seconds. Its clients
 //     reconnect to another node when they know several (wsrpc.WithFallbackURLs), become
 //     addressable again under the same keys (with new channel ids), and must subscribe
 //     again (subscriptions belong to a connection; Python's PubSubClient does it on
 //     every connect).
 //   - Publications are core NATS: at most once. Those published while a subscriber is
 //     reconnecting, or while a node is cut from NATS, are lost, not replayed. While no
-//     node fails each subscriber gets each publication exactly once, in publish order
-//     (from one publisher).
+//     node fails each subscriber gets each publication at most once, in publish order
+//     (from one publisher), and exactly once as long as its delivery queue
+//     (Config.DeliveryQueue) does not overflow: overflow is dropped for that subscriber,
+//     logged and counted (Stats.Dropped).
+//   - Cut off from NATS, Call, Notify and Publish fail with ErrUnavailable within
+//     Config.ReachTimeout (Config.WaitDuringOutage waits instead).
 //   - Calls in flight to a connection that is lost end with wsrpc.ErrConnectionLost, or
-//     wsrpc.ErrTimeout when the serving node died: the method may or may not have run.
+//     ErrNodeLost (matching it too) when the serving node is declared lost or leaves:
+//     the method may or may not have run.
 //     Calls are never retried.
 package cluster

@@ -18,6 +18,14 @@ var (
 	ErrClosed = errors.New("cluster: hub closed")
 	// ErrInvalidTarget: the target, topic or method is empty.
 	ErrInvalidTarget = errors.New("cluster: invalid target")
+	// ErrNodeLost: the node holding the target was declared lost (it stopped
+	// heart-beating), or refused the call because it found itself declared lost, or did
+	// not answer within Config.ReachTimeout. It also matches wsrpc.ErrConnectionLost: a
+	// call in flight may or may not have run.
+	ErrNodeLost = fmt.Errorf("cluster: node lost: %w", wsrpc.ErrConnectionLost)
+	// ErrUnavailable: the hub is cut off from NATS and did not get back within
+	// Config.ReachTimeout (see Config.WaitDuringOutage). Nothing was sent.
+	ErrUnavailable = errors.New("cluster: NATS unavailable")
 )
 
 // Reply headers of a routed request.
@@ -29,6 +37,11 @@ const (
 	hdrErr     = "Wsrpc-Error"   // reply: wsrpc.ErrorKind number; body is the error text or JSON error object
 	hdrNode    = "Wsrpc-Node"    // reply: the node that served it
 	hdrTopic   = "Wsrpc-Topic"
+	hdrChannel = "Wsrpc-Channel" // the target of a message to a node: a channel id,
+	hdrKey     = "Wsrpc-Key"     // or a key
+	hdrValue   = "Wsrpc-Value"   // and its value
+	hdrInc     = "Wsrpc-Inc"     // reply: the serving node's incarnation
+	hdrRefused = "Wsrpc-Refused" // reply: "lost" (the node is fenced) or "absent" (no such connection there)
 	hdrNotify  = "Wsrpc-Notifier"
 )
 

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -28,6 +29,15 @@ const (
 	DefaultDeliveryQueue     = 1024
 	DefaultDeliveryTimeout   = 30 * time.Second
 	DefaultEmbeddedPayload   = 8 << 20 // the embedded server's max message size
+	DefaultReachTimeout      = time.Second
+
+	// NATS keepalive: a NATS connection that answers no ping for about
+	// NATSPingInterval*(NATSMaxPingsOut+1) is taken as dead (by the client, which then
+	// reconnects, and by the embedded server, which then drops the client's interest, so
+	// that nothing is routed to a frozen node). Use the same on a NATS deployment of
+	// your own (nats-server: ping_interval: "2s", ping_max: 2, write_deadline: "2s").
+	NATSPingInterval = 2 * time.Second
+	NATSMaxPingsOut  = 2
 )
 
 // Config configures a Hub. The zero value is a single node with an embedded NATS server
@@ -54,6 +64,15 @@ type Config struct {
 
 	// CallTimeout bounds a routed Call or Notify whose context has no deadline (default 30 s).
 	CallTimeout time.Duration
+	// ReachTimeout bounds the steps before a routed call reaches its node (default 1 s):
+	// finding the node of a target this node's presence does not list yet, and waiting
+	// for NATS to come back when the hub is cut off from it. Past it the call fails with
+	// ErrNodeLost or ErrUnavailable instead of waiting its whole timeout.
+	ReachTimeout time.Duration
+	// WaitDuringOutage makes Call, Notify and Publish made while the hub is cut off from
+	// NATS wait for it up to their context, instead of failing with ErrUnavailable after
+	// ReachTimeout.
+	WaitDuringOutage bool
 	// HeartbeatInterval paces presence heartbeats (default 1 s); a node silent for three
 	// intervals is taken as gone and its connections as disconnected.
 	HeartbeatInterval time.Duration
@@ -102,6 +121,17 @@ type Hub struct {
 	pres  presence
 	stats stats
 
+	// Fencing (fence.go).
+	t0       time.Time    // monotonic base of lastTick
+	lastTick atomic.Int64 // ns since t0 of the presence loop's last tick
+	// suspectUntil (ns since t0): it missed its own heartbeats; no serving until then
+	suspectUntil atomic.Int64
+	reapAfter    atomic.Int64 // ns since t0: no declaring others lost before then
+	fenced       atomic.Bool  // declared lost: refuse routed calls until re-incarnated
+	nodeSub      *nats.Subscription
+	cmu          sync.Mutex
+	calls        map[*outCall]struct{} // routed calls in flight from this node
+
 	spawnMu  sync.Mutex
 	stopping bool // no more goroutines may start (Close is waiting for them)
 }
@@ -134,6 +164,9 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = DefaultCallTimeout
 	}
+	if cfg.ReachTimeout <= 0 {
+		cfg.ReachTimeout = DefaultReachTimeout
+	}
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = DefaultHeartbeatInterval
 	}
@@ -156,6 +189,8 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 		owners:   map[*nats.Subscription]*local{},
 		topics:   map[string]*topicState{},
 		inflight: map[string]context.CancelFunc{},
+		calls:    map[*outCall]struct{}{},
+		t0:       time.Now(),
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	if err := h.connect(ctx); err != nil {
@@ -174,6 +209,8 @@ func (h *Hub) connect(ctx context.Context) error {
 		nats.Name("wsrpc-cluster-" + h.node),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
+		nats.PingInterval(NATSPingInterval),
+		nats.MaxPingsOutstanding(NATSMaxPingsOut),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
 			h.log.Warn("cluster: nats error", "err", err)
 		}),
@@ -196,6 +233,10 @@ func (h *Hub) connect(ctx context.Context) error {
 		NoLog:      true,
 		MaxPayload: DefaultEmbeddedPayload,
 		DontListen: h.cfg.EmbeddedListen == "",
+		// Drop a frozen node's interest within seconds (see NATSPingInterval).
+		PingInterval:  NATSPingInterval,
+		MaxPingsOut:   NATSMaxPingsOut,
+		WriteDeadline: NATSPingInterval,
 	}
 	if h.cfg.EmbeddedListen != "" {
 		host, port, err := net.SplitHostPort(h.cfg.EmbeddedListen)
@@ -321,7 +362,7 @@ func (h *Hub) Close() error {
 	}
 	h.closed = true
 	h.mu.Unlock()
-	h.announceBye()
+	h.leave()
 	h.cancel()
 	if h.nc != nil {
 		_ = h.nc.FlushTimeout(time.Second)
@@ -352,6 +393,11 @@ func (h *Hub) Attach(methods *wsrpc.Methods) wsrpc.Option {
 		prevConnect, prevDisconnect := c.OnConnect, c.OnDisconnect
 		c.OnConnect = func(ctx context.Context, ch *wsrpc.Channel) {
 			h.register(ch)
+			// Make the connection reachable by its keys before the hook returns: the NATS
+			// server has its interest once the flush is answered.
+			if err := h.nc.FlushTimeout(h.cfg.ReachTimeout); err != nil && !h.isClosed() {
+				h.log.Warn("cluster: flush after connect failed", "channel", ch.ID(), "err", err)
+			}
 			if prevConnect != nil {
 				prevConnect(ctx, ch)
 			}
@@ -413,7 +459,6 @@ func (h *Hub) registerLocked(ch *wsrpc.Channel) *local {
 
 func (h *Hub) bindLocked(l *local, k, v string) {
 	h.subscribeLocked(l, h.subject("kq", token(k), token(v)), "q")
-	h.subscribeLocked(l, h.subject("ka", token(k), token(v)), "")
 	set := h.byKey[k+"\x00"+v]
 	if set == nil {
 		set = map[*local]struct{}{}
@@ -488,10 +533,10 @@ func (h *Hub) Bind(ch *wsrpc.Channel, key, value string) error {
 		if set := h.byKey[key+"\x00"+old]; set != nil {
 			delete(set, l)
 		}
-		kq, ka := h.subject("kq", token(key), token(old)), h.subject("ka", token(key), token(old))
+		kq := h.subject("kq", token(key), token(old))
 		subs := l.subs[:0]
 		for _, s := range l.subs {
-			if s.Subject == kq || s.Subject == ka {
+			if s.Subject == kq {
 				delete(h.owners, s)
 				_ = s.Unsubscribe()
 				continue

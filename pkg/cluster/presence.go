@@ -60,6 +60,7 @@ const (
 // Wire forms (JSON; presence traffic is small).
 type presenceMsg struct {
 	Node  string    `json:"node"`
+	Inc   string    `json:"inc"` // the node's incarnation: new at each start (and fencing)
 	Seq   uint64    `json:"seq"`
 	Event string    `json:"event,omitempty"`
 	P     *Presence `json:"p,omitempty"`
@@ -67,21 +68,45 @@ type presenceMsg struct {
 
 type snapshotMsg struct {
 	Node    string     `json:"node"`
+	Inc     string     `json:"inc"`
 	Seq     uint64     `json:"seq"`
 	Entries []Presence `json:"entries"`
+	Gone    bool       `json:"gone,omitempty"` // the node is leaving: forget it
 }
 
 // presence is this node's replica of the cluster's connections. Each node numbers its
 // own changes; others apply them in order, and fetch a snapshot (request/reply to that
 // node) whenever they see a gap, a new node, or a heartbeat ahead of what they have.
+//
+// A node is known by its id and its incarnation, a random id it draws at start. Once a
+// node has left (goodbye) or been declared lost, its incarnation is buried: anything
+// from it that arrives later (a heartbeat or event handled after the goodbye, on another
+// subscription's goroutine; a snapshot answered while it was closing) is ignored, so its
+// connections cannot come back. The same node id starting again comes with a new
+// incarnation and is welcome.
 type presence struct {
 	mu       sync.Mutex
+	inc      string                // this node's incarnation
 	seq      uint64                // this node's change counter
+	leaving  bool                  // Close has begun: no heartbeats, no snapshots
 	nodes    map[string]*nodeView  // by node id, this node included
+	buried   map[incarnation]grave // departed incarnations
 	watchers map[*watcher]struct{} // Watch subscribers
 }
 
+type incarnation struct{ node, inc string }
+
+type grave struct {
+	lost  bool      // declared lost (else it said goodbye)
+	until time.Time // forgotten after this
+}
+
+// graveTime is how long a departed incarnation is remembered: far longer than any
+// message of it can stay in flight.
+func (h *Hub) graveTime() time.Duration { return max(time.Minute, 20*h.cfg.HeartbeatInterval) }
+
 type nodeView struct {
+	inc      string
 	seq      uint64
 	last     time.Time
 	syncing  bool
@@ -97,7 +122,9 @@ type watcher struct {
 
 func (h *Hub) startPresence() error {
 	p := &h.pres
-	p.nodes = map[string]*nodeView{h.node: {entries: map[string]Presence{}, snapshot: true, last: time.Now()}}
+	p.inc = randomID()[:16]
+	p.nodes = map[string]*nodeView{h.node: {inc: p.inc, entries: map[string]Presence{}, snapshot: true, last: time.Now()}}
+	p.buried = map[incarnation]grave{}
 	p.watchers = map[*watcher]struct{}{}
 	for _, s := range []struct {
 		subj string
@@ -107,6 +134,7 @@ func (h *Hub) startPresence() error {
 		{h.subject("presence", "hb"), h.onHeartbeat},
 		{h.subject("presence", "bye"), h.onBye},
 		{h.subject("presence", "snap", token(h.node)), h.onSnapshotRequest},
+		{h.subject("presence", "fenced"), h.onFenced},
 	} {
 		sub, err := h.nc.Subscribe(s.subj, s.fn)
 		if err != nil {
@@ -114,7 +142,11 @@ func (h *Hub) startPresence() error {
 		}
 		h.hubSubs = append(h.hubSubs, sub)
 	}
-	if err := h.nc.Flush(); err != nil {
+	h.lastTick.Store(int64(time.Since(h.t0)))
+	h.mu.Lock()
+	err := h.subscribeNodeLocked(p.inc)
+	h.mu.Unlock()
+	if err != nil {
 		return err
 	}
 	h.heartbeat()
@@ -132,6 +164,7 @@ func (h *Hub) presenceLoop() {
 		case <-h.ctx.Done():
 			return
 		case <-t.C:
+			h.tick()
 			h.heartbeat()
 			h.reap()
 		}
@@ -140,9 +173,13 @@ func (h *Hub) presenceLoop() {
 
 func (h *Hub) heartbeat() {
 	h.pres.mu.Lock()
-	seq := h.pres.seq
+	if h.pres.leaving {
+		h.pres.mu.Unlock()
+		return
+	}
+	msg := presenceMsg{Node: h.node, Inc: h.pres.inc, Seq: h.pres.seq}
 	h.pres.mu.Unlock()
-	b, _ := json.Marshal(presenceMsg{Node: h.node, Seq: seq})
+	b, _ := json.Marshal(msg)
 	_ = h.nc.Publish(h.subject("presence", "hb"), b)
 }
 
@@ -162,8 +199,9 @@ func (h *Hub) presenceLocal(event string, l *local) {
 		v.entries[pr.ChannelID] = pr
 	}
 	p.emitLocked(PresenceEvent{Kind: kindOf(event), Presence: pr})
+	inc := p.inc
 	p.mu.Unlock()
-	b, _ := json.Marshal(presenceMsg{Node: h.node, Seq: seq, Event: event, P: &pr})
+	b, _ := json.Marshal(presenceMsg{Node: h.node, Inc: inc, Seq: seq, Event: event, P: &pr})
 	_ = h.nc.Publish(h.subject("presence", "ev"), b)
 }
 
@@ -184,9 +222,13 @@ func (h *Hub) onPresenceEvent(m *nats.Msg) {
 	}
 	p := &h.pres
 	p.mu.Lock()
-	v := p.nodes[msg.Node]
+	v, ok := h.viewLocked(msg.Node, msg.Inc)
+	if !ok {
+		p.mu.Unlock()
+		return
+	}
 	if v == nil || v.syncing || !v.snapshot || msg.Seq > v.seq+1 {
-		h.needSnapshotLocked(msg.Node)
+		h.needSnapshotLocked(msg.Node, msg.Inc)
 		p.mu.Unlock()
 		return
 	}
@@ -212,13 +254,20 @@ func (h *Hub) onHeartbeat(m *nats.Msg) {
 	}
 	p := &h.pres
 	p.mu.Lock()
-	v := p.nodes[msg.Node]
+	v, ok := h.viewLocked(msg.Node, msg.Inc)
+	if !ok {
+		if g := p.buried[incarnation{msg.Node, msg.Inc}]; g.lost && h.mayJudge() {
+			h.tellFencedLocked(incarnation{msg.Node, msg.Inc})
+		}
+		p.mu.Unlock()
+		return
+	}
 	isNew := v == nil
 	if v != nil {
 		v.last = time.Now()
 	}
 	if isNew || (!v.syncing && msg.Seq > v.seq) {
-		h.needSnapshotLocked(msg.Node)
+		h.needSnapshotLocked(msg.Node, msg.Inc)
 	}
 	p.mu.Unlock()
 	if isNew {
@@ -231,11 +280,21 @@ func (h *Hub) onBye(m *nats.Msg) {
 	if json.Unmarshal(m.Data, &msg) != nil || msg.Node == h.node {
 		return
 	}
-	h.dropNode(msg.Node, false)
+	p := &h.pres
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h.buryLocked(msg.Node, msg.Inc, false)
 }
 
-func (h *Hub) announceBye() {
-	b, _ := json.Marshal(presenceMsg{Node: h.node})
+// leave stops heartbeats and snapshot answers, then says goodbye: nothing this node
+// sends afterwards can make the others take it for alive.
+func (h *Hub) leave() {
+	p := &h.pres
+	p.mu.Lock()
+	p.leaving = true
+	inc := p.inc
+	p.mu.Unlock()
+	b, _ := json.Marshal(presenceMsg{Node: h.node, Inc: inc})
 	_ = h.nc.Publish(h.subject("presence", "bye"), b)
 }
 
@@ -243,27 +302,63 @@ func (h *Hub) onSnapshotRequest(m *nats.Msg) {
 	p := &h.pres
 	p.mu.Lock()
 	v := p.nodes[h.node]
-	snap := snapshotMsg{Node: h.node, Seq: v.seq, Entries: slices.Collect(maps.Values(v.entries))}
+	snap := snapshotMsg{Node: h.node, Inc: p.inc, Seq: v.seq, Gone: p.leaving}
+	if !p.leaving {
+		snap.Entries = slices.Collect(maps.Values(v.entries))
+	}
 	p.mu.Unlock()
 	b, _ := json.Marshal(snap)
 	_ = m.Respond(b)
 }
 
-// needSnapshotLocked starts fetching node's snapshot unless one is on its way.
-func (h *Hub) needSnapshotLocked(node string) {
+// viewLocked returns the view of node's incarnation inc (nil when it is new to this
+// node), and false when that incarnation is buried: ignore its message. A view of an
+// older incarnation of the same node is dropped (it restarted).
+func (h *Hub) viewLocked(node, inc string) (*nodeView, bool) {
+	p := &h.pres
+	if _, dead := p.buried[incarnation{node, inc}]; dead {
+		return nil, false
+	}
+	v := p.nodes[node]
+	if v != nil && v.inc != inc {
+		h.buryLocked(node, v.inc, true)
+		v = nil
+	}
+	return v, true
+}
+
+// buryLocked drops the view of node's incarnation inc, reporting its connections
+// Disconnected, and ignores that incarnation from now on.
+func (h *Hub) buryLocked(node, inc string, lost bool) {
+	p := &h.pres
+	p.buried[incarnation{node, inc}] = grave{lost: lost, until: time.Now().Add(h.graveTime())}
+	h.failCallsLocked(incarnation{node, inc})
+	v := p.nodes[node]
+	if v == nil || v.inc != inc {
+		return
+	}
+	delete(p.nodes, node)
+	for _, e := range v.entries {
+		p.emitLocked(PresenceEvent{Kind: Disconnected, Presence: e, NodeLost: lost})
+	}
+}
+
+// needSnapshotLocked starts fetching the snapshot of node's incarnation inc unless one
+// is on its way.
+func (h *Hub) needSnapshotLocked(node, inc string) {
 	p := &h.pres
 	v := p.nodes[node]
 	if v == nil {
-		v = &nodeView{entries: map[string]Presence{}, last: time.Now()}
+		v = &nodeView{inc: inc, entries: map[string]Presence{}, last: time.Now()}
 		p.nodes[node] = v
 	}
 	if v.syncing || h.ctx.Err() != nil {
 		return
 	}
-	v.syncing = h.spawn(func() { h.fetchSnapshot(node) })
+	v.syncing = h.spawn(func() { h.fetchSnapshot(node, inc) })
 }
 
-func (h *Hub) fetchSnapshot(node string) {
+func (h *Hub) fetchSnapshot(node, inc string) {
 	ctx, cancel := context.WithTimeout(h.ctx, 2*time.Second)
 	defer cancel()
 	reply, err := h.nc.RequestWithContext(ctx, h.subject("presence", "snap", token(node)), nil)
@@ -271,13 +366,20 @@ func (h *Hub) fetchSnapshot(node string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	v := p.nodes[node]
-	if v == nil {
-		return // dropped meanwhile
+	if v == nil || v.inc != inc {
+		return // dropped or replaced meanwhile
 	}
 	v.syncing = false
 	var snap snapshotMsg
 	if err != nil || json.Unmarshal(reply.Data, &snap) != nil {
 		return // the next heartbeat retries; a silent node is reaped
+	}
+	if snap.Inc != inc {
+		return // another incarnation answered; its own heartbeat will introduce it
+	}
+	if snap.Gone {
+		h.buryLocked(node, inc, false)
+		return
 	}
 	if v.snapshot && snap.Seq < v.seq {
 		return // stale
@@ -303,34 +405,28 @@ func (h *Hub) fetchSnapshot(node string) {
 	v.entries, v.seq, v.snapshot, v.last = next, snap.Seq, true, time.Now()
 }
 
-// reap drops nodes that missed three heartbeats.
+// reap drops nodes that missed three heartbeats, and forgets old graves.
 func (h *Hub) reap() {
 	limit := 3 * h.cfg.HeartbeatInterval
-	var lost []string
-	h.pres.mu.Lock()
-	for id, v := range h.pres.nodes {
-		if id != h.node && time.Since(v.last) > limit {
-			lost = append(lost, id)
-		}
-	}
-	h.pres.mu.Unlock()
-	for _, id := range lost {
-		h.log.Warn("cluster: node lost (no heartbeat)", "lost", id)
-		h.dropNode(id, true)
-	}
-}
-
-func (h *Hub) dropNode(node string, lost bool) {
+	now := time.Now()
 	p := &h.pres
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	v := p.nodes[node]
-	if v == nil {
-		return
+	judge := h.mayJudge()
+	for id, v := range p.nodes {
+		if !judge {
+			v.last = now // it could not hear them: their silence says nothing
+			continue
+		}
+		if id != h.node && now.Sub(v.last) > limit {
+			h.log.Warn("cluster: node lost (no heartbeat)", "lost", id)
+			h.buryLocked(id, v.inc, true)
+		}
 	}
-	delete(p.nodes, node)
-	for _, e := range v.entries {
-		p.emitLocked(PresenceEvent{Kind: Disconnected, Presence: e, NodeLost: lost})
+	for k, g := range p.buried {
+		if now.After(g.until) {
+			delete(p.buried, k)
+		}
 	}
 }
 

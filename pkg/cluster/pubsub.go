@@ -226,8 +226,9 @@ func (h *Hub) leaveTopicLocked(l *local, topic string) {
 }
 
 // Publish sends data (anything encoding/json encodes; a json.RawMessage as is) on topic
-// to every subscriber on every node, exactly once each while no node fails. It returns
-// once the publication is handed to NATS; delivery is asynchronous and not acknowledged.
+// to every subscriber on every node. It returns once the publication is handed to NATS
+// (ErrUnavailable when the hub is cut off from NATS past Config.ReachTimeout); delivery
+// is asynchronous and not acknowledged.
 // Subscribers that are reconnecting when it is published miss it (core NATS, no replay).
 func (h *Hub) Publish(ctx context.Context, topic string, data any) error {
 	raw, err := marshalData(data)
@@ -263,6 +264,10 @@ func (h *Hub) publish(ctx context.Context, topics []string, data json.RawMessage
 	}
 	if len(data) == 0 {
 		data = json.RawMessage("null")
+	}
+	// Cut off from NATS, nats.go would buffer the message and report success.
+	if err := h.awaitNATS(ctx); err != nil {
+		return fmt.Errorf("cluster: publish: %w", err)
 	}
 	for _, topic := range topics {
 		if topic == "" {

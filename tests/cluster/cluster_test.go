@@ -61,7 +61,9 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // startNATS runs the NATS server the nodes share, on a random loopback port.
 func startNATS(t testing.TB) string {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true, NoLog: true})
+	// The keepalive settings pkg/cluster documents: a frozen node's interest goes in seconds.
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true, NoLog: true,
+		PingInterval: cluster.NATSPingInterval, MaxPingsOut: cluster.NATSMaxPingsOut, WriteDeadline: cluster.NATSPingInterval})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,6 +148,14 @@ func dialClient(t *testing.T, user string, urls []string) *client {
 	cl := &client{user: user}
 	m := wsrpc.NewMethods()
 	wsrpc.Register(m, "whoami", func(ctx context.Context, _ struct{}) (string, error) { return user, nil })
+	wsrpc.Register(m, "sleep", func(ctx context.Context, p struct{ Ms int }) (string, error) {
+		select { // until done, cancelled, or the connection ends
+		case <-time.After(time.Duration(p.Ms) * time.Millisecond):
+		case <-ctx.Done():
+		case <-wsrpc.ChannelFromContext(ctx).Done():
+		}
+		return "slept", nil
+	})
 	cluster.HandleNotify(m, func(ctx context.Context, n cluster.Notification) {
 		var v struct{ Seq int }
 		_ = json.Unmarshal(n.Data, &v)

@@ -23,6 +23,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/signal"
@@ -224,6 +225,9 @@ func dialUser(ctx context.Context, user string, nodes []*node, first int, printe
 			fallbacks = append(fallbacks, n.l.URL()+"?user="+user)
 		}
 	}
+	// In a random order per client: when a node dies, its clients spread over the others
+	// instead of all moving to the same one.
+	rand.Shuffle(len(fallbacks), func(i, j int) { fallbacks[i], fallbacks[j] = fallbacks[j], fallbacks[i] })
 	return wsrpc.Dial(ctx, nodes[first].l.URL()+"?user="+user,
 		wsrpc.WithMethods(m), wsrpc.WithLogger(log),
 		wsrpc.WithFallbackURLs(fallbacks...),
