@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -117,8 +118,14 @@ func (c *Client) connect(ctx context.Context) (*Channel, error) {
 	return ch, nil
 }
 
-// rotate moves the next connection attempt to the next URL (Config.FallbackURLs).
-func (c *Client) rotate() { c.cur = (c.cur + 1) % len(c.urls) }
+// rotate moves the next connection attempt to another URL (Config.FallbackURLs), chosen
+// at random among the others: the clients of a server that died spread over the rest
+// instead of all moving to the same next one.
+func (c *Client) rotate() {
+	if n := len(c.urls); n > 1 {
+		c.cur = (c.cur + 1 + rand.IntN(n-1)) % n
+	}
+}
 
 // setChannel makes ch the current connection, then runs the connect hook (so that calls
 // made by the hook, through the Client or the Channel, go out on it).

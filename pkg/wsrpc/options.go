@@ -104,8 +104,10 @@ type Config struct {
 	Keepalive      KeepaliveConfig
 	FailFast       bool // calls made while reconnecting fail with ErrNotConnected instead of waiting
 	// FallbackURLs are more servers of the same service (e.g. the other nodes of a cluster).
-	// Connection attempts go through Dial's url and then these in turn: the next URL after
-	// a failed attempt, and first the next one after a lost connection.
+	// Connection attempts start with Dial's url; after a failed attempt, and first after a
+	// lost connection, the next attempt goes to another URL chosen at random, so that the
+	// clients of a server that died spread over the others (reconnect delays are jittered
+	// too).
 	FallbackURLs []string
 
 	// Hooks. They may be called from any goroutine, and hooks of one kind may run
