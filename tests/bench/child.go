@@ -35,19 +35,23 @@ func raiseNoFile() uint64 {
 // childStats is what a server child process reports about itself.
 type childStats struct {
 	RSSKiB     int64  `json:"rss_kib"`
+	PeakRSSKiB int64  `json:"peak_rss_kib"` // VmHWM: the largest RSS so far
 	Goroutines int    `json:"goroutines"`
 	HeapInuse  uint64 `json:"heap_inuse"`
 	StackInuse uint64 `json:"stack_inuse"`
 	Conns      int    `json:"conns"`
 }
 
-func rssKiB() int64 {
+func rssKiB() int64 { return statusKiB("VmRSS:") }
+
+// statusKiB reads a field of /proc/self/status in KiB (VmRSS:, VmHWM:).
+func statusKiB(field string) int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return n
 		}
@@ -108,7 +112,7 @@ func runChild(kind, cpuprofile string) error {
 			runtime.GC()
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
-			b, _ := json.Marshal(childStats{RSSKiB: rssKiB(), Goroutines: runtime.NumGoroutine(),
+			b, _ := json.Marshal(childStats{RSSKiB: rssKiB(), PeakRSSKiB: statusKiB("VmHWM:"), Goroutines: runtime.NumGoroutine(),
 				HeapInuse: ms.HeapInuse, StackInuse: ms.StackInuse, Conns: conns()})
 			fmt.Printf("%s\n", b)
 		case "quit":

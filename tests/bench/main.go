@@ -46,7 +46,7 @@ func main() {
 	flag.StringVar(&o.wasm, "wasm", "build/js/wsrpc.wasm", "the wasm build")
 	flag.IntVar(&o.idleConns, "idle-conns", 10000, "idle connections for the memory measurement")
 	flag.IntVar(&o.pyInflight, "py-inflight", 16, "calls in flight for the fastapi-ws-rpc comparison")
-	flag.StringVar(&o.sections, "sections", "12345678", "sections to run")
+	flag.StringVar(&o.sections, "sections", "all", "sections to run, comma-separated numbers (e.g. 1,9,12), or all")
 	flag.StringVar(&o.shapes, "shapes", "", "section 1: only these load shapes, comma-separated (e.g. 1,256,64x4); default all")
 	flag.DurationVar(&dur, "dur", 2*time.Second, "measured window of each measurement")
 	flag.DurationVar(&warm, "warm", 500*time.Millisecond, "warm-up before each window")
