@@ -283,6 +283,21 @@ func run(o options) *report {
 			rep.add(row{Section: "8", Name: nameE2E, Shape: s.String(), Conns: 1, InFlight: 256, result: e.result, Note: "from section 1"}).ratioTo(raw[s])
 		}
 	}
+
+	// 9. Handlers that wait, against a goroutine-per-request server.
+	if o.has("9") {
+		waitingHandlers(rep, o, ws)
+	}
+
+	// 10. Many connections, one call in flight on each.
+	if o.has("10") {
+		manyConnections(rep, o, echo.URL, ws.URL)
+	}
+
+	// 11. wss://.
+	if o.has("11") {
+		wssSection(rep, o)
+	}
 	rep.evaluate()
 	return rep
 }
