@@ -298,6 +298,11 @@ func run(o options) *report {
 	if o.has("11") {
 		wssSection(rep, o)
 	}
+
+	// 12. Large messages.
+	if o.has("12") {
+		largeMessages(rep, o, echo.URL, ws.URL)
+	}
 	rep.evaluate()
 	return rep
 }
