@@ -59,7 +59,8 @@ func statusKiB(field string) int64 {
 	return 0
 }
 
-// runChild is the server process: `-child wsrpc|wsrpc-default|responder [-cpuprofile f]`.
+// runChild is the server process: `-child wsrpc|wsrpc-default|responder|echo|echo-responder
+// [-cpuprofile f]`.
 // It prints "URL <url>", then answers "stats" lines on stdin with a JSON line and exits
 // at "quit" or end of input.
 func runChild(kind, cpuprofile string) error {
@@ -80,10 +81,13 @@ func runChild(kind, cpuprofile string) error {
 			return err
 		}
 		url, stop, conns = s.URL, s.Close, func() int { return len(s.srv.Channels()) }
-	case "responder", "echo":
+	case "responder", "echo", "echo-responder":
 		h := rawResponder
-		if kind == "echo" {
+		switch kind {
+		case "echo":
 			h = rawEcho
+		case "echo-responder":
+			h = rawEchoResponder
 		}
 		s, err := serveWS(h)
 		if err != nil {
