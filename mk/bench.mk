@@ -1,7 +1,7 @@
 # Loopback benchmark program (tests/bench): wsrpc vs a raw coder/websocket echo, the C and
 # Python bindings vs the Go client, fastapi-ws-rpc, sourcegraph/jsonrpc2, idle-connection
-# memory, notifications, allocations and the wasm size, each as a ratio to a baseline
-# measured in the same run.
+# memory, notifications, allocations, the wasm size, handlers that wait, 1,000 connections,
+# wss:// and large messages, each as a ratio to a baseline measured in the same run.
 #
 #   bench-report      table on stdout; build/bench/results.json; build/bench/go.txt (benchstat)
 #   bench-profile     CPU profiles of the wsrpc client and server at 256 in flight and with
