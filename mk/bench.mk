@@ -1,10 +1,11 @@
 # Loopback benchmark program (tests/bench): wsrpc vs a raw coder/websocket echo, the C and
 # Python bindings vs the Go client, fastapi-ws-rpc, sourcegraph/jsonrpc2, idle-connection
-# memory, notifications, allocations and the wasm size, each as a ratio to a baseline
-# measured in the same run.
+# memory, notifications, allocations, the wasm size, handlers that wait, 1,000 connections,
+# wss:// and large messages, each as a ratio to a baseline measured in the same run.
 #
 #   bench-report      table on stdout; build/bench/results.json; build/bench/go.txt (benchstat)
-#   bench-profile     CPU profiles of the wsrpc client and server at 256 in flight, top lists
+#   bench-profile     CPU profiles of the wsrpc client and server at 256 in flight and with
+#                     1 MiB messages (echo, 4 in flight), top lists
 #   test-bench-smoke  the same program with tiny durations (make test; asserts no numbers)
 BENCH_OUT := $(BUILD)/bench
 BENCH_BIN := $(BUILD)/bin/wsrpc-bench
@@ -37,6 +38,10 @@ bench-profile: bench-bin
 	$(GO) tool pprof -top -cum -nodecount=30 $(BENCH_OUT)/server.pprof 2>/dev/null | tee $(BENCH_OUT)/server-topcum.txt
 	$(GO) tool pprof -top -nodecount=30 $(BENCH_OUT)/client.pprof 2>/dev/null | tee $(BENCH_OUT)/client-top.txt
 	$(GO) tool pprof -top -cum -nodecount=30 $(BENCH_OUT)/client.pprof 2>/dev/null | tee $(BENCH_OUT)/client-topcum.txt
+	for p in server-large client-large; do \
+		$(GO) tool pprof -top -nodecount=30 $(BENCH_OUT)/$$p.pprof 2>/dev/null | tee $(BENCH_OUT)/$$p-top.txt; \
+		$(GO) tool pprof -top -cum -nodecount=30 $(BENCH_OUT)/$$p.pprof 2>/dev/null | tee $(BENCH_OUT)/$$p-topcum.txt; \
+	done
 
 test-bench-smoke: bench-bin $(BENCH_CLOAD) python-install build-wasm
 	@mkdir -p $(BUILD)/bench-smoke

@@ -35,19 +35,23 @@ func raiseNoFile() uint64 {
 // childStats is what a server child process reports about itself.
 type childStats struct {
 	RSSKiB     int64  `json:"rss_kib"`
+	PeakRSSKiB int64  `json:"peak_rss_kib"` // VmHWM: the largest RSS so far
 	Goroutines int    `json:"goroutines"`
 	HeapInuse  uint64 `json:"heap_inuse"`
 	StackInuse uint64 `json:"stack_inuse"`
 	Conns      int    `json:"conns"`
 }
 
-func rssKiB() int64 {
+func rssKiB() int64 { return statusKiB("VmRSS:") }
+
+// statusKiB reads a field of /proc/self/status in KiB (VmRSS:, VmHWM:).
+func statusKiB(field string) int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return n
 		}
@@ -55,7 +59,8 @@ func rssKiB() int64 {
 	return 0
 }
 
-// runChild is the server process: `-child wsrpc|wsrpc-default|responder [-cpuprofile f]`.
+// runChild is the server process: `-child wsrpc|wsrpc-default|responder|echo|echo-responder
+// [-cpuprofile f]`.
 // It prints "URL <url>", then answers "stats" lines on stdin with a JSON line and exits
 // at "quit" or end of input.
 func runChild(kind, cpuprofile string) error {
@@ -76,10 +81,13 @@ func runChild(kind, cpuprofile string) error {
 			return err
 		}
 		url, stop, conns = s.URL, s.Close, func() int { return len(s.srv.Channels()) }
-	case "responder", "echo":
+	case "responder", "echo", "echo-responder":
 		h := rawResponder
-		if kind == "echo" {
+		switch kind {
+		case "echo":
 			h = rawEcho
+		case "echo-responder":
+			h = rawEchoResponder
 		}
 		s, err := serveWS(h)
 		if err != nil {
@@ -108,7 +116,7 @@ func runChild(kind, cpuprofile string) error {
 			runtime.GC()
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
-			b, _ := json.Marshal(childStats{RSSKiB: rssKiB(), Goroutines: runtime.NumGoroutine(),
+			b, _ := json.Marshal(childStats{RSSKiB: rssKiB(), PeakRSSKiB: statusKiB("VmHWM:"), Goroutines: runtime.NumGoroutine(),
 				HeapInuse: ms.HeapInuse, StackInuse: ms.StackInuse, Conns: conns()})
 			fmt.Printf("%s\n", b)
 		case "quit":

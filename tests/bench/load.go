@@ -54,6 +54,7 @@ type result struct {
 	Rate    float64 `json:"calls_per_sec"`
 	P50us   float64 `json:"p50_us"`
 	P99us   float64 `json:"p99_us"`
+	MaxUs   float64 `json:"max_us,omitempty"`
 	Err     string  `json:"error,omitempty"`
 }
 
@@ -66,6 +67,7 @@ func summarize(calls int64, window time.Duration, l []time.Duration) result {
 		slices.Sort(l)
 		r.P50us = us(l[len(l)*50/100])
 		r.P99us = us(l[min(len(l)-1, len(l)*99/100)])
+		r.MaxUs = us(l[len(l)-1])
 	}
 	return r
 }

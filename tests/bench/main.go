@@ -2,10 +2,12 @@
 // coder/websocket echo of the same bytes (the ceiling for this stack), the C and Python
 // bindings against the Go client, the Python library fastapi-ws-rpc, sourcegraph/jsonrpc2,
 // idle-connection memory, notifications, allocations (from the Go benchmarks in this
-// package) and the wasm size. Every number is a ratio against a baseline measured in the
-// same run. It prints a table and writes <out>/results.json.
+// package), the wasm size, handlers that wait against a goroutine-per-request server, 1,000
+// connections, wss://, and large messages (throughput, and the peak RSS of a server
+// process). Every number is a ratio against a baseline measured in the same run. It prints
+// a table and writes <out>/results.json.
 //
-//	wsrpc-bench [-smoke] [-out build/bench] [-gobench build/bench/go.txt] ...
+//	wsrpc-bench [-smoke] [-out build/bench] [-gobench build/bench/go.txt] [-sections 9,12] ...
 //	wsrpc-bench -profile build/bench   # CPU profiles of the client and the server at 256 in flight
 package main
 
@@ -46,7 +48,7 @@ func main() {
 	flag.StringVar(&o.wasm, "wasm", "build/js/wsrpc.wasm", "the wasm build")
 	flag.IntVar(&o.idleConns, "idle-conns", 10000, "idle connections for the memory measurement")
 	flag.IntVar(&o.pyInflight, "py-inflight", 16, "calls in flight for the fastapi-ws-rpc comparison")
-	flag.StringVar(&o.sections, "sections", "12345678", "sections to run")
+	flag.StringVar(&o.sections, "sections", "all", "sections to run, comma-separated numbers (e.g. 1,9,12), or all")
 	flag.StringVar(&o.shapes, "shapes", "", "section 1: only these load shapes, comma-separated (e.g. 1,256,64x4); default all")
 	flag.DurationVar(&dur, "dur", 2*time.Second, "measured window of each measurement")
 	flag.DurationVar(&warm, "warm", 500*time.Millisecond, "warm-up before each window")

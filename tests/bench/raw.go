@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -31,6 +32,21 @@ var (
 // stopSlot is the slot number of the sentinel request that ends a generator's reader.
 const stopSlot = 0xffffffff
 
+// maxRead is the read limit of the raw endpoints (the large-message rows send 4 MiB).
+const maxRead = 64 << 20
+
+// A workload is what the raw generator sends: reqPrefix, a 32-hex-digit id, then suffix;
+// check tells a right answer (the server's result, or the echo of the request).
+type workload struct {
+	suffix string
+	check  func(p []byte) bool
+}
+
+// concatWork is concat("hello", " world"), the workload of sections 1, 6 and 8.
+var concatWork = workload{reqSuffix, func(p []byte) bool {
+	return bytes.Contains(p, answer) || bytes.Contains(p, echoed)
+}}
+
 // httpServer serves h on a loopback port and closes hijacked WebSocket connections too.
 type httpServer struct {
 	URL string
@@ -42,25 +58,36 @@ type httpServer struct {
 	wg    sync.WaitGroup
 }
 
-func serveHTTP(h http.Handler) (*httpServer, error) {
+func serveHTTP(h http.Handler) (*httpServer, error) { return serveHTTPOn(h, nil) }
+
+// serveHTTPOn serves h over TLS with tc (a wss:// URL), or without TLS when tc is nil.
+func serveHTTPOn(h http.Handler, tc *tls.Config) (*httpServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	s := &httpServer{URL: "ws://" + ln.Addr().String() + "/ws", ln: ln, conns: map[*websocket.Conn]struct{}{}}
+	scheme := "ws://"
+	if tc != nil {
+		ln, scheme = tls.NewListener(ln, tc), "wss://"
+	}
+	s := &httpServer{URL: scheme + ln.Addr().String() + "/ws", ln: ln, conns: map[*websocket.Conn]struct{}{}}
 	s.hs = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.hs.Serve(ln) }()
 	return s, nil
 }
 
 // serveWS serves a raw coder/websocket handler (one call per connection).
-func serveWS(handle func(c *websocket.Conn)) (*httpServer, error) {
+func serveWS(handle func(c *websocket.Conn)) (*httpServer, error) { return serveWSOn(handle, nil) }
+
+// serveWSOn is serveWS over TLS with tc (nil: without).
+func serveWSOn(handle func(c *websocket.Conn), tc *tls.Config) (*httpServer, error) {
 	var s *httpServer
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{subproto}})
 		if err != nil {
 			return
 		}
+		c.SetReadLimit(maxRead)
 		s.mu.Lock()
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
@@ -75,7 +102,7 @@ func serveWS(handle func(c *websocket.Conn)) (*httpServer, error) {
 		handle(c)
 	})
 	var err error
-	s, err = serveHTTP(h)
+	s, err = serveHTTPOn(h, tc)
 	return s, err
 }
 
@@ -154,11 +181,17 @@ func findID(p []byte) []byte {
 }
 
 func dialRaw(ctx context.Context, url string) (*websocket.Conn, error) {
-	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{subproto}})
+	return dialRawWith(ctx, url, nil)
+}
+
+// dialRawWith dials with hc (for wss://: a client trusting the bench's certificate), or
+// the default client when hc is nil.
+func dialRawWith(ctx context.Context, url string, hc *http.Client) (*websocket.Conn, error) {
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{subproto}, HTTPClient: hc})
 	if err != nil {
 		return nil, err
 	}
-	c.SetReadLimit(1 << 20)
+	c.SetReadLimit(maxRead)
 	return c, nil
 }
 
@@ -168,12 +201,20 @@ func dialRaw(ctx context.Context, url string) (*websocket.Conn, error) {
 type rawGen struct {
 	conns   []*websocket.Conn
 	perConn int
+	work    workload
 }
 
 func newRawGen(url string, conns, perConn int) (*rawGen, error) {
-	r := &rawGen{perConn: perConn}
+	return newRawGenWith(url, conns, perConn, concatWork, nil)
+}
+
+// newRawGenWith is newRawGen sending w's requests, dialing with hc (see dialRawWith).
+func newRawGenWith(url string, conns, perConn int, w workload, hc *http.Client) (*rawGen, error) {
+	r := &rawGen{perConn: perConn, work: w}
 	for range conns {
-		c, err := dialRaw(context.Background(), url)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		c, err := dialRawWith(ctx, url, hc)
+		cancel()
 		if err != nil {
 			r.close()
 			return nil, err
@@ -198,11 +239,11 @@ func putHex(dst []byte, v uint64) {
 	}
 }
 
-func newRequest() []byte {
-	b := make([]byte, 0, len(reqPrefix)+idLen+len(reqSuffix))
+func newRequest(suffix string) []byte {
+	b := make([]byte, 0, len(reqPrefix)+idLen+len(suffix))
 	b = append(b, reqPrefix...)
 	b = append(b, bytes.Repeat([]byte("0"), idLen)...)
-	return append(b, reqSuffix...)
+	return append(b, suffix...)
 }
 
 func (r *rawGen) start(g *gate) func() (int64, []time.Duration, error) {
@@ -225,7 +266,7 @@ func (r *rawGen) start(g *gate) func() (int64, []time.Duration, error) {
 			ctx := context.Background()
 			bufs := make([][]byte, n+1)
 			for i := range bufs {
-				bufs[i] = newRequest()
+				bufs[i] = newRequest(r.work.suffix)
 				slot := uint64(i)
 				if i == n {
 					slot = stopSlot
@@ -282,7 +323,7 @@ func (r *rawGen) start(g *gate) func() (int64, []time.Duration, error) {
 					fail(fmt.Errorf("bad slot in %q", p))
 					return
 				}
-				if !bytes.Contains(p, answer) && !bytes.Contains(p, echoed) { // a result, or the echo
+				if !r.work.check(p) { // a result, or the echo
 					fail(fmt.Errorf("unexpected answer %q", p))
 					return
 				}

@@ -25,15 +25,29 @@ const (
 	namePyWS       = "python client -> wsrpc server"
 	nameWSPy       = "wsrpc client -> python server"
 	nameJSONRPC2   = "jsonrpc2 client -> jsonrpc2 server"
+
+	nameGoroutineServer   = "raw generator -> goroutine-per-request server (baseline)"
+	nameRawToResponder    = "raw generator -> raw echo responder (baseline)"
+	nameClientToResponder = "wsrpc client -> raw echo responder"
+	nameE2EString         = "Go wsrpc client -> wsrpc server (baseline)"
+	nameCEcho             = "C wsrpc_client_call_async -> wsrpc server"
+	namePyEcho            = "Python await Client.acall -> wsrpc server"
 )
 
 var sectionTitles = map[string]string{
-	"1": "concat round trips, ratio to a raw coder/websocket echo of the same bytes (shape: in flight on one connection, or connections x in flight; variants measured in turn, 3 rounds; 6 rounds and a window twice as long at 1 in flight)",
-	"2": "concat through libwsrpc from C and Python, ratio to the Go client (wsrpc client -> wsrpc server, same in flight)",
-	"3": "fastapi-ws-rpc 1.2.0 (FastAPI + uvicorn), ratio to wsrpc client -> wsrpc server",
-	"6": "notifications one way (16 senders, one connection; counted at the receiver), ratio to raw websocket",
-	"8": "sourcegraph/jsonrpc2 over coder/websocket (default in-order handler), ratio to the raw echo (measured in turn with section 1)",
+	"1":  "concat round trips, ratio to a raw coder/websocket echo of the same bytes (shape: in flight on one connection, or connections x in flight; variants measured in turn, 3 rounds; 6 rounds and a window twice as long at 1 in flight)",
+	"2":  "concat through libwsrpc from C and Python, ratio to the Go client (wsrpc client -> wsrpc server, same in flight)",
+	"3":  "fastapi-ws-rpc 1.2.0 (FastAPI + uvicorn), ratio to wsrpc client -> wsrpc server",
+	"6":  "notifications one way (16 senders, one connection; counted at the receiver), ratio to raw websocket",
+	"8":  "sourcegraph/jsonrpc2 over coder/websocket (default in-order handler), ratio to the raw echo (measured in turn with section 1)",
+	"9":  "handlers that wait (time.Sleep for a database; shape: in flight, wait), ratio to a goroutine-per-request server on coder/websocket (encoding/json, replies under a mutex); both driven by the raw generator; 3 rounds",
+	"10": "many connections, one concat in flight on each (shape: connections x in flight), ratio to the raw echo; raw generator; 3 rounds",
+	"11": "wss:// (TLS 1.3 on loopback, self-signed ECDSA certificate), concat round trips, ratio to a raw TLS coder/websocket echo; 3 rounds (6 and a window twice as long at 1 in flight)",
+	"12": "large messages: echo returning its params (json.RawMessage); MB/s of params echoed; shape: payload, in flight; server side ratio to the raw echo, client side to the raw generator against the same responder; 3 rounds. The 1 MiB binding rows (payload [\"xxx...\"]) are a ratio to the Go client, measured once each",
 }
+
+// sectionMax lists the sections whose table shows the largest latency.
+var sectionMax = map[string]bool{"9": true}
 
 type meta struct {
 	Time       string  `json:"time"`
@@ -124,13 +138,15 @@ type target struct {
 }
 
 type report struct {
-	Meta    meta        `json:"meta"`
-	Rows    []*row      `json:"rows"`
-	Allocs  *allocs     `json:"allocs,omitempty"`
-	Idle    *idleResult `json:"idle,omitempty"`
-	Wasm    *wasmResult `json:"wasm,omitempty"`
-	Targets []target    `json:"targets"`
-	Notes   []string    `json:"notes,omitempty"`
+	Meta   meta        `json:"meta"`
+	Rows   []*row      `json:"rows"`
+	Allocs *allocs     `json:"allocs,omitempty"`
+	Idle   *idleResult `json:"idle,omitempty"`
+	Wasm   *wasmResult `json:"wasm,omitempty"`
+	// LargeRSS is section 12's peak RSS of a wsrpc server process under large messages.
+	LargeRSS *rssResult `json:"large_rss,omitempty"`
+	Targets  []target   `json:"targets"`
+	Notes    []string   `json:"notes,omitempty"`
 
 	failedToRun int
 }
@@ -232,6 +248,34 @@ func (rep *report) evaluate() {
 	}
 	add("vs fastapi-ws-rpc server (same wsrpc client)", vs, 8, true, "x", nameE2E+" / "+nameWSPy, okS)
 	add("vs fastapi-ws-rpc client (same wsrpc server)", vc, 15, true, "x", nameE2E+" / "+namePyWS, okC)
+
+	for _, ms := range waitMs {
+		v, ok = ratio("9", nameServerSide, waitShape(ms), false)
+		add(fmt.Sprintf("handlers waiting %d ms @%d in flight: calls/s vs goroutine-per-request server", ms, waitInflight), v, 0.90, true, "x", nameServerSide, ok)
+	}
+	for _, r := range rep.Rows {
+		if r.Section == "10" && r.Name == nameServerSide {
+			add(fmt.Sprintf("%d connections x 1 in flight: calls/s vs raw echo (informational)", r.Conns), r.RatioRate, 0.80, true, "x", nameServerSide, r.Err == "" && r.RatioRate > 0)
+			add(fmt.Sprintf("%d connections x 1 in flight: p50 vs raw echo (informational)", r.Conns), r.RatioP50, 1.25, false, "x", nameServerSide, r.Err == "" && r.RatioP50 > 0)
+		}
+	}
+	v, ok = ratio("11", nameE2E, "256", false)
+	add("wss:// @256 in flight: calls/s vs raw TLS echo", v, 0.80, true, "x", nameE2E, ok)
+	v, ok = ratio("11", nameE2E, "1", true)
+	add("wss:// p50 latency @1 in flight vs raw TLS echo", v, 1.25, false, "x", nameE2E, ok)
+	for _, z := range largeSizes {
+		v, ok = ratio("12", nameServerSide, largeShape(z), false)
+		add(fmt.Sprintf("large messages %s, server side: MB/s vs raw echo", z.label), v, 0.80, true, "x", nameServerSide, ok)
+		v, ok = ratio("12", nameClientToResponder, largeShape(z), false)
+		add(fmt.Sprintf("large messages %s, client side: MB/s vs raw generator", z.label), v, 0.80, true, "x", nameClientToResponder, ok)
+	}
+	x := rep.LargeRSS
+	okR := x != nil && x.Err == ""
+	var g float64
+	if okR {
+		g = x.GrowthRatio
+	}
+	add(fmt.Sprintf("wsrpc server peak RSS growth / bytes in flight (%d x %d MiB)", rssInflight, rssBytes>>20), g, 3, false, "x", "VmHWM - VmRSS before", okR)
 }
 
 func (rep *report) write(path string) error {
@@ -322,6 +366,18 @@ func (rep *report) print(w io.Writer) {
 		}
 	}
 	rep.printRows(w, "8")
+	for _, sec := range []string{"9", "10", "11", "12"} {
+		rep.printRows(w, sec)
+	}
+	if x := rep.LargeRSS; x != nil {
+		fmt.Fprintf(w, "\n12, continued: peak RSS of a wsrpc server process (own process, raw generator, %d x %d MiB echo in flight on one connection)\n", x.InFlight, x.Bytes>>20)
+		if x.Err != "" {
+			fmt.Fprintf(w, "  ERROR: %s\n", x.Err)
+		} else {
+			fmt.Fprintf(w, "  RSS %d KiB before, peak %d KiB: growth %.2fx the bytes in flight (%d calls); raw echo process under the same load: peak growth %d KiB\n",
+				x.BaseRSSKiB, x.PeakRSSKiB, x.GrowthRatio, x.Calls, x.RawPeakGrowthKiB)
+		}
+	}
 	fmt.Fprintf(w, "\ntargets (printed, not asserted)\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, t := range rep.Targets {
@@ -354,7 +410,11 @@ func (rep *report) printRows(w io.Writer, section string) {
 	fmt.Fprintf(w, "\n%s. %s\n", section, sectionTitles[section])
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	unit := rows[0].Unit
-	fmt.Fprintf(tw, "  shape\tvariant\t%s\tratio\tp50\tratio\tp99\tratio\t\n", unit)
+	maxCol, maxHead := "", ""
+	if sectionMax[section] {
+		maxHead = "max\t"
+	}
+	fmt.Fprintf(tw, "  shape\tvariant\t%s\tratio\tp50\tratio\tp99\tratio\t%s\n", unit, maxHead)
 	for _, r := range rows {
 		name := r.Name
 		if r.Note != "" {
@@ -364,8 +424,11 @@ func (rep *report) printRows(w io.Writer, section string) {
 			fmt.Fprintf(tw, "  %s\t%s\tERROR: %s\t\t\t\t\t\t\n", r.Shape, name, tail(r.Err, 120))
 			continue
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Shape, name, fmtRate(r.Rate), fmtX(r.RatioRate),
-			fmtUs(r.P50us), fmtX(r.RatioP50), fmtUs(r.P99us), fmtX(r.RatioP99))
+		if maxHead != "" {
+			maxCol = fmtUs(r.MaxUs) + "\t"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Shape, name, fmtRate(r.Rate), fmtX(r.RatioRate),
+			fmtUs(r.P50us), fmtX(r.RatioP50), fmtUs(r.P99us), fmtX(r.RatioP99), maxCol)
 	}
 	tw.Flush()
 }

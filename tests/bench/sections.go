@@ -27,7 +27,10 @@ func (s spec) String() string {
 
 var shapes = []spec{{1, 1}, {1, 16}, {1, 256}, {1, 1024}, {64, 4}}
 
-func (o options) has(section byte) bool { return strings.IndexByte(o.sections, section) >= 0 }
+// has reports whether -sections selects section.
+func (o options) has(section string) bool {
+	return o.sections == "all" || slices.Contains(strings.Split(o.sections, ","), section)
+}
 
 // wants reports whether -shapes selects s (all shapes when empty).
 func (o options) wants(s spec) bool {
@@ -74,9 +77,9 @@ func run(o options) *report {
 	// 1. concat round trips against the raw echo, the variants measured in turn (3 rounds).
 	// (Sections 2 and 8 use some of these rows as their baselines.)
 	jsonrpc2Row := map[spec]*row{}
-	if o.has('1') || o.has('2') || o.has('8') {
+	if o.has("1") || o.has("2") || o.has("8") {
 		var j2 *httpServer
-		if o.has('8') {
+		if o.has("8") {
 			if j2, err = newJSONRPC2Server(); !must(err) {
 				j2 = nil
 			} else {
@@ -84,7 +87,7 @@ func run(o options) *report {
 			}
 		}
 		for _, s := range shapes {
-			needed := o.has('1') || s == spec{1, 256} || (o.has('2') && s.conns == 1 && s.perConn <= 256)
+			needed := o.has("1") || s == spec{1, 256} || (o.has("2") && s.conns == 1 && s.perConn <= 256)
 			if !needed || !o.wants(s) {
 				continue
 			}
@@ -111,7 +114,7 @@ func run(o options) *report {
 				}
 			}
 			vs := []variant{{"1", nameRawEcho, rawGen(echo.URL)}, {"1", nameE2E, wsClient(ws.URL)}}
-			if o.has('1') {
+			if o.has("1") {
 				vs = append(vs, variant{"1", nameClientSide, wsClient(responder.URL)}, variant{"1", nameServerSide, rawGen(ws.URL)})
 				if s == (spec{1, 1}) {
 					vs = append(vs, variant{"1", nameE2ESpin, func() (load, func(), error) {
@@ -188,12 +191,12 @@ func run(o options) *report {
 
 	// 1, continued: 1 in flight with each server in a process of its own, as deployed (in
 	// one process, client and server share the Go scheduler, which changes latencies).
-	if o.has('1') && o.wants(spec{1, 1}) {
+	if o.has("1") && o.wants(spec{1, 1}) {
 		ownProcess(rep, o)
 	}
 
 	// 2. The C and Python bindings against the Go client.
-	if o.has('2') {
+	if o.has("2") {
 		py := o.python
 		script := filepath.Join(o.pyDir, "binding_load.py")
 		for _, c := range []struct {
@@ -218,7 +221,7 @@ func run(o options) *report {
 	}
 
 	// 3. The Python library fastapi-ws-rpc 1.2.0.
-	if o.has('3') {
+	if o.has("3") {
 		n := o.pyInflight
 		s := spec{1, n}
 		// Measured again right before the Python rows, so the ratios compare neighbours.
@@ -241,12 +244,12 @@ func run(o options) *report {
 	}
 
 	// 4. Allocations, from the Go benchmarks.
-	if o.has('4') {
+	if o.has("4") {
 		rep.Allocs = readAllocs(o.goBench)
 	}
 
 	// 5. Idle connections.
-	if o.has('5') {
+	if o.has("5") {
 		idle := measureIdle(o.idleConns)
 		rep.Idle = &idle
 		if idle.Err != "" {
@@ -255,7 +258,7 @@ func run(o options) *report {
 	}
 
 	// 6. Notifications one way.
-	if o.has('6') {
+	if o.has("6") {
 		const senders = 16
 		s := spec{1, senders}
 		rawCount := new(sinkCounter)
@@ -269,16 +272,36 @@ func run(o options) *report {
 	}
 
 	// 7. wasm size.
-	if o.has('7') {
+	if o.has("7") {
 		rep.Wasm = wasmSize(o.wasm)
 	}
 
 	// 8. sourcegraph/jsonrpc2 at 256 in flight (measured with section 1's 256 row).
-	if o.has('8') {
+	if o.has("8") {
 		s := spec{1, 256}
 		if e := e2e[256]; e != nil && jsonrpc2Row[s] != nil {
 			rep.add(row{Section: "8", Name: nameE2E, Shape: s.String(), Conns: 1, InFlight: 256, result: e.result, Note: "from section 1"}).ratioTo(raw[s])
 		}
+	}
+
+	// 9. Handlers that wait, against a goroutine-per-request server.
+	if o.has("9") {
+		waitingHandlers(rep, o, ws)
+	}
+
+	// 10. Many connections, one call in flight on each.
+	if o.has("10") {
+		manyConnections(rep, o, echo.URL, ws.URL)
+	}
+
+	// 11. wss://.
+	if o.has("11") {
+		wssSection(rep, o)
+	}
+
+	// 12. Large messages.
+	if o.has("12") {
+		largeMessages(rep, o, echo.URL, ws.URL)
 	}
 	rep.evaluate()
 	return rep

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,10 +35,21 @@ func (s *sinkCounter) hit() {
 	}
 }
 
-// benchMethods: concat, and sink (a notification target counting while measuring).
+// sleepParams: how long the sleep method waits (a database call, say).
+type sleepParams struct {
+	Ms int `json:"ms"`
+}
+
+// benchMethods: concat; echo (returns its params as they came); sleep (waits params.ms
+// milliseconds, then answers "done"); sink (a notification target counting while measuring).
 func benchMethods(sink *sinkCounter) *wsrpc.Methods {
 	m := wsrpc.NewMethods()
 	wsrpc.Register(m, "concat", func(_ context.Context, p concatParams) (string, error) { return p.A + p.B, nil })
+	m.Handle("echo", func(_ context.Context, p json.RawMessage) (any, error) { return p, nil })
+	wsrpc.Register(m, "sleep", func(_ context.Context, p sleepParams) (string, error) {
+		time.Sleep(time.Duration(p.Ms) * time.Millisecond)
+		return "done", nil
+	})
 	wsrpc.Register(m, "sink", func(_ context.Context, p concatParams) (any, error) {
 		sink.hit()
 		return nil, nil
@@ -58,7 +71,10 @@ type wsServer struct {
 	sink sinkCounter
 }
 
-func newWSServer(opts ...wsrpc.Option) (*wsServer, error) {
+func newWSServer(opts ...wsrpc.Option) (*wsServer, error) { return newWSServerOn(nil, opts...) }
+
+// newWSServerOn is newWSServer over TLS with tc (nil: without).
+func newWSServerOn(tc *tls.Config, opts ...wsrpc.Option) (*wsServer, error) {
 	s := &wsServer{}
 	srv, err := wsrpc.NewServer(benchMethods(&s.sink), append([]wsrpc.Option{wsrpc.WithLogger(quiet)}, opts...)...)
 	if err != nil {
@@ -66,7 +82,7 @@ func newWSServer(opts ...wsrpc.Option) (*wsServer, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/ws", srv)
-	hs, err := serveHTTP(mux)
+	hs, err := serveHTTPOn(mux, tc)
 	if err != nil {
 		return nil, err
 	}
@@ -79,11 +95,13 @@ func (s *wsServer) Close() {
 	s.httpServer.Close()
 }
 
-// wsClients are perConn goroutines calling concat on each of len(cs) wsrpc clients.
+// wsClients are perConn goroutines calling concat (or call, if set) on each of len(cs)
+// wsrpc clients.
 type wsClients struct {
 	cs       []*wsrpc.Client
 	perConn  int
 	deadline time.Duration // per call, if set (as most applications call)
+	call     func(ctx context.Context, c *wsrpc.Client) error
 }
 
 func newWSClients(url string, conns, perConn int, opts ...wsrpc.Option) (*wsClients, error) {
@@ -117,11 +135,16 @@ func (w *wsClients) start(g *gate) func() (int64, []time.Duration, error) {
 		if w.deadline > 0 {
 			ctx, cancel = context.WithTimeout(ctx, w.deadline)
 		}
-		err := w.cs[i%len(w.cs)].Call(ctx, "concat", params, &out)
+		var err error
+		if w.call != nil {
+			err = w.call(ctx, w.cs[i%len(w.cs)])
+		} else {
+			err = w.cs[i%len(w.cs)].Call(ctx, "concat", params, &out)
+		}
 		if cancel != nil {
 			cancel()
 		}
-		if err != nil {
+		if err != nil || w.call != nil {
 			return err
 		}
 		if out != "hello world" {

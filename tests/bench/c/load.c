@@ -1,11 +1,13 @@
 /*
  * load.c - concat load through libwsrpc from C, for `make bench`.
  *
- *   wsrpc-bench-cload URL sync|async INFLIGHT WARMUP_S DURATION_S
+ *   wsrpc-bench-cload URL sync|async INFLIGHT WARMUP_S DURATION_S [ECHO_BYTES]
  *
  * sync:  INFLIGHT pthreads, each calling wsrpc_client_call in a loop.
  * async: INFLIGHT calls kept in flight with wsrpc_client_call_async; each completion
  *        (on a library thread) starts the next call of its slot.
+ * With ECHO_BYTES, each call is echo(["xxx...x"]) with params of that many bytes (the
+ * answer must be as long) instead of concat.
  * Prints one JSON line: {"calls":N,"seconds":S,"calls_per_sec":R,"p50_us":X,"p99_us":Y}.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -17,7 +19,9 @@
 #include <time.h>
 #include <wsrpc.h>
 
+static const char *METHOD = "concat";
 static const char *PARAMS = "{\"a\": \"hello\", \"b\": \" world\"}";
+static size_t echo_len; /* with ECHO_BYTES: the length of PARAMS, which the answer repeats */
 
 enum { WARM = 0, MEASURE = 1, STOP = 2 };
 static atomic_int phase = WARM;
@@ -56,7 +60,10 @@ static void record(slot *s, double us) {
     s->lat[s->n++] = us;
 }
 
-static int ok_result(const char *json) { return json && strcmp(json, "\"hello world\"") == 0; }
+static int ok_result(const char *json) {
+    if (echo_len) return json && strlen(json) == echo_len;
+    return json && strcmp(json, "\"hello world\"") == 0;
+}
 
 static void fail(const char *what, const char *msg) {
     if (atomic_fetch_add(&failed, 1) == 0) fprintf(stderr, "cload: %s: %s\n", what, msg ? msg : "?");
@@ -69,7 +76,7 @@ static void *sync_worker(void *arg) {
         wsrpc_error err = WSRPC_ERROR_INIT;
         char *res = NULL;
         double t = now_s();
-        if (wsrpc_client_call(client, "concat", PARAMS, 30000, &res, &err) != WSRPC_OK) {
+        if (wsrpc_client_call(client, METHOD, PARAMS, 30000, &res, &err) != WSRPC_OK) {
             fail("call", err.message);
             wsrpc_error_clear(&err);
             break;
@@ -104,7 +111,7 @@ static void done(void *user_data, int status, const char *result_json, const wsr
 static void start_async(slot *s) {
     wsrpc_error err = WSRPC_ERROR_INIT;
     s->started = now_s();
-    if (wsrpc_client_call_async(client, "concat", PARAMS, 30000, done, s, &err) != WSRPC_OK) {
+    if (wsrpc_client_call_async(client, METHOD, PARAMS, 30000, done, s, &err) != WSRPC_OK) {
         fail("call_async", err.message);
         wsrpc_error_clear(&err);
         atomic_fetch_sub(s->active, 1);
@@ -117,9 +124,22 @@ static int cmp(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s URL sync|async INFLIGHT WARMUP_S DURATION_S\n", argv[0]);
+    if (argc != 6 && argc != 7) {
+        fprintf(stderr, "usage: %s URL sync|async INFLIGHT WARMUP_S DURATION_S [ECHO_BYTES]\n", argv[0]);
         return 2;
+    }
+    if (argc == 7) {
+        long size = atol(argv[6]);
+        if (size < 4) return 2;
+        char *p = malloc((size_t)size + 1);
+        if (!p) return 1;
+        memset(p, 'x', (size_t)size);
+        memcpy(p, "[\"", 2);
+        memcpy(p + size - 2, "\"]", 2);
+        p[size] = 0;
+        METHOD = "echo";
+        PARAMS = p;
+        echo_len = (size_t)size;
     }
     const char *url = argv[1];
     int async = strcmp(argv[2], "async") == 0;
