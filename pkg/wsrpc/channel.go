@@ -1,6 +1,7 @@
 package wsrpc
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -405,11 +406,20 @@ func (c *Channel) isClosed() bool { return c.closedFlag.Load() }
 // reading (the peer's sends then wait in TCP) until the budget has room again.
 func (c *Channel) readLoop() {
 	defer close(c.readDone)
+	sized, _ := c.conn.(readSized)
+	hint := 0
 	for {
 		if !c.out.waitRoom(c.done) {
 			return // closed while waiting: shutdown has closed the connection
 		}
-		typ, data, err := c.conn.Read(context.Background())
+		var typ websocket.MessageType
+		var data []byte
+		var err error
+		if sized != nil {
+			typ, data, err = sized.readSized(&hint)
+		} else {
+			typ, data, err = c.conn.Read(context.Background())
+		}
 		if !c.received(typ, data, err) {
 			return
 		}
@@ -511,7 +521,7 @@ func (c *Channel) handleMessage(data []byte, text bool) bool {
 	case wire.KindResponse:
 		c.complete(&m)
 	case wire.KindRequest:
-		c.dispatchRequest(m.ID, m.Method, m.Params, false)
+		c.dispatchRequest(m.ID, m.Method, m.Params, false, len(data))
 	case wire.KindLegacy:
 		c.sendError(nil, wire.ErrorObject{Code: CodeInvalidRequest, Message: "Unknown message format: " + wire.PyRepr(data)})
 	default:
@@ -554,13 +564,13 @@ func (c *Channel) reportError(err error) {
 // it (nothing is dropped). Neither wait can deadlock the connection: a handler that
 // waits for the answer to a call of its own gives its slot and bytes back first (see
 // Pending.Wait), so the reader only ever waits for handlers that do not need it.
-func (c *Channel) dispatchRequest(id []byte, name string, params []byte, legacy bool) {
+func (c *Channel) dispatchRequest(id []byte, name string, params []byte, legacy bool, msg int) {
 	if c.cfg.Sequential {
 		c.handlers.Add(1)
-		c.serve(c.ctx, request{id: id, name: name, params: params, legacy: legacy})
+		c.serve(c.ctx, request{id: id, name: name, params: params, legacy: legacy, msg: msg})
 		return
 	}
-	r := request{id: id, name: name, params: params, legacy: legacy, in: int64(len(params) + len(name))}
+	r := request{id: id, name: name, params: params, legacy: legacy, in: int64(len(params) + len(name)), msg: msg}
 	if c.handlerSem != nil {
 		if id == nil {
 			select {
@@ -606,6 +616,7 @@ type handlerCtx struct {
 	c        *Channel
 	slot     bool
 	in       int64
+	msg      int // size of the message the request came in
 	released atomic.Bool
 }
 
@@ -629,6 +640,17 @@ func (h *handlerCtx) release() {
 	h.c.in.give(h.in)
 }
 
+// keepable returns raw params a handler may keep: the message's own bytes when they are
+// most of it (then keeping them keeps at most twice their size alive, and a large
+// message is not copied), else a copy, so that a kept value never keeps a much larger
+// message alive.
+func keepable(ctx context.Context, params []byte) []byte {
+	if h, _ := ctx.Value(handlerKey{}).(*handlerCtx); h != nil && h.msg > 0 && 2*len(params) >= h.msg {
+		return params
+	}
+	return bytes.Clone(params)
+}
+
 // releaseHandler gives back what the handler whose context is ctx holds, if ctx is a
 // handler's: it is about to wait for a peer, and the reader may need the slot or the
 // bytes to take that answer in.
@@ -647,7 +669,7 @@ func Detach(ctx context.Context) {}
 // serve runs one request and sends its reply. It calls handlers.Done and gives back what
 // the request holds (handlerCtx).
 func (c *Channel) serve(ctx context.Context, r request) {
-	h := &handlerCtx{Context: ctx, c: c, slot: r.slot, in: r.in}
+	h := &handlerCtx{Context: ctx, c: c, slot: r.slot, in: r.in, msg: r.msg}
 	c.running.Add(1)
 	defer c.running.Add(-1)
 	defer h.release()

@@ -46,16 +46,18 @@
 // # Large messages: what is copied
 //
 // The cost of a message should grow with its bytes, not with passes over them. An
-// incoming message is read whole by the WebSocket library (into a buffer that grows as
-// it reads), then validated and split into its members in one pass (internal/wire; the
-// same pass checks UTF-8). A handler gets one copy of what it may keep: the raw params of
-// a Methods.Handle handler or of a json.RawMessage parameter, and every decoded string,
-// so that a kept value never keeps the message alive; nothing else of the message is
-// copied. A json.RawMessage result is validated once (one pass) and appended to the
-// reply; a ValidJSON result (or params) is sent as it is, without that pass. The reply is
-// written with the library's framing; a large write goes to the socket directly unless
-// other writes are in flight (then it joins the coalescing buffer, one copy). A client
-// masks what it sends (RFC 6455), which the library does in its own buffer (one copy).
+// incoming message is read whole (into one buffer sized after the previous message when
+// that was large, instead of one that doubles as it fills), then validated and split into
+// its members in one pass (internal/wire; the same pass checks UTF-8). Nothing a handler
+// may keep keeps a much larger message alive: decoded strings are copies, and raw params
+// (a Methods.Handle handler's, a json.RawMessage parameter's) are the message's own bytes
+// only when they are at least half of it, else a copy. A json.RawMessage parameter is not
+// decoded again. A json.RawMessage result is validated once, unless it is exactly the
+// json.RawMessage params the handler was given (already validated); a ValidJSON result
+// (or call params) is never validated. A large reply is assembled in one exactly sized
+// buffer and written with the library's framing, straight to the socket unless other
+// writes are in flight (then it joins the coalescing buffer: one copy). A client masks
+// what it sends (RFC 6455), which the library does in its own buffer (one copy).
 //
 // # Errors
 //

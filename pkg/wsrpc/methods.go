@@ -1,7 +1,6 @@
 package wsrpc
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -68,8 +67,8 @@ func NewMethods() *Methods { return &Methods{m: make(map[string]*method)} }
 // Handle registers a raw handler under name, replacing any method of that name.
 func (ms *Methods) Handle(name string, fn HandlerFunc, opts ...MethodOption) {
 	ms.add(name, func(ctx context.Context, params []byte) (any, error) {
-		// A copy: the handler may keep it, and must not keep the whole message alive.
-		return fn(ctx, bytes.Clone(params))
+		// The handler may keep params: they must not keep a much larger message alive.
+		return fn(ctx, keepable(ctx, params))
 	}, opts)
 }
 
@@ -90,7 +89,7 @@ func Register[P, R any](ms *Methods, name string, fn func(ctx context.Context, p
 	pool := &sync.Pool{New: func() any { return new(P) }}
 	ms.add(name, func(ctx context.Context, raw []byte) (any, error) {
 		var p P
-		if err := plan.bind(name, raw, reflect.ValueOf(&p).Elem()); err != nil {
+		if err := plan.bind(ctx, name, raw, reflect.ValueOf(&p).Elem()); err != nil {
 			return nil, err
 		}
 		return fn(ctx, p)
@@ -102,7 +101,7 @@ func Register[P, R any](ms *Methods, name string, fn func(ctx context.Context, p
 			pp := pool.Get().(*P)
 			var zero P
 			*pp = zero
-			err := plan.bind(name, raw, reflect.ValueOf(pp).Elem())
+			err := plan.bind(ctx, name, raw, reflect.ValueOf(pp).Elem())
 			p := *pp
 			*pp = zero
 			pool.Put(pp)
@@ -113,6 +112,9 @@ func Register[P, R any](ms *Methods, name string, fn func(ctx context.Context, p
 			if err != nil {
 				return nil, err
 			}
+			if echoed(p, r) { // the params, validated with their message, sent back
+				return append(dst, any(r).(json.RawMessage)...), nil
+			}
 			out, err := appendJSON(dst, &r)
 			if err != nil {
 				return nil, errEncodeResult{err}
@@ -120,6 +122,17 @@ func Register[P, R any](ms *Methods, name string, fn func(ctx context.Context, p
 			return out, nil
 		}
 	}))
+}
+
+// echoed reports whether a json.RawMessage result is exactly the json.RawMessage params
+// the handler was given (same bytes in memory), which need no validation.
+func echoed[P, R any](p P, r R) bool {
+	pr, ok := any(p).(json.RawMessage)
+	if !ok {
+		return false
+	}
+	rr, ok := any(r).(json.RawMessage)
+	return ok && len(rr) > 0 && len(rr) == len(pr) && &rr[0] == &pr[0]
 }
 
 // RegisterValue registers the exported methods of v whose signature is one of
@@ -184,11 +197,11 @@ func valueInvoker(fn reflect.Value, name string) (func(context.Context, []byte) 
 		args := []reflect.Value{reflect.ValueOf(ctx)}
 		if ft.NumIn() == 2 {
 			p := reflect.New(ft.In(1)).Elem()
-			if err := plan.bind(name, raw, p); err != nil {
+			if err := plan.bind(ctx, name, raw, p); err != nil {
 				return nil, err
 			}
 			args = append(args, p)
-		} else if err := plan.bind(name, raw, reflect.New(plan.t).Elem()); err != nil {
+		} else if err := plan.bind(ctx, name, raw, reflect.New(plan.t).Elem()); err != nil {
 			return nil, err
 		}
 		out := fn.Call(args)

@@ -1,7 +1,7 @@
 package wsrpc
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -173,15 +173,17 @@ func planFor(t reflect.Type) *paramPlan {
 	return actual.(*paramPlan)
 }
 
-// bind decodes raw params (object, array or nil) into dst, a settable value of p.t.
-func (p *paramPlan) bind(method string, raw []byte, dst reflect.Value) error {
+// bind decodes raw params (object, array or nil) into dst, a settable value of p.t. ctx is
+// the handler's (see keepable).
+func (p *paramPlan) bind(ctx context.Context, method string, raw []byte, dst reflect.Value) error {
 	if !p.isStruct {
 		if raw == nil {
 			return nil
 		}
 		if p.t == rawMessageType {
-			// Already validated with the message: only the copy a handler may keep.
-			dst.SetBytes(bytes.Clone(raw))
+			// Already validated with the message: no decoding, and a copy only when the
+			// params are a small part of the message.
+			dst.SetBytes(keepable(ctx, raw))
 			return nil
 		}
 		if err := json.Unmarshal(raw, dst.Addr().Interface()); err != nil {

@@ -35,7 +35,7 @@ func bindT[P any](t *testing.T, raw string) (P, error) {
 	if raw != "" {
 		in = []byte(raw)
 	}
-	err := planFor(reflect.TypeFor[P]()).bind("m", in, reflect.ValueOf(&p).Elem())
+	err := planFor(reflect.TypeFor[P]()).bind(context.Background(), "m", in, reflect.ValueOf(&p).Elem())
 	return p, err
 }
 
@@ -175,7 +175,7 @@ func FuzzBindParams(f *testing.F) {
 			return
 		}
 		var p addParams
-		err := plan.bind("add", raw, reflect.ValueOf(&p).Elem())
+		err := plan.bind(context.Background(), "add", raw, reflect.ValueOf(&p).Elem())
 		if err != nil {
 			var pe *paramError
 			if !errors.As(err, &pe) {

@@ -16,6 +16,7 @@ type request struct {
 	legacy bool
 	slot   bool  // holds a handler slot (MaxConcurrentRequests)
 	in     int64 // bytes held of Config.MaxIncomingBytes
+	msg    int   // size of the message it came in
 }
 
 // workers runs requests on reusable goroutines: a goroutine that finished a request takes

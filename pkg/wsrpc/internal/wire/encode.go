@@ -24,11 +24,29 @@ func EncodeResult(id, result []byte) []byte { return AppendResult(nil, id, resul
 
 // AppendResult is EncodeResult writing into dst's spare capacity (see AppendRequest).
 func AppendResult(dst, id, result []byte) []byte {
+	if len(result) >= largeResult {
+		// The same bytes as below, assembled in one exactly sized buffer: easyjson would
+		// copy a large result into its chunks and then again into one slice.
+		if len(id) == 0 {
+			id = []byte("null")
+		}
+		out := make([]byte, 0, len(resultHead)+len(id)+len(resultMid)+len(result)+1)
+		out = append(append(append(append(out, resultHead...), id...), resultMid...), result...)
+		return append(out, '}')
+	}
 	w := jwriter.Writer{NoEscapeHTML: true}
 	w.Buffer.Buf = dst[:0]
 	Result{JSONRPC: Version, ID: id, Result: result}.MarshalEasyJSON(&w)
 	return mustBytes(&w)
 }
+
+// largeResult is the result size from which AppendResult assembles the reply directly.
+const largeResult = 64 << 10
+
+const (
+	resultHead = `{"jsonrpc":"` + Version + `","id":`
+	resultMid  = `,"result":`
+)
 
 // EncodeError encodes an error response; a nil id is written as null.
 func EncodeError(id []byte, e ErrorObject) []byte {

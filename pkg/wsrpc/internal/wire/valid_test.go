@@ -4,6 +4,7 @@ package wire
 
 import (
 	"encoding/json"
+	"github.com/mailru/easyjson/jwriter"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -66,5 +67,19 @@ func BenchmarkParse(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// AppendResult's direct path for large results writes what easyjson writes.
+func TestAppendResultLarge(t *testing.T) {
+	big := []byte(`"` + strings.Repeat("x", largeResult) + `"`)
+	for _, id := range [][]byte{[]byte(`"abc"`), []byte(`7`), nil} {
+		got := AppendResult(nil, id, big)
+		w := jwriter.Writer{NoEscapeHTML: true}
+		Result{JSONRPC: Version, ID: id, Result: big}.MarshalEasyJSON(&w)
+		want, _ := w.BuildBytes()
+		if string(got) != string(want) {
+			t.Fatalf("id %s: direct %.80s... != easyjson %.80s...", id, got, want)
+		}
 	}
 }
