@@ -41,6 +41,7 @@ type Pending struct {
 	removed  atomic.Bool // completeKey took it out of the table
 	ran      atomic.Bool // the caller woken by the answer has run (Channel.woken)
 	lone     bool        // the only outstanding call when it was sent (Config.SpinWait)
+	msg      int         // size of the message its answer came in (0 if unknown)
 	answered atomic.Bool // done is closed (cheaper to poll while spinning)
 	once     sync.Once
 
@@ -122,7 +123,7 @@ func (p *Pending) Wait(ctx context.Context, result any) error {
 		e := *p.hasErr
 		return &e
 	}
-	return decodeResult(p.result, result)
+	return decodeResult(p.result, result, p.msg)
 }
 
 // spinners counts the callers busy-waiting for an answer (Config.SpinWait), process-wide.
@@ -162,15 +163,22 @@ func (p *Pending) ranAfterWake() {
 	}
 }
 
-func decodeResult(raw []byte, result any) error {
+// decodeResult decodes raw, part of a message of msg bytes (0 if unknown), into result. A
+// json.RawMessage gets the message's own bytes when they are most of it (see keepable),
+// else a copy.
+func decodeResult(raw []byte, result any, msg int) error {
 	if result == nil {
 		return nil
 	}
 	if r, ok := result.(*json.RawMessage); ok {
-		if raw == nil {
-			raw = []byte("null")
+		switch {
+		case raw == nil:
+			*r = append((*r)[:0], "null"...)
+		case msg > 0 && 2*len(raw) >= msg:
+			*r = raw
+		default:
+			*r = append((*r)[:0], raw...)
 		}
-		*r = append((*r)[:0], raw...)
 		return nil
 	}
 	if raw == nil {
@@ -347,12 +355,12 @@ func (c *Channel) TakeResponse(id string) (resp json.RawMessage, ok bool) {
 }
 
 // complete hands a response to its pending call; unknown ids are dropped.
-func (c *Channel) complete(m *wire.Message) {
+func (c *Channel) complete(m *wire.Message, msg int) {
 	var e *Error
 	if m.Error != nil {
 		e = &Error{Code: int(m.Error.Code), Message: m.Error.Message, Data: bytes.Clone(m.Error.Data)}
 	}
-	c.completeKey(m.Key, m.Result, e, "")
+	c.completeKey(m.Key, m.Result, e, "", msg)
 }
 
 // completeBare handles a message that carries the id of a pending call but neither
@@ -367,7 +375,7 @@ func (c *Channel) completeBare(m *wire.Message) bool {
 		return false
 	}
 	key := wire.IDKey(m.ID)
-	if !c.completeKey(key, []byte("null"), nil, "") {
+	if !c.completeKey(key, []byte("null"), nil, "", 0) {
 		return false
 	}
 	c.cfg.Logger.Info("wsrpc: answer without result member taken as a null result", "channel", c.id, "id", string(key))
@@ -376,7 +384,8 @@ func (c *Channel) completeBare(m *wire.Message) bool {
 
 // completeKey hands an answer to the pending call with that key and reports whether there
 // was one.
-func (c *Channel) completeKey(key []byte, result []byte, e *Error, resultType string) bool {
+// msg is the size of the message result is part of (0 if unknown).
+func (c *Channel) completeKey(key []byte, result []byte, e *Error, resultType string, msg int) bool {
 	if len(key) == 0 {
 		return false
 	}
@@ -400,6 +409,7 @@ func (c *Channel) completeKey(key []byte, result []byte, e *Error, resultType st
 		return false
 	}
 	p.resultType = resultType
+	p.msg = msg
 	p.finish(result, e, nil)
 	return true
 }

@@ -519,7 +519,7 @@ func (c *Channel) handleMessage(data []byte, text bool) bool {
 	}
 	switch m.Kind {
 	case wire.KindResponse:
-		c.complete(&m)
+		c.complete(&m, len(data))
 	case wire.KindRequest:
 		c.dispatchRequest(m.ID, m.Method, m.Params, false, len(data))
 	case wire.KindLegacy:

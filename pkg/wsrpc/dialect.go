@@ -102,7 +102,7 @@ func (c *Channel) handleLegacy(m *wire.Message) {
 		if result == nil {
 			result = []byte("null")
 		}
-		c.completeKey(key, result, nil, string(resp.ResultType))
+		c.completeKey(key, result, nil, string(resp.ResultType), 0)
 	}
 }
 

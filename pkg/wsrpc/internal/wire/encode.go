@@ -13,6 +13,14 @@ func EncodeRequest(id []byte, method string, params []byte) []byte {
 // AppendRequest is EncodeRequest writing into dst's spare capacity when it suffices (the
 // result then shares dst's memory).
 func AppendRequest(dst []byte, id []byte, method string, params []byte) []byte {
+	if len(params) >= largeResult {
+		// params come last: the envelope without them, then params in one exactly sized
+		// buffer (see AppendResult).
+		head := AppendRequest(dst, id, method, nil)
+		out := make([]byte, 0, len(head)-1+len(paramsMid)+len(params)+1)
+		out = append(append(append(out, head[:len(head)-1]...), paramsMid...), params...)
+		return append(out, '}')
+	}
 	w := jwriter.Writer{NoEscapeHTML: true}
 	w.Buffer.Buf = dst[:0]
 	Request{JSONRPC: Version, ID: id, Method: method, Params: params}.MarshalEasyJSON(&w)
@@ -46,6 +54,7 @@ const largeResult = 64 << 10
 const (
 	resultHead = `{"jsonrpc":"` + Version + `","id":`
 	resultMid  = `,"result":`
+	paramsMid  = `,"params":`
 )
 
 // EncodeError encodes an error response; a nil id is written as null.

@@ -83,3 +83,17 @@ func TestAppendResultLarge(t *testing.T) {
 		}
 	}
 }
+
+// AppendRequest's direct path for large params writes what easyjson writes.
+func TestAppendRequestLarge(t *testing.T) {
+	big := []byte(`["` + strings.Repeat("x", largeResult) + `"]`)
+	for _, id := range [][]byte{[]byte(`"abc"`), nil} {
+		got := AppendRequest(nil, id, "m\"é", big)
+		w := jwriter.Writer{NoEscapeHTML: true}
+		Request{JSONRPC: Version, ID: id, Method: "m\"é", Params: big}.MarshalEasyJSON(&w)
+		want, _ := w.BuildBytes()
+		if string(got) != string(want) {
+			t.Fatalf("id %s: direct %.80s... != easyjson %.80s...", id, got, want)
+		}
+	}
+}
