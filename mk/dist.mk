@@ -72,3 +72,24 @@ $(DIST)/$(PY_DIST)-$(VERSION)-py3-none-manylinux_%.whl: $(CAPI_DEPS) $(PY_PKG_SR
 
 test-wheel: $(call wheel_file,x86_64) $(BUILD)/bin/bidi-server
 	bash tests/install/wheel.sh $<
+
+npm: $(NPM_TGZ)
+
+# npm pack of a copy of the package (package.json, README.md, LICENSE, dist/ from build/js) in
+# build/npm/package; the tarball's file list must be the package.json's "files" and nothing else.
+NPM_STAGE := $(BUILD)/npm/package
+$(NPM_TGZ): build-wasm bindings/js/package.json bindings/js/README.md LICENSE
+	@set -euo pipefail; \
+	rm -rf $(BUILD)/npm; mkdir -p $(NPM_STAGE)/dist $(DIST); \
+	cp bindings/js/package.json bindings/js/README.md LICENSE $(NPM_STAGE)/; \
+	cp $(addprefix $(WASM_OUT)/,$(WASM_FILES)) $(NPM_STAGE)/dist/; chmod 644 $(NPM_STAGE)/dist/*; \
+	cd $(NPM_STAGE); \
+	npm pkg delete scripts; \
+	npm pack --pack-destination $(DIST) --loglevel=error --json >../pack.json; \
+	python3 -c 'import json, sys; p = json.load(open(sys.argv[1]))[0]; print("\n".join(sorted(f["path"] for f in p["files"])))' ../pack.json >../files.txt; \
+	python3 -c 'import json, sys; print("\n".join(sorted(["LICENSE", "README.md", "package.json"] + json.load(open(sys.argv[1]))["files"])))' package.json >../want.txt; \
+	diff -u ../want.txt ../files.txt || { echo "npm: the tarball's files differ from package.json's files" >&2; exit 1; }; \
+	echo "npm: $@ ($$(stat -c %s $@) bytes; unpacked $$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[0]["unpackedSize"])' ../pack.json) bytes)"
+
+test-npm: $(NPM_TGZ) build-go $(BUILD)/bin/bidi-server js-deps chromium $(NODE22)
+	NODE22=$(NODE22) JS_TESTS=$(CURDIR)/$(JS_TESTS) bash tests/install/npm.sh $(NPM_TGZ)
