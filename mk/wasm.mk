@@ -18,9 +18,10 @@ BENCH_TARGETS += bench-wasm
 #
 # Size: the js build links net/http (coder/websocket's browser Conn and easyjson import it)
 # and, through it, crypto/tls, whose package initialisers keep about 1 MB of crypto code
-# (math/big, the NIST curves, x509) that no browser connection runs. nethttpomithttp2 leaves
-# out net/http's HTTP/2 (the browser does HTTP), and not inlining inside those packages makes
-# their code smaller; neither changes what the program does. (make bench-wasm: the sizes.)
+# (math/big, the NIST curves, x509) that a browser connection does not run (of crypto it
+# uses crypto/rand.Read, for ids). nethttpomithttp2 leaves out net/http's HTTP/2 (the browser
+# does HTTP), and not inlining inside the crypto packages makes their code smaller; neither
+# changes what the program does. (make bench-wasm: the sizes.)
 WASM_GOFLAGS := -trimpath -ldflags='-s -w' -tags nethttpomithttp2 \
 	-gcflags='crypto/...=-l' -gcflags='vendor/golang.org/x/crypto/...=-l' -gcflags='math/big=-l' -gcflags='encoding/asn1=-l'
 WASM_JS := wsrpc.mjs node.mjs websocket.mjs index.d.ts
