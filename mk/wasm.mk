@@ -18,12 +18,16 @@ BENCH_TARGETS += bench-wasm
 #
 # Size: the js build links net/http (coder/websocket's browser Conn and easyjson import it)
 # and, through it, crypto/tls, whose package initialisers keep about 1 MB of crypto code
-# (math/big, the NIST curves, x509) that a browser connection does not run (of crypto it
-# uses crypto/rand.Read, for ids). nethttpomithttp2 leaves out net/http's HTTP/2 (the browser
-# does HTTP), and not inlining inside the crypto packages makes their code smaller; neither
-# changes what the program does. (make bench-wasm: the sizes.)
+# (math/big, the NIST curves, x509) that a browser connection does not run. nethttpomithttp2
+# leaves out net/http's HTTP/2 (the browser does HTTP), and not inlining inside those crypto
+# packages makes their code smaller; neither changes what the program does. The packages on
+# the path of crypto/rand.Read (a call's id) keep the usual inlining. (make bench-wasm: the
+# sizes.)
+WASM_NOINLINE := crypto/... vendor/golang.org/x/crypto/... math/big encoding/asn1
+WASM_INLINE := crypto/rand crypto/internal/rand crypto/internal/sysrand crypto/internal/fips140/drbg \
+	crypto/internal/fips140 crypto/internal/fips140only crypto/internal/boring
 WASM_GOFLAGS := -trimpath -ldflags='-s -w' -tags nethttpomithttp2 \
-	-gcflags='crypto/...=-l' -gcflags='vendor/golang.org/x/crypto/...=-l' -gcflags='math/big=-l' -gcflags='encoding/asn1=-l'
+	$(foreach p,$(WASM_NOINLINE),-gcflags='$(p)=-l') $(foreach p,$(WASM_INLINE),-gcflags='$(p)=')
 WASM_JS := wsrpc.mjs node.mjs websocket.mjs index.d.ts
 WASM_FILES := wsrpc.wasm wasm_exec.js wasm_exec.mjs $(WASM_JS)
 
