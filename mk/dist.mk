@@ -5,8 +5,9 @@
 #               `zig cc` (the ziglang package from the package index) and tagged
 #               manylinux_2_17 / manylinux2014; `auditwheel show` must agree with the tag.
 #   npm         the npm package (bindings/js) as an `npm pack` tarball
-#   test-wheel  installs the x86_64 wheel into a new venv in a temporary directory and runs
-#               examples/python/client.py against the Go bidi-server (tests/install/wheel.sh)
+#   test-wheel  builds the wheels, installs the x86_64 one into a new venv in a temporary
+#               directory and runs examples/python/client.py against the Go bidi-server
+#               (tests/install/wheel.sh)
 #   test-npm    installs the tarball into a new npm project in a temporary directory, bundles a
 #               page with esbuild, runs it in headless Chromium against the Go server, and runs
 #               a Node script that imports the package (tests/install/npm.sh)
@@ -70,8 +71,9 @@ $(DIST)/$(PY_DIST)-$(VERSION)-py3-none-manylinux_%.whl: $(CAPI_DEPS) $(PY_PKG_SR
 	cp $$whl $@; \
 	echo "wheel $$arch: $@ ($$(stat -c %s $@) bytes)"
 
-test-wheel: $(call wheel_file,x86_64) $(BUILD)/bin/bidi-server
-	bash tests/install/wheel.sh $<
+# Builds every wheel (each checked by auditwheel) and runs the x86_64 one.
+test-wheel: $(WHEELS) $(BUILD)/bin/bidi-server
+	bash tests/install/wheel.sh $(call wheel_file,x86_64)
 
 npm: $(NPM_TGZ)
 
