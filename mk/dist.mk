@@ -93,5 +93,6 @@ $(NPM_TGZ): build-wasm bindings/js/package.json bindings/js/README.md LICENSE
 	diff -u ../want.txt ../files.txt || { echo "npm: the tarball's files differ from package.json's files" >&2; exit 1; }; \
 	echo "npm: $@ ($$(stat -c %s $@) bytes; unpacked $$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[0]["unpackedSize"])' ../pack.json) bytes)"
 
-test-npm: $(NPM_TGZ) build-go $(BUILD)/bin/bidi-server js-deps chromium $(NODE22)
+# (js-deps, chromium and node22 are mk/wasm.mk's, which make reads after this file.)
+test-npm: $(NPM_TGZ) build-go $(BUILD)/bin/bidi-server js-deps chromium node22
 	NODE22=$(NODE22) JS_TESTS=$(CURDIR)/$(JS_TESTS) bash tests/install/npm.sh $(NPM_TGZ)
