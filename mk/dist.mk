@@ -22,8 +22,6 @@ PY_DIST := wsrpc_go
 WHEEL_ARCHS ?= x86_64 aarch64
 # Oldest glibc the wheels need (manylinux2014 / manylinux_2_17: CentOS 7, Debian 8, Ubuntu 14.04).
 WHEEL_GLIBC := 2.17
-WHEEL_GOARCH_x86_64 := amd64
-WHEEL_GOARCH_aarch64 := arm64
 wheel_tag = manylinux_2_$(lastword $(subst ., ,$(WHEEL_GLIBC)))_$(1).manylinux2014_$(1)
 wheel_file = $(DIST)/$(PY_DIST)-$(VERSION)-py3-none-$(call wheel_tag,$(1)).whl
 WHEELS := $(foreach a,$(WHEEL_ARCHS),$(call wheel_file,$(a)))
