@@ -91,7 +91,7 @@ endif
 # Installs the binding (with libwsrpc.so bundled) into build/venv the way a user would.
 python-install: build-capi venv
 	$(VENV)/bin/pip install -q --no-build-isolation --force-reinstall --no-deps ./bindings/python
-	@rm -rf bindings/python/build bindings/python/src/wsrpc.egg-info
+	@rm -rf bindings/python/build bindings/python/src/*.egg-info
 
 test-python: python-install $(BUILD)/bin/bidi-server
 	cd bindings/python && WSRPC_TEST_BIN=$(BUILD)/bin $(PY) -m pytest -q -p no:cacheprovider tests

@@ -128,9 +128,13 @@ export interface Config {
 }
 
 export interface LoadOptions {
-  /** URL of wsrpc.wasm (default: next to wsrpc.mjs). */
+  /**
+   * URL of wsrpc.wasm (default: next to wsrpc.mjs, as new URL("./wsrpc.wasm", import.meta.url)).
+   * With a bundler that does not copy such assets (esbuild), import "wsrpc/wsrpc.wasm" as a
+   * file URL and pass it here.
+   */
   wasm?: string | URL;
-  /** URL of wasm_exec.js from the Go toolchain that built the .wasm (default: next to wsrpc.mjs). */
+  /** URL of wasm_exec.js from the Go toolchain that built the .wasm (default: the copy bundled as wasm_exec.mjs). */
   wasmExec?: string | URL;
 }
 

@@ -6,9 +6,13 @@
 //   const c = await connect("ws://127.0.0.1:9000/ws", { methods: { client_echo: ({ text }) => text } });
 //   await c.call("concat", { a: "hello", b: " world" });   // "hello world"
 //
-// wsrpc.wasm and wasm_exec.js (from the Go toolchain that built the .wasm) are looked up
-// next to this file unless load() is told otherwise. The WebSocket is the platform's
-// (browsers, Node >= 22) or else the optional "ws" package's (Node 20: npm install ws).
+// wsrpc.wasm is looked up next to this file (new URL("./wsrpc.wasm", import.meta.url), which
+// bundlers that handle asset URLs copy) unless load() is told otherwise; wasm_exec.mjs is the
+// Go toolchain's wasm_exec.js (the one that built the .wasm) as a module. The WebSocket is the
+// platform's (browsers, Node >= 22) or else the optional "ws" package's (Node 20: npm install
+// ws). Nothing here imports from node:, so that bundlers for browsers take this file as it
+// is; under Node, the package's entry point is node.mjs, which hands this file a reader of
+// local files.
 //
 // Nothing of ours lands on globalThis: wasm_exec.js and the Go program run with a private
 // global object (a Proxy over globalThis) that holds Go's own names (Go, and fs, process,
@@ -16,14 +20,20 @@
 // object, through which the Go program hands over its API.
 
 import { findWebSocket, dialFailures } from "./websocket.mjs";
+import runWasmExec from "./wasm_exec.mjs";
 
-const here = (name) => new URL(name, import.meta.url);
-const isNode = typeof process === "object" && process.versions != null && process.versions.node != null && typeof window === "undefined";
+let readFile = null; // (URL) => Promise<Uint8Array>, for file: URLs; set by node.mjs
+
+/** @internal node.mjs hands over node:fs/promises' readFile. */
+export function _setFileReader(fn) { readFile = fn; }
 
 async function readBytes(url) {
-  if (isNode && url.protocol === "file:") {
-    const { readFile } = await import("node:fs/promises");
-    return readFile(url);
+  if (url.protocol === "file:") {
+    // Node without node.mjs (this file imported by its path): Node >= 20.16 has
+    // process.getBuiltinModule, which bundlers do not follow.
+    const read = readFile ?? globalThis.process?.getBuiltinModule?.("node:fs/promises")?.readFile;
+    if (!read) throw new Error(`wsrpc: cannot read ${url} here (import the package "wsrpc" under Node)`);
+    return read(url);
   }
   const res = await fetch(url);
   if (!res.ok) throw new Error(`wsrpc: fetching ${url}: HTTP ${res.status}`);
@@ -44,7 +54,8 @@ let loading = null; // Promise<{ api, WebSocket, pending: Set<reject>, exited: b
 
 /**
  * Loads and starts the wasm module once (connect() calls it). Options: wasm and wasmExec
- * are URLs (or paths relative to this module) of wsrpc.wasm and wasm_exec.js.
+ * are URLs (or paths relative to this module) of wsrpc.wasm and wasm_exec.js; without
+ * wasmExec, the wasm_exec.js this package was built with (wasm_exec.mjs) is used.
  */
 export function load(options = {}) {
   return loadState(options).then((s) => s.api);
@@ -53,18 +64,20 @@ export function load(options = {}) {
 function loadState(options) {
   if (loading) return loading;
   loading = (async () => {
-    const wasmURL = options.wasm ? new URL(options.wasm, import.meta.url) : here("./wsrpc.wasm");
-    const execURL = options.wasmExec ? new URL(options.wasmExec, import.meta.url) : here("./wasm_exec.js");
+    // The literal new URL("./wsrpc.wasm", import.meta.url) is what bundlers recognise.
+    const wasmURL = options.wasm ? new URL(options.wasm, import.meta.url) : new URL("./wsrpc.wasm", import.meta.url);
+    const execURL = options.wasmExec ? new URL(options.wasmExec, import.meta.url) : null;
     const [WebSocket, execCode, bytes] = await Promise.all([
       findWebSocket(),
-      readBytes(execURL).then((b) => new TextDecoder().decode(b)),
+      execURL && readBytes(execURL).then((b) => new TextDecoder().decode(b)),
       readBytes(wasmURL),
     ]);
     const own = { WebSocket };
     const scope = privateGlobal(own);
     // wasm_exec.js is a classic script that defines globalThis.Go: run it with our global.
-    new Function("globalThis", execCode)(scope);
-    if (typeof own.Go !== "function") throw new Error(`wsrpc: ${execURL} did not define Go`);
+    if (execCode != null) new Function("globalThis", execCode)(scope);
+    else runWasmExec(scope);
+    if (typeof own.Go !== "function") throw new Error(`wsrpc: ${execURL ?? "wasm_exec.mjs"} did not define Go`);
     const go = new own.Go();
     const { instance: wasm } = await WebAssembly.instantiate(bytes, go.importObject);
     const state = { api: null, WebSocket, pending: new Set(), exited: false };

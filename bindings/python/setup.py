@@ -3,7 +3,9 @@ the package.
 
 The library is taken from, in order: $WSRPC_LIBRARY, src/wsrpc/libwsrpc.so (present in an
 sdist), or the repository's build/libwsrpc.so. Wheels are tagged py3-none-<platform>: they
-hold a native library but no CPython extension.
+hold a native library but no CPython extension. The platform is this machine's unless
+$WSRPC_WHEEL_PLATFORM names it (`make wheel` builds the library for an old glibc, and for
+another architecture, and sets it, e.g. manylinux_2_17_aarch64.manylinux2014_aarch64).
 
 The version is the project's one version, the file VERSION (copied into an sdist) or the
 repository's pkg/wsrpc/VERSION: it becomes the distribution's version and, written into
@@ -82,7 +84,7 @@ try:
     class BdistWheel(bdist_wheel):
         def get_tag(self):  # type: ignore[override]
             _, _, plat = super().get_tag()
-            return "py3", "none", plat
+            return "py3", "none", os.environ.get("WSRPC_WHEEL_PLATFORM") or plat
 
     cmdclass["bdist_wheel"] = BdistWheel
 except ImportError:
