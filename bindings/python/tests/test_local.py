@@ -237,5 +237,5 @@ def test_version() -> None:
     # project's one version (pkg/wsrpc/VERSION).
     want = (Path(__file__).resolve().parents[3] / "pkg" / "wsrpc" / "VERSION").read_text().strip()
     assert wsrpc.__version__ == want
-    assert importlib.metadata.version("wsrpc") == want
+    assert importlib.metadata.version("wsrpc-go") == want
     assert wsrpc.library_version() == want
