@@ -370,10 +370,14 @@ func TestSizeLimits(t *testing.T) {
 	noLeaks(t)
 	const limit = 64 << 10
 	srv := startServer(t, "127.0.0.1:0", "-max-size", fmt.Sprint(limit))
-	var lostErr error
-	var mu sync.Mutex
+	lost := make(chan error, 4)
 	c := dial(t, srv.url(), append(reconnecting(), wsrpc.WithMaxMessageSize(16<<20),
-		wsrpc.WithOnDisconnect(func(_ *wsrpc.Channel, err error) { mu.Lock(); lostErr = err; mu.Unlock() }))...)
+		wsrpc.WithOnDisconnect(func(_ *wsrpc.Channel, err error) {
+			select {
+			case lost <- err:
+			default:
+			}
+		}))...)
 	tl := newTally()
 	frame := func(n int) map[string]string {
 		// {"jsonrpc":"2.0","id":"<32 hex>","method":"echo","params":{"text":"..."}}
@@ -396,10 +400,14 @@ func TestSizeLimits(t *testing.T) {
 		t.Fatalf("limit+1: want connection lost, got %v", err)
 	}
 	tl.record(err)
-	mu.Lock()
-	code := wsrpc.CloseCode(lostErr)
-	mu.Unlock()
-	if code != 1009 {
+	// The call fails as the channel closes; the disconnect hook runs right after.
+	var lostErr error
+	select {
+	case lostErr = <-lost:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no disconnect")
+	}
+	if code := wsrpc.CloseCode(lostErr); code != 1009 {
 		t.Fatalf("close code %d (%v), want 1009", code, lostErr)
 	}
 	recovery := waitUp(t, c, 10*time.Second)
