@@ -1,6 +1,7 @@
 package wsrpc
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -82,6 +83,10 @@ type Channel struct {
 	connectOnce sync.Once
 	inConnect   atomic.Bool // the connect hook is running
 	closedFlag  atomic.Bool // mirrors closed, for lock-free checks
+	// batches are the batches sent while the peer's batch support is unknown, oldest first
+	// (guarded by mu); batchPeer is what is known of it (batchUnknown, batchYes, batchNo).
+	batches   []*batchRecord
+	batchPeer atomic.Int32
 }
 
 type chanKey struct{}
@@ -400,7 +405,7 @@ func (c *Channel) isClosed() bool { return c.closedFlag.Load() }
 
 // readLoop reads messages until the connection ends, then closes readDone. It only reads
 // and dispatches: answers complete their calls at once, requests and notifications run on
-// handler goroutines (see dispatchRequest), so nothing a handler does holds up the
+// handler goroutines (see dispatch), so nothing a handler does holds up the
 // reading. While the connection's outgoing messages are over their byte budget, it stops
 // reading (the peer's sends then wait in TCP) until the budget has room again.
 func (c *Channel) readLoop() {
@@ -511,10 +516,14 @@ func (c *Channel) handleMessage(data []byte, text bool) bool {
 	case wire.KindResponse:
 		c.complete(&m)
 	case wire.KindRequest:
-		c.dispatchRequest(m.ID, m.Method, m.Params, false)
+		c.dispatch(request{id: m.ID, name: m.Method, params: m.Params})
 	case wire.KindLegacy:
 		c.sendError(nil, wire.ErrorObject{Code: CodeInvalidRequest, Message: "Unknown message format: " + wire.PyRepr(data)})
 	default:
+		if m.Reply.Code == CodeInvalidRequest && wire.IsArray(data) {
+			c.handleBatch(data)
+			return true
+		}
 		if c.completeBare(&m) {
 			return true
 		}
@@ -544,7 +553,7 @@ func (c *Channel) reportError(err error) {
 	}
 }
 
-// dispatchRequest runs a request (id set) or notification (id nil) on a handler
+// dispatch runs a request (id set) or notification (id nil) on a handler
 // goroutine, or on the reader itself when Sequential.
 //
 // The bytes of the requests being handled count against Config.MaxIncomingBytes: over
@@ -554,13 +563,14 @@ func (c *Channel) reportError(err error) {
 // it (nothing is dropped). Neither wait can deadlock the connection: a handler that
 // waits for the answer to a call of its own gives its slot and bytes back first (see
 // Pending.Wait), so the reader only ever waits for handlers that do not need it.
-func (c *Channel) dispatchRequest(id []byte, name string, params []byte, legacy bool) {
+func (c *Channel) dispatch(r request) {
 	if c.cfg.Sequential {
 		c.handlers.Add(1)
-		c.serve(c.ctx, request{id: id, name: name, params: params, legacy: legacy})
+		c.serve(c.ctx, r)
 		return
 	}
-	r := request{id: id, name: name, params: params, legacy: legacy, in: int64(len(params) + len(name))}
+	id, name, legacy := r.id, r.name, r.legacy
+	r.in = int64(len(r.params) + len(name))
 	if c.handlerSem != nil {
 		if id == nil {
 			select {
@@ -573,6 +583,10 @@ func (c *Channel) dispatchRequest(id []byte, name string, params []byte, legacy 
 			case c.handlerSem <- struct{}{}:
 			default:
 				msg := fmt.Sprintf("Server busy: too many concurrent requests (%d)", cap(c.handlerSem))
+				if r.batch != nil {
+					r.batch.put(c, r.idx, id, wire.EncodeError(id, wire.ErrorObject{Code: CodeServerBusy, Message: msg}))
+					return
+				}
 				if legacy {
 					c.cfg.Logger.Warn("wsrpc: legacy request dropped", "channel", c.id, "method", name, "reason", msg)
 					return
@@ -673,6 +687,9 @@ func (c *Channel) serve(ctx context.Context, r request) {
 		if err != nil && !errors.Is(err, ErrNoResponse) {
 			c.cfg.Logger.Warn("wsrpc: notification handler failed", "channel", c.id, "method", name, "err", err)
 		}
+		if r.batch != nil {
+			r.batch.put(c, r.idx, nil, nil)
+		}
 		return
 	}
 	var out []byte
@@ -680,11 +697,18 @@ func (c *Channel) serve(ctx context.Context, r request) {
 	defer func() { putBuf(buf, out) }()
 	if err != nil {
 		if errors.Is(err, ErrNoResponse) {
+			if r.batch != nil {
+				r.batch.put(c, r.idx, nil, nil)
+			}
 			return
 		}
 		out = wire.EncodeError(id, c.errorObject(name, err))
 	} else {
 		out = wire.AppendResult(*buf, id, result)
+	}
+	if r.batch != nil {
+		r.batch.put(c, r.idx, id, bytes.Clone(out)) // out may be the pooled buffer
+		return
 	}
 	if err := c.send(out); err != nil {
 		var we *writeError

@@ -120,7 +120,7 @@ func (c *Channel) dispatchLegacy(req *wire.LegacyRequest) {
 	if args == nil {
 		args = []byte("{}")
 	}
-	c.dispatchRequest(id, name, args, true)
+	c.dispatch(request{id: id, name: name, params: args, legacy: true})
 }
 
 // legacyReply encodes the answer to a legacy request, or nil when the dialect has no way to

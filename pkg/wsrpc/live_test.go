@@ -397,7 +397,7 @@ func TestLiveRawFrames(t *testing.T) { // hand-written frames get the spec's exa
 			`{"jsonrpc":"2.0","id":"9f1c0d2ab7e84e52a1f0c3d4e5f60718","result":9}`},
 		{`{"jsonrpc":"2.0","id":7,"method":"add","params":[1,2]}`, `{"jsonrpc":"2.0","id":7,"result":3}`},
 		{`{"jsonrpc":"2.0","id":"x","method":"nope"}`, `{"jsonrpc":"2.0","error":{"code":-32601,"message":"Method 'nope' not found"},"id":"x"}`},
-		{`[{"jsonrpc":"2.0","id":1,"method":"add"}]`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Expected dict, got <class 'list'>"},"id":null}`},
+		{`[{"jsonrpc":"2.0","id":1,"method":"add","params":[1,2]}]`, `[{"jsonrpc":"2.0","id":1,"result":3}]`}, // a batch (EXTENSIONS.md)
 		{`not json`, `{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}`},
 		{`{"jsonrpc":"2.0","id":"r1"}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Unknown message format: {'jsonrpc': '2.0', 'id': 'r1'}"},"id":"r1"}`},
 		{`{"jsonrpc":"2.0","id":"p","method":"ping"}`, `{"jsonrpc":"2.0","id":"p","result":"pong"}`},

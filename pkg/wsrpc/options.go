@@ -18,6 +18,7 @@ const (
 	DefaultMaxPendingRequests    = 1000
 	DefaultMaxSendQueue          = 1000
 	DefaultMaxConcurrentRequests = 1000
+	DefaultMaxBatchSize          = 100
 	DefaultReconnectDelay        = 5 * time.Second
 	DefaultMaxReconnectDelay     = 60 * time.Second
 	DefaultMaxReconnectAttempts  = 10
@@ -55,6 +56,11 @@ type Config struct {
 	// Over it, the connection is not read until handlers finish (the peer's sends wait
 	// in TCP). Default 2 x MaxMessageSize; -1 = unlimited.
 	MaxIncomingBytes int64
+	// MaxBatchSize bounds the members of an incoming batch (a JSON array of requests,
+	// JSON-RPC 2.0 §6): a larger one is answered with one -32600 error and none of it
+	// runs. Default 100; -1 = unlimited. (A batch is a message: MaxMessageSize bounds
+	// its total size.)
+	MaxBatchSize int
 
 	// Timeouts. Zero means none.
 	DefaultTimeout        time.Duration // for calls whose context has no deadline
@@ -168,6 +174,7 @@ func DefaultConfig() Config {
 		MaxPendingRequests:    DefaultMaxPendingRequests,
 		MaxSendQueue:          DefaultMaxSendQueue,
 		MaxConcurrentRequests: DefaultMaxConcurrentRequests,
+		MaxBatchSize:          DefaultMaxBatchSize,
 		HandshakeTimeout:      DefaultHandshakeTimeout,
 		CloseGrace:            DefaultCloseGrace,
 		ReadinessCheck:        true,
@@ -217,6 +224,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("wsrpc: Keepalive.Interval must be >= 0, or -1 to disable")
 	case c.MaxOutgoingBytes < -1 || c.MaxIncomingBytes < -1:
 		return fmt.Errorf("wsrpc: MaxOutgoingBytes and MaxIncomingBytes must be >= 0, or -1 for no limit")
+	case c.MaxBatchSize < -1:
+		return fmt.Errorf("wsrpc: MaxBatchSize must be >= 0, or -1 for no limit")
 	case c.WriteTimeout < -1:
 		return fmt.Errorf("wsrpc: WriteTimeout must be >= 0, or -1 for none")
 	case c.Keepalive.MaxFailures < 0:
@@ -235,6 +244,20 @@ func (c *Config) maxBytes(n int64) int64 {
 	}
 	return max(n, c.MaxMessageSize)
 }
+
+// batchLimit is the most members an incoming batch may have.
+func (c *Config) batchLimit() int {
+	switch {
+	case c.MaxBatchSize < 0:
+		return int(^uint(0) >> 1)
+	case c.MaxBatchSize == 0:
+		return DefaultMaxBatchSize
+	}
+	return c.MaxBatchSize
+}
+
+// WithMaxBatchSize bounds the members of an incoming batch (-1: no limit).
+func WithMaxBatchSize(n int) Option { return func(c *Config) { c.MaxBatchSize = n } }
 
 // writeTimeout is the write timeout in force (0: none).
 func (c *Config) writeTimeout() time.Duration {

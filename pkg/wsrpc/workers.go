@@ -16,6 +16,9 @@ type request struct {
 	legacy bool
 	slot   bool  // holds a handler slot (MaxConcurrentRequests)
 	in     int64 // bytes held of Config.MaxIncomingBytes
+	// batch, when set, takes the reply (entry idx of a batch's answer) instead of send.
+	batch *batchReply
+	idx   int
 }
 
 // workers runs requests on reusable goroutines: a goroutine that finished a request takes
