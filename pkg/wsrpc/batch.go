@@ -70,6 +70,10 @@ func (c *Channel) handleBatch(data []byte) {
 		m := wire.Parse(raw)
 		switch m.Kind {
 		case wire.KindRequest:
+			if c.ext && c.cancelRequested(&m) {
+				b.put(c, i, nil, nil)
+				continue
+			}
 			c.dispatch(request{id: m.ID, name: m.Method, params: m.Params, batch: b, idx: i})
 		case wire.KindResponse:
 			c.complete(&m)

@@ -109,6 +109,8 @@ func (p *Pending) Wait(ctx context.Context, result any) error {
 		default:
 			if p.removed.Load() {
 				p.ranAfterWake()
+			} else {
+				c.sendCancel(p) // (extended connections only)
 			}
 			if ctx.Err() == context.DeadlineExceeded {
 				return wrap(ErrTimeout, "Timeout waiting for response to call %s", p.key)

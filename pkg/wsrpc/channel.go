@@ -87,6 +87,13 @@ type Channel struct {
 	// (guarded by mu); batchPeer is what is known of it (batchUnknown, batchYes, batchNo).
 	batches   []*batchRecord
 	batchPeer atomic.Int32
+	// ext: the peer agreed to the wsrpc extensions (ExtensionSubprotocol). Then inflight
+	// holds the requests being handled, by id, for the peer to cancel (guarded by imu),
+	// and cancelQ the cancellations of our own calls waiting to be sent.
+	ext      bool
+	imu      sync.Mutex
+	inflight map[string]*inflight
+	cancelQ  chan []byte
 }
 
 type chanKey struct{}
@@ -145,6 +152,11 @@ func newChannel(c conn, cfg *Config, methods *Methods, subprotocol string, value
 	ch.in.init(cfg.maxBytes(cfg.MaxIncomingBytes))
 	ch.initDialect()
 	ch.workers.init()
+	if subprotocol == ExtensionSubprotocol {
+		ch.ext = true
+		ch.cancelQ = make(chan []byte, cancelQueueSize)
+		ch.batchPeer.Store(batchYes)
+	}
 	return ch
 }
 
@@ -163,6 +175,13 @@ func (c *Channel) start() {
 		})
 	}
 	c.workers.start(c)
+	if c.ext {
+		c.workers.wg.Add(1)
+		go func() {
+			defer c.workers.wg.Done()
+			c.cancelSender()
+		}()
+	}
 }
 
 func (c *Channel) checkIdle() {
@@ -182,7 +201,8 @@ func (c *Channel) checkIdle() {
 // ID returns this end's channel id (32 hex digits).
 func (c *Channel) ID() string { return c.id }
 
-// Subprotocol returns the negotiated WebSocket subprotocol ("" for none).
+// Subprotocol returns the negotiated WebSocket subprotocol ("" for none):
+// ExtensionSubprotocol between wsrpc peers (see Extended).
 func (c *Channel) Subprotocol() string { return c.subprotocol }
 
 // Done is closed when the channel has closed.
@@ -516,6 +536,9 @@ func (c *Channel) handleMessage(data []byte, text bool) bool {
 	case wire.KindResponse:
 		c.complete(&m)
 	case wire.KindRequest:
+		if c.ext && c.cancelRequested(&m) {
+			return true
+		}
 		c.dispatch(request{id: m.ID, name: m.Method, params: m.Params})
 	case wire.KindLegacy:
 		c.sendError(nil, wire.ErrorObject{Code: CodeInvalidRequest, Message: "Unknown message format: " + wire.PyRepr(data)})
@@ -661,6 +684,11 @@ func Detach(ctx context.Context) {}
 // serve runs one request and sends its reply. It calls handlers.Done and gives back what
 // the request holds (handlerCtx).
 func (c *Channel) serve(ctx context.Context, r request) {
+	if c.ext && r.id != nil && !r.legacy {
+		var e *inflight
+		ctx, e = c.track(ctx, r.id)
+		defer c.untrack(e)
+	}
 	h := &handlerCtx{Context: ctx, c: c, slot: r.slot, in: r.in}
 	c.running.Add(1)
 	defer c.running.Add(-1)

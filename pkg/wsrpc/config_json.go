@@ -34,6 +34,7 @@ type jsonConfig struct {
 	Debug                  *bool             `json:"debug"`
 	Subprotocols           json.RawMessage   `json:"subprotocols"` // null or [] disables
 	Binary                 *bool             `json:"binary"`
+	Extensions             *bool             `json:"extensions"` // false = Config.NoExtensions
 	SyncChannelID          *bool             `json:"sync_channel_id"`
 	OriginPatterns         []string          `json:"origin_patterns"`
 	Headers                map[string]string `json:"headers"`
@@ -116,6 +117,9 @@ func ParseConfig(data []byte) (Config, error) {
 		}
 	}
 	setBool(&cfg.Sequential, j.Sequential)
+	if v := j.Extensions; v != nil {
+		cfg.NoExtensions = !*v
+	}
 	zeroIsNone := func(dst *int64, v *int64) {
 		if v != nil {
 			*dst = *v

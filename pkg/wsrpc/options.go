@@ -92,6 +92,10 @@ type Config struct {
 	Dialect Dialect
 	// Binary sends binary frames instead of text (both kinds are always accepted).
 	Binary bool
+	// NoExtensions stops offering (clients) and accepting (servers) ExtensionSubprotocol,
+	// by which wsrpc peers agree on cancellation on the wire. Python peers never take it
+	// either way: it only matters between wsrpc peers.
+	NoExtensions bool
 
 	// Server only.
 	SyncChannelID  bool     // learn the client's channel id with _get_channel_id_ on connect
