@@ -274,7 +274,7 @@ func (c *Channel) RemoteID(ctx context.Context) (string, error) {
 func (c *Channel) syncRemoteID() {
 	defer c.handlers.Done()
 	var id any
-	err := c.Call(c.ctx, "_get_channel_id_", nil, &id)
+	err := c.call(c.ctx, "_get_channel_id_", nil, &id, nil) // (not intercepted: the library's own)
 	s, _ := id.(string)
 	if err == nil && s == "" && id != nil {
 		s = fmt.Sprint(id)
@@ -698,7 +698,13 @@ func (c *Channel) serve(ctx context.Context, r request) {
 	id, name, params, legacy := r.id, r.name, r.params, r.legacy
 	rbuf := getBuf()
 	defer putBuf(rbuf, nil) // the result may be caller-owned memory: keep only the pooled buffer
-	result, err := c.invoke(ctx, name, params, legacy, (*rbuf)[:0])
+	var result []byte
+	var err error
+	if len(c.cfg.IncomingInterceptors) > 0 {
+		result, err = c.intercepted(ctx, id, name, params, legacy, (*rbuf)[:0])
+	} else {
+		result, err = c.invoke(ctx, name, params, legacy, (*rbuf)[:0])
+	}
 	// The handler is done: its slot and bytes go back before the reply leaves, so that a
 	// peer calling again as soon as it has the answer finds the slot free.
 	h.release()

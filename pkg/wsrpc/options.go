@@ -128,6 +128,11 @@ type Config struct {
 	OnReconnect  func(attempt int, delay time.Duration, err error)
 
 	Logger *slog.Logger // default slog.Default()
+
+	// Interceptors around incoming requests and notifications, and around outgoing calls
+	// and notifications; the first is the outermost (see WithIncomingInterceptor).
+	IncomingInterceptors []IncomingInterceptor
+	OutgoingInterceptors []OutgoingInterceptor
 }
 
 // RetryConfig is the client's initial-connect retry (BEHAVIOUR.md §8).
