@@ -3,8 +3,10 @@ package wsrpc
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -56,8 +58,17 @@ func (c *Channel) handleBatch(data []byte) {
 	members, over := wire.ArrayMembers(data, limit)
 	if over {
 		c.cfg.Logger.Warn("wsrpc: batch too large", "channel", c.id, "limit", limit)
-		c.sendError(nil, wire.ErrorObject{Code: CodeInvalidRequest,
-			Message: fmt.Sprintf("Invalid Request: batch of more than %d requests", limit)})
+		e := wire.ErrorObject{Code: CodeInvalidRequest, Message: fmt.Sprintf("Invalid Request: batch of more than %d requests", limit)}
+		// The id is null (JSON-RPC 2.0 §6); data names the batch's first call, so that a
+		// sender with several batches outstanding knows which one this is.
+		all, _ := wire.ArrayMembers(data, -1)
+		for _, raw := range all {
+			if m := wire.Parse(raw); m.Kind == wire.KindRequest && m.ID != nil {
+				e.Data = append(append([]byte(`{"first_id":`), m.ID...), '}')
+				break
+			}
+		}
+		c.sendError(nil, e)
 		return
 	}
 	if len(members) == 0 {
@@ -286,8 +297,11 @@ func (c *Channel) sendBatch(b *Batch) error {
 	if err != nil {
 		return err
 	}
+	// The batch is remembered until one of its calls is answered, or the peer answers it
+	// with one error (see batchRefused); a batch of notifications only while the peer's
+	// support is unknown (a peer that supports batches never answers one).
 	var rec *batchRecord
-	if peer == batchUnknown {
+	if peer == batchUnknown || slices.ContainsFunc(b.entries, func(e batchEntry) bool { return e.p != nil }) {
 		rec = &batchRecord{members: members, split: b.split, sent: time.Now()}
 		c.mu.Lock()
 		for _, e := range b.entries {
@@ -407,6 +421,17 @@ func (c *Channel) batchRefused(e *Error) bool {
 		return false
 	}
 	rec := c.batches[0]
+	var named struct {
+		FirstID json.RawMessage `json:"first_id"`
+	}
+	if len(e.Data) > 0 && json.Unmarshal(e.Data, &named) == nil && named.FirstID != nil {
+		// A wsrpc peer names the batch by its first call.
+		if key := wire.IDKey(named.FirstID); len(key) > 0 {
+			if p := c.pending[string(key)]; p != nil && p.batch != nil {
+				rec = p.batch
+			}
+		}
+	}
 	c.dropBatchLocked(rec)
 	if unsupported {
 		c.batchPeer.Store(batchNo) // (every other batch sent meanwhile gets its own refusal)

@@ -132,7 +132,7 @@ func TestBatchLimits(t *testing.T) {
 	}
 	// Over it: one -32600, nothing runs.
 	got = rawRoundTrip(t, wc, `[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"ping"},{"jsonrpc":"2.0","id":3,"method":"ping"}]`)
-	if want := `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request: batch of more than 2 requests"},"id":null}`; got != want {
+	if want := `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request: batch of more than 2 requests","data":{"first_id":1}},"id":null}`; got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
 	// Over the message limit: the connection closes with 1009, as for any message.
@@ -348,5 +348,44 @@ func TestBatchSizeConfig(t *testing.T) {
 	}
 	if _, err := buildConfig([]Option{WithMaxBatchSize(-2)}); err == nil {
 		t.Error("MaxBatchSize -2 accepted")
+	}
+}
+
+// TestBatchOverLimitWhileAnotherWaits: a batch refused for its size fails its own calls,
+// not those of an earlier batch still running (the refusal names the batch).
+func TestBatchOverLimitWhileAnotherWaits(t *testing.T) {
+	release := make(chan struct{})
+	m := NewMethods()
+	m.Handle("wait", func(ctx context.Context, _ json.RawMessage) (any, error) {
+		<-release
+		return "done", nil
+	})
+	_, url := startServer(t, m, WithMaxBatchSize(2))
+	c := dialTest(t, url)
+	ctx := ctxT(t, 5*time.Second)
+
+	slow := c.NewBatch()
+	w := slow.Call("wait", nil)
+	if err := slow.Send(ctx); err != nil {
+		t.Fatal(err)
+	}
+	big := c.NewBatch()
+	big.Notify("ping", nil)
+	var calls []*Pending
+	for range 3 {
+		calls = append(calls, big.Call("ping", nil))
+	}
+	if err := big.Send(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range calls {
+		if err := p.Wait(ctx, nil); !errors.Is(err, ErrInvalidRequest) {
+			t.Errorf("entry of the batch over the limit: %v, want -32600", err)
+		}
+	}
+	close(release)
+	var s string
+	if err := w.Wait(ctx, &s); err != nil || s != "done" {
+		t.Errorf("the earlier batch: %q %v", s, err)
 	}
 }
