@@ -3,6 +3,7 @@ package wsrpc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"runtime/debug"
 )
 
@@ -97,4 +98,21 @@ func intercept(ctx context.Context, ois []OutgoingInterceptor, call *OutgoingCal
 		next = func(ctx context.Context, call *OutgoingCall) error { return oi(ctx, call, inner) }
 	}
 	return next(ctx, call)
+}
+
+// AnswerCode returns the JSON-RPC error code the peer is answered with when a handler (or
+// an IncomingInterceptor) returns err: an *Error's own code, -32602 for parameters that
+// do not bind, -32603 for any other error, and 0 for nil or ErrNoResponse (no error sent).
+func AnswerCode(err error) int {
+	var re *Error
+	var pe *paramError
+	switch {
+	case err == nil || errors.Is(err, ErrNoResponse):
+		return 0
+	case errors.As(err, &re):
+		return re.Code
+	case errors.As(err, &pe):
+		return pe.rpcError(false).Code
+	}
+	return CodeInternalError
 }

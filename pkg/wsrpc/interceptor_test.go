@@ -153,3 +153,19 @@ func TestInterceptors(t *testing.T) {
 		t.Errorf("incoming notification: %q", notes)
 	}
 }
+
+func TestAnswerCode(t *testing.T) {
+	for err, want := range map[error]int{
+		nil:                  0,
+		ErrNoResponse:        0,
+		&Error{Code: -32001}: -32001,
+		errors.New("x"):      CodeInternalError,
+		InvalidParams("bad"): CodeInvalidParams,
+		&paramError{kind: "TypeError", method: "m", detail: "d"}: CodeInvalidParams,
+		fmt.Errorf("wrapped: %w", &Error{Code: -32601}):          -32601,
+	} {
+		if got := AnswerCode(err); got != want {
+			t.Errorf("AnswerCode(%v) = %d, want %d", err, got, want)
+		}
+	}
+}
