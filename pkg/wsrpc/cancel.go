@@ -53,24 +53,26 @@ func (c *Channel) Extended() bool { return c.ext }
 // inflight is a request being handled on an extended connection.
 type inflight struct {
 	key    string
+	ctx    context.Context // the handler's context, which the peer may cancel
 	cancel context.CancelFunc
 }
 
 // track makes the handler context of request id cancellable by the peer; untrack must be
-// called when the handler is done.
-func (c *Channel) track(ctx context.Context, id []byte) (context.Context, *inflight) {
+// called when the handler is done. The reader calls it before it hands the request over,
+// so that a cancellation read right after its request finds it.
+func (c *Channel) track(id []byte) *inflight {
 	key := wire.IDKey(id)
 	// The key shares the message's memory, which is never modified (each message is read
 	// into a buffer of its own) and outlives the entry: no copy.
 	e := &inflight{key: unsafe.String(unsafe.SliceData(key), len(key))}
-	ctx, e.cancel = context.WithCancel(ctx)
+	e.ctx, e.cancel = context.WithCancel(c.ctx)
 	c.imu.Lock()
 	if c.inflight == nil {
 		c.inflight = map[string]*inflight{}
 	}
 	c.inflight[e.key] = e
 	c.imu.Unlock()
-	return ctx, e
+	return e
 }
 
 func (c *Channel) untrack(e *inflight) {

@@ -6,9 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // blockingMethods has "block": it tells started, then waits for its context to end and
@@ -141,5 +144,38 @@ func TestNegotiatedSubprotocols(t *testing.T) {
 	}
 	if cfg, _ := ParseConfig([]byte(`{"extensions": false}`)); !cfg.NoExtensions {
 		t.Error(`"extensions": false not applied`)
+	}
+}
+
+// TestCancelRightAfterRequest: a cancellation that arrives right behind its request (read
+// before the handler has started) still cancels it.
+func TestCancelRightAfterRequest(t *testing.T) {
+	started, cancelled := make(chan string, 10), make(chan time.Time, 10)
+	_, url := startServer(t, blockingMethods(started, cancelled))
+	wc := rawDial(t, url, ExtensionSubprotocol, DefaultSubprotocol)
+	if wc.Subprotocol() != ExtensionSubprotocol {
+		t.Fatalf("negotiated %q", wc.Subprotocol())
+	}
+	ctx := ctxT(t, 5*time.Second)
+	for i := range 20 {
+		id := fmt.Sprintf(`"r%d"`, i)
+		msgs := []string{
+			`{"jsonrpc":"2.0","id":` + id + `,"method":"block"}`,
+			`{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":` + id + `}}`,
+		}
+		for _, m := range msgs {
+			if err := wc.Write(ctx, websocket.MessageText, []byte(m)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, b, err := wc.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := `{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal server error"},"id":` + id + `}`; string(b) != want {
+			t.Fatalf("got %s, want %s", b, want)
+		}
+		<-started
+		<-cancelled
 	}
 }

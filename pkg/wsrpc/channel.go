@@ -588,6 +588,9 @@ func (c *Channel) reportError(err error) {
 // Pending.Wait), so the reader only ever waits for handlers that do not need it.
 func (c *Channel) dispatch(r request) {
 	if c.cfg.Sequential {
+		if c.ext && r.id != nil && !r.legacy {
+			r.tracked = c.track(r.id)
+		}
 		c.handlers.Add(1)
 		c.serve(c.ctx, r)
 		return
@@ -630,6 +633,9 @@ func (c *Channel) dispatch(r request) {
 			<-c.handlerSem
 		}
 		return
+	}
+	if c.ext && r.id != nil && !legacy {
+		r.tracked = c.track(id)
 	}
 	c.handlers.Add(1)
 	c.workers.run(c, r)
@@ -684,10 +690,9 @@ func Detach(ctx context.Context) {}
 // serve runs one request and sends its reply. It calls handlers.Done and gives back what
 // the request holds (handlerCtx).
 func (c *Channel) serve(ctx context.Context, r request) {
-	if c.ext && r.id != nil && !r.legacy {
-		var e *inflight
-		ctx, e = c.track(ctx, r.id)
-		defer c.untrack(e)
+	if r.tracked != nil {
+		ctx = r.tracked.ctx
+		defer c.untrack(r.tracked)
 	}
 	h := &handlerCtx{Context: ctx, c: c, slot: r.slot, in: r.in}
 	c.running.Add(1)

@@ -19,6 +19,8 @@ type request struct {
 	// batch, when set, takes the reply (entry idx of a batch's answer) instead of send.
 	batch *batchReply
 	idx   int
+	// tracked: the peer may cancel it (extended connections; see Channel.track).
+	tracked *inflight
 }
 
 // workers runs requests on reusable goroutines: a goroutine that finished a request takes
