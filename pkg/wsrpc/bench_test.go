@@ -4,6 +4,7 @@ package wsrpc
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -25,10 +26,10 @@ type concatParams struct {
 	B string `json:"b"`
 }
 
-func benchServer(b *testing.B) string {
+func benchServer(b *testing.B, opts ...Option) string {
 	m := NewMethods()
 	Register(m, "concat", func(ctx context.Context, p concatParams) (string, error) { return p.A + p.B, nil })
-	srv, err := NewServer(m, WithLogger(quietLogger), func(c *Config) { c.MaxConcurrentRequests = -1; c.MaxSendQueue = -1 })
+	srv, err := NewServer(m, append([]Option{WithLogger(quietLogger), func(c *Config) { c.MaxConcurrentRequests = -1; c.MaxSendQueue = -1 }}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -59,6 +60,44 @@ func BenchmarkCall(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+		})
+	}
+}
+
+// BenchmarkCallVariants is BenchmarkCall at inflight=1 with the extensions off (the
+// connection a Python peer gets: no cancellation tracking) and with an interceptor on
+// each side (what they cost when installed; none installed costs nothing).
+func BenchmarkCallVariants(b *testing.B) {
+	pass := func(ctx context.Context, req *IncomingRequest, next IncomingHandler) (json.RawMessage, error) {
+		return next(ctx, req)
+	}
+	passOut := func(ctx context.Context, call *OutgoingCall, next OutgoingInvoker) error { return next(ctx, call) }
+	noExt := func(c *Config) { c.NoExtensions = true }
+	for _, v := range []struct {
+		name   string
+		server []Option
+		client []Option
+	}{
+		{"no_extensions", nil, []Option{noExt}},
+		{"interceptors", []Option{WithIncomingInterceptor(pass)}, []Option{WithOutgoingInterceptor(passOut)}},
+		{"no_extensions+interceptors", []Option{WithIncomingInterceptor(pass)}, []Option{noExt, WithOutgoingInterceptor(passOut)}},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			url := benchServer(b, v.server...)
+			c, err := Dial(context.Background(), url, append([]Option{WithLogger(quietLogger)}, v.client...)...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			params := concatParams{A: "hello", B: " world"}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				var out string
+				if err := c.Call(context.Background(), "concat", params, &out); err != nil || out != "hello world" {
+					b.Fatal(err, out)
+				}
+			}
 		})
 	}
 }

@@ -37,12 +37,13 @@ type Pending struct {
 	idBuf    [34]byte // a generated id as JSON text ("<32 hex>"); key points into it
 	created  time.Time
 	done     chan struct{}
-	waiting  bool        // a caller waits on it (guarded by ch.mu)
-	removed  atomic.Bool // completeKey took it out of the table
-	ran      atomic.Bool // the caller woken by the answer has run (Channel.woken)
-	lone     bool        // the only outstanding call when it was sent (Config.SpinWait)
-	msg      int         // size of the message its answer came in (0 if unknown)
-	answered atomic.Bool // done is closed (cheaper to poll while spinning)
+	waiting  bool         // a caller waits on it (guarded by ch.mu)
+	removed  atomic.Bool  // completeKey took it out of the table
+	ran      atomic.Bool  // the caller woken by the answer has run (Channel.woken)
+	lone     bool         // the only outstanding call when it was sent (Config.SpinWait)
+	msg      int          // size of the message its answer came in (0 if unknown)
+	batch    *batchRecord // the batch it was sent in, while its fate is unknown (guarded by ch.mu)
+	answered atomic.Bool  // done is closed (cheaper to poll while spinning)
 	once     sync.Once
 
 	// set once before done is closed
@@ -72,6 +73,14 @@ func (p *Pending) finish(result []byte, e *Error, err error) {
 // is dropped.
 func (p *Pending) Wait(ctx context.Context, result any) error {
 	c := p.ch
+	if c == nil { // a batch entry that was never sent: it has ended with the reason
+		select {
+		case <-p.done:
+			return p.err
+		case <-ctx.Done():
+			return wrapCtx(ctx, "batch entry never sent")
+		}
+	}
 	if _, ok := ctx.Deadline(); !ok && c.cfg.DefaultTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.DefaultTimeout)
@@ -86,7 +95,7 @@ func (p *Pending) Wait(ctx context.Context, result any) error {
 	case <-p.done:
 	default:
 		// A handler waiting for a peer gives back its handler slot and bytes: the reader
-		// may need them to take the answer in (see dispatchRequest).
+		// may need them to take the answer in (see dispatch).
 		releaseHandler(ctx)
 		if p.lone {
 			p.spin()
@@ -101,6 +110,8 @@ func (p *Pending) Wait(ctx context.Context, result any) error {
 		default:
 			if p.removed.Load() {
 				p.ranAfterWake()
+			} else {
+				c.sendCancel(p) // (extended connections only)
 			}
 			if ctx.Err() == context.DeadlineExceeded {
 				return wrap(ErrTimeout, "Timeout waiting for response to call %s", p.key)
@@ -207,6 +218,16 @@ func (c *Channel) forget(p *Pending) {
 // ErrMessageTooLarge or ErrInvalidID when nothing was sent. After ErrTimeout and
 // ErrConnectionLost the method may have run on the peer.
 func (c *Channel) Call(ctx context.Context, method string, params any, result any, opts ...CallOption) error {
+	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
+		return intercept(ctx, ois, &OutgoingCall{Channel: c, Method: method, Params: params},
+			func(ctx context.Context, call *OutgoingCall) error {
+				return c.call(ctx, call.Method, call.Params, result, opts)
+			})
+	}
+	return c.call(ctx, method, params, result, opts)
+}
+
+func (c *Channel) call(ctx context.Context, method string, params any, result any, opts []CallOption) error {
 	p, err := c.startCall(ctx, method, params, true, opts)
 	if err != nil {
 		return err
@@ -217,6 +238,18 @@ func (c *Channel) Call(ctx context.Context, method string, params any, result an
 // Go sends a request without waiting; the answer is collected with Pending.Wait, or with
 // TakeResponse by id. An answer nobody collects is dropped after 60 s.
 func (c *Channel) Go(ctx context.Context, method string, params any, opts ...CallOption) (*Pending, error) {
+	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
+		var p *Pending
+		err := intercept(ctx, ois, &OutgoingCall{Channel: c, Method: method, Params: params, Async: true},
+			func(ctx context.Context, call *OutgoingCall) (err error) {
+				p, err = c.startCall(ctx, call.Method, call.Params, false, opts)
+				return err
+			})
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
 	return c.startCall(ctx, method, params, false, opts)
 }
 
@@ -252,8 +285,18 @@ func (c *Channel) startCall(ctx context.Context, method string, params any, wait
 
 // register creates the pending entry (BEHAVIOUR.md §13 checks, in order).
 func (c *Channel) register(custom string, waited bool) (*Pending, []byte, error) {
-	now := time.Now()
-	p := &Pending{ch: c, created: now, done: make(chan struct{}), waiting: waited}
+	p := &Pending{ch: c, created: time.Now(), done: make(chan struct{}), waiting: waited}
+	idRaw, err := c.registerPending(p, custom)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, idRaw, nil
+}
+
+// registerPending enters p (its ch, created and done set) in the table, with the id
+// custom or a generated one, and returns the id as JSON text.
+func (c *Channel) registerPending(p *Pending, custom string) ([]byte, error) {
+	now := p.created
 	key := custom
 	var idRaw []byte
 	if custom == "" {
@@ -265,7 +308,7 @@ func (c *Channel) register(custom string, waited bool) (*Pending, []byte, error)
 		idRaw = p.idBuf[:]
 		key = unsafe.String(&p.idBuf[1], 32) // idBuf is never written again
 	} else if n := utf8.RuneCountInString(key); n > wire.MaxIDLength {
-		return nil, nil, wrap(ErrInvalidID, "call id of %d characters exceeds %d", n, wire.MaxIDLength)
+		return nil, wrap(ErrInvalidID, "call id of %d characters exceeds %d", n, wire.MaxIDLength)
 	} else {
 		idRaw, _ = json.Marshal(key)
 	}
@@ -273,21 +316,21 @@ func (c *Channel) register(custom string, waited bool) (*Pending, []byte, error)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return nil, nil, wrap(ErrClosed, "Cannot send on closed channel")
+		return nil, wrap(ErrClosed, "Cannot send on closed channel")
 	}
 	if now.Sub(c.lastSweep) >= pendingTTL {
 		c.sweepLocked(now)
 	}
 	if custom != "" {
 		if t, ok := c.recent[custom]; ok && now.Sub(t) < idCooldown {
-			return nil, nil, wrap(ErrInvalidID, "request id %q was used less than %v ago (cooldown)", custom, idCooldown)
+			return nil, wrap(ErrInvalidID, "request id %q was used less than %v ago (cooldown)", custom, idCooldown)
 		}
 	}
 	if len(c.pending) >= c.cfg.MaxPendingRequests {
-		return nil, nil, wrap(ErrBackpressure, "maximum pending requests (%d) reached", c.cfg.MaxPendingRequests)
+		return nil, wrap(ErrBackpressure, "maximum pending requests (%d) reached", c.cfg.MaxPendingRequests)
 	}
 	if _, dup := c.pending[key]; dup {
-		return nil, nil, wrap(ErrInvalidID, "request id %q collision: already pending", key)
+		return nil, wrap(ErrInvalidID, "request id %q collision: already pending", key)
 	}
 	if custom != "" {
 		if c.recent == nil {
@@ -304,7 +347,7 @@ func (c *Channel) register(custom string, waited bool) (*Pending, []byte, error)
 	}
 	c.pending[key] = p
 	p.lone = len(c.pending) == 1
-	return p, idRaw, nil
+	return idRaw, nil
 }
 
 // sweepLocked drops answers nobody waits for once they are older than the TTL.
@@ -316,6 +359,9 @@ func (c *Channel) sweepLocked(now time.Time) {
 			delete(c.pending, k)
 			n++
 		}
+	}
+	for len(c.batches) > 0 && now.Sub(c.batches[0].sent) >= pendingTTL {
+		c.dropBatchLocked(c.batches[0]) // never answered: forget it
 	}
 	if n > 0 {
 		c.cfg.Logger.Info("wsrpc: expired uncollected calls", "channel", c.id, "count", n)
@@ -359,6 +405,9 @@ func (c *Channel) complete(m *wire.Message, msg int) {
 	var e *Error
 	if m.Error != nil {
 		e = &Error{Code: int(m.Error.Code), Message: m.Error.Message, Data: bytes.Clone(m.Error.Data)}
+		if len(m.Key) == 0 && c.batchRefused(e) {
+			return
+		}
 	}
 	c.completeKey(m.Key, m.Result, e, "", msg)
 }
@@ -392,6 +441,9 @@ func (c *Channel) completeKey(key []byte, result []byte, e *Error, resultType st
 	c.mu.Lock()
 	p := c.pending[string(key)] // no allocation for a map lookup
 	if p != nil {
+		if p.batch != nil {
+			c.batchAnsweredLocked(p.batch)
+		}
 		select {
 		case <-p.done:
 			p = nil // second answer: ignore
@@ -416,6 +468,14 @@ func (c *Channel) completeKey(key []byte, result []byte, e *Error, resultType st
 
 // Notify sends a notification: no id, no answer, nothing to wait for.
 func (c *Channel) Notify(ctx context.Context, method string, params any) error {
+	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
+		return intercept(ctx, ois, &OutgoingCall{Channel: c, Method: method, Params: params, Notification: true},
+			func(ctx context.Context, call *OutgoingCall) error { return c.notify(ctx, call.Method, call.Params) })
+	}
+	return c.notify(ctx, method, params)
+}
+
+func (c *Channel) notify(ctx context.Context, method string, params any) error {
 	if err := ctx.Err(); err != nil {
 		return wrapCtx(ctx, "notify "+method)
 	}

@@ -83,6 +83,17 @@ type Channel struct {
 	connectOnce sync.Once
 	inConnect   atomic.Bool // the connect hook is running
 	closedFlag  atomic.Bool // mirrors closed, for lock-free checks
+	// batches are the batches sent while the peer's batch support is unknown, oldest first
+	// (guarded by mu); batchPeer is what is known of it (batchUnknown, batchYes, batchNo).
+	batches   []*batchRecord
+	batchPeer atomic.Int32
+	// ext: the peer agreed to the wsrpc extensions (ExtensionSubprotocol). Then inflight
+	// holds the requests being handled, by id, for the peer to cancel (guarded by imu),
+	// and cancelQ the cancellations of our own calls waiting to be sent.
+	ext      bool
+	imu      sync.Mutex
+	inflight map[string]*inflight
+	cancelQ  chan []byte
 }
 
 type chanKey struct{}
@@ -141,6 +152,11 @@ func newChannel(c conn, cfg *Config, methods *Methods, subprotocol string, value
 	ch.in.init(cfg.maxBytes(cfg.MaxIncomingBytes))
 	ch.initDialect()
 	ch.workers.init()
+	if subprotocol == ExtensionSubprotocol {
+		ch.ext = true
+		ch.cancelQ = make(chan []byte, cancelQueueSize)
+		ch.batchPeer.Store(batchYes)
+	}
 	return ch
 }
 
@@ -159,6 +175,13 @@ func (c *Channel) start() {
 		})
 	}
 	c.workers.start(c)
+	if c.ext {
+		c.workers.wg.Add(1)
+		go func() {
+			defer c.workers.wg.Done()
+			c.cancelSender()
+		}()
+	}
 }
 
 func (c *Channel) checkIdle() {
@@ -178,7 +201,8 @@ func (c *Channel) checkIdle() {
 // ID returns this end's channel id (32 hex digits).
 func (c *Channel) ID() string { return c.id }
 
-// Subprotocol returns the negotiated WebSocket subprotocol ("" for none).
+// Subprotocol returns the negotiated WebSocket subprotocol ("" for none):
+// ExtensionSubprotocol between wsrpc peers (see Extended).
 func (c *Channel) Subprotocol() string { return c.subprotocol }
 
 // Done is closed when the channel has closed.
@@ -250,7 +274,7 @@ func (c *Channel) RemoteID(ctx context.Context) (string, error) {
 func (c *Channel) syncRemoteID() {
 	defer c.handlers.Done()
 	var id any
-	err := c.Call(c.ctx, "_get_channel_id_", nil, &id)
+	err := c.call(c.ctx, "_get_channel_id_", nil, &id, nil) // (not intercepted: the library's own)
 	s, _ := id.(string)
 	if err == nil && s == "" && id != nil {
 		s = fmt.Sprint(id)
@@ -401,7 +425,7 @@ func (c *Channel) isClosed() bool { return c.closedFlag.Load() }
 
 // readLoop reads messages until the connection ends, then closes readDone. It only reads
 // and dispatches: answers complete their calls at once, requests and notifications run on
-// handler goroutines (see dispatchRequest), so nothing a handler does holds up the
+// handler goroutines (see dispatch), so nothing a handler does holds up the
 // reading. While the connection's outgoing messages are over their byte budget, it stops
 // reading (the peer's sends then wait in TCP) until the budget has room again.
 func (c *Channel) readLoop() {
@@ -521,10 +545,17 @@ func (c *Channel) handleMessage(data []byte, text bool) bool {
 	case wire.KindResponse:
 		c.complete(&m, len(data))
 	case wire.KindRequest:
-		c.dispatchRequest(m.ID, m.Method, m.Params, false, len(data))
+		if c.ext && c.cancelRequested(&m) {
+			return true
+		}
+		c.dispatch(request{id: m.ID, name: m.Method, params: m.Params, msg: len(data)})
 	case wire.KindLegacy:
 		c.sendError(nil, wire.ErrorObject{Code: CodeInvalidRequest, Message: "Unknown message format: " + wire.PyRepr(data)})
 	default:
+		if m.Reply.Code == CodeInvalidRequest && wire.IsArray(data) {
+			c.handleBatch(data)
+			return true
+		}
 		if c.completeBare(&m) {
 			return true
 		}
@@ -554,7 +585,7 @@ func (c *Channel) reportError(err error) {
 	}
 }
 
-// dispatchRequest runs a request (id set) or notification (id nil) on a handler
+// dispatch runs a request (id set) or notification (id nil) on a handler
 // goroutine, or on the reader itself when Sequential.
 //
 // The bytes of the requests being handled count against Config.MaxIncomingBytes: over
@@ -564,13 +595,17 @@ func (c *Channel) reportError(err error) {
 // it (nothing is dropped). Neither wait can deadlock the connection: a handler that
 // waits for the answer to a call of its own gives its slot and bytes back first (see
 // Pending.Wait), so the reader only ever waits for handlers that do not need it.
-func (c *Channel) dispatchRequest(id []byte, name string, params []byte, legacy bool, msg int) {
+func (c *Channel) dispatch(r request) {
 	if c.cfg.Sequential {
+		if c.ext && r.id != nil && !r.legacy {
+			r.tracked = c.track(r.id)
+		}
 		c.handlers.Add(1)
-		c.serve(c.ctx, request{id: id, name: name, params: params, legacy: legacy, msg: msg})
+		c.serve(c.ctx, r)
 		return
 	}
-	r := request{id: id, name: name, params: params, legacy: legacy, in: int64(len(params) + len(name)), msg: msg}
+	id, name, legacy := r.id, r.name, r.legacy
+	r.in = int64(len(r.params) + len(name))
 	if c.handlerSem != nil {
 		if id == nil {
 			select {
@@ -583,6 +618,10 @@ func (c *Channel) dispatchRequest(id []byte, name string, params []byte, legacy 
 			case c.handlerSem <- struct{}{}:
 			default:
 				msg := fmt.Sprintf("Server busy: too many concurrent requests (%d)", cap(c.handlerSem))
+				if r.batch != nil {
+					r.batch.put(c, r.idx, id, wire.EncodeError(id, wire.ErrorObject{Code: CodeServerBusy, Message: msg}))
+					return
+				}
 				if legacy {
 					c.cfg.Logger.Warn("wsrpc: legacy request dropped", "channel", c.id, "method", name, "reason", msg)
 					return
@@ -603,6 +642,9 @@ func (c *Channel) dispatchRequest(id []byte, name string, params []byte, legacy 
 			<-c.handlerSem
 		}
 		return
+	}
+	if c.ext && r.id != nil && !legacy {
+		r.tracked = c.track(id)
 	}
 	c.handlers.Add(1)
 	c.workers.run(c, r)
@@ -669,6 +711,10 @@ func Detach(ctx context.Context) {}
 // serve runs one request and sends its reply. It calls handlers.Done and gives back what
 // the request holds (handlerCtx).
 func (c *Channel) serve(ctx context.Context, r request) {
+	if r.tracked != nil {
+		ctx = r.tracked.ctx
+		defer c.untrack(r.tracked)
+	}
 	h := &handlerCtx{Context: ctx, c: c, slot: r.slot, in: r.in, msg: r.msg}
 	c.running.Add(1)
 	defer c.running.Add(-1)
@@ -678,7 +724,13 @@ func (c *Channel) serve(ctx context.Context, r request) {
 	id, name, params, legacy := r.id, r.name, r.params, r.legacy
 	rbuf := getBuf()
 	defer putBuf(rbuf, nil) // the result may be caller-owned memory: keep only the pooled buffer
-	result, err := c.invoke(ctx, name, params, legacy, (*rbuf)[:0])
+	var result []byte
+	var err error
+	if len(c.cfg.IncomingInterceptors) > 0 {
+		result, err = c.intercepted(ctx, id, name, params, legacy, (*rbuf)[:0])
+	} else {
+		result, err = c.invoke(ctx, name, params, legacy, (*rbuf)[:0])
+	}
 	// The handler is done: its slot and bytes go back before the reply leaves, so that a
 	// peer calling again as soon as it has the answer finds the slot free.
 	h.release()
@@ -695,6 +747,9 @@ func (c *Channel) serve(ctx context.Context, r request) {
 		if err != nil && !errors.Is(err, ErrNoResponse) {
 			c.cfg.Logger.Warn("wsrpc: notification handler failed", "channel", c.id, "method", name, "err", err)
 		}
+		if r.batch != nil {
+			r.batch.put(c, r.idx, nil, nil)
+		}
 		return
 	}
 	var out []byte
@@ -702,11 +757,18 @@ func (c *Channel) serve(ctx context.Context, r request) {
 	defer func() { putBuf(buf, out) }()
 	if err != nil {
 		if errors.Is(err, ErrNoResponse) {
+			if r.batch != nil {
+				r.batch.put(c, r.idx, nil, nil)
+			}
 			return
 		}
 		out = wire.EncodeError(id, c.errorObject(name, err))
 	} else {
 		out = wire.AppendResult(*buf, id, result)
+	}
+	if r.batch != nil {
+		r.batch.put(c, r.idx, id, bytes.Clone(out)) // out may be the pooled buffer
+		return
 	}
 	if err := c.send(out); err != nil {
 		var we *writeError

@@ -296,6 +296,18 @@ func notSent(err error) bool {
 // call waits for the new connection (up to ctx), unless Config.FailFast. A call refused
 // because the connection closed before it was sent goes out on the next connection.
 func (c *Client) Go(ctx context.Context, method string, params any, opts ...CallOption) (*Pending, error) {
+	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
+		var p *Pending
+		err := intercept(ctx, ois, &OutgoingCall{Method: method, Params: params, Async: true},
+			func(ctx context.Context, call *OutgoingCall) (err error) {
+				p, err = c.startCall(ctx, call.Method, call.Params, false, opts)
+				return err
+			})
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
 	return c.startCall(ctx, method, params, false, opts)
 }
 
@@ -315,6 +327,16 @@ func (c *Client) startCall(ctx context.Context, method string, params any, waite
 
 // Call calls method on the server and waits for the answer; see Channel.Call and Go.
 func (c *Client) Call(ctx context.Context, method string, params any, result any, opts ...CallOption) error {
+	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
+		return intercept(ctx, ois, &OutgoingCall{Method: method, Params: params},
+			func(ctx context.Context, call *OutgoingCall) error {
+				return c.call(ctx, call.Method, call.Params, result, opts)
+			})
+	}
+	return c.call(ctx, method, params, result, opts)
+}
+
+func (c *Client) call(ctx context.Context, method string, params any, result any, opts []CallOption) error {
 	p, err := c.startCall(ctx, method, params, true, opts)
 	if err != nil {
 		return err
@@ -324,12 +346,20 @@ func (c *Client) Call(ctx context.Context, method string, params any, result any
 
 // Notify sends a notification to the server; see Channel.Notify and Go.
 func (c *Client) Notify(ctx context.Context, method string, params any) error {
+	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
+		return intercept(ctx, ois, &OutgoingCall{Method: method, Params: params, Notification: true},
+			func(ctx context.Context, call *OutgoingCall) error { return c.notify(ctx, call.Method, call.Params) })
+	}
+	return c.notify(ctx, method, params)
+}
+
+func (c *Client) notify(ctx context.Context, method string, params any) error {
 	for {
 		ch, err := c.channel(ctx)
 		if err != nil {
 			return err
 		}
-		err = ch.Notify(ctx, method, params)
+		err = ch.notify(ctx, method, params)
 		if err != nil && notSent(err) && c.ctx.Err() == nil {
 			continue
 		}

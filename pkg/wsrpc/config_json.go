@@ -20,6 +20,7 @@ type jsonConfig struct {
 	MaxPendingRequests     *int              `json:"max_pending_requests"`
 	MaxSendQueueSize       *int              `json:"max_send_queue_size"`     // 0 = unlimited (as in Python)
 	MaxConcurrentRequests  *int              `json:"max_concurrent_requests"` // 0 = unlimited
+	MaxBatchSize           *int              `json:"max_batch_size"`          // 0 = unlimited
 	Sequential             *bool             `json:"sequential"`
 	MaxOutgoingBytes       *int64            `json:"max_outgoing_bytes"` // 0 = unlimited
 	MaxIncomingBytes       *int64            `json:"max_incoming_bytes"` // 0 = unlimited
@@ -33,6 +34,7 @@ type jsonConfig struct {
 	Debug                  *bool             `json:"debug"`
 	Subprotocols           json.RawMessage   `json:"subprotocols"` // null or [] disables
 	Binary                 *bool             `json:"binary"`
+	Extensions             *bool             `json:"extensions"` // false = Config.NoExtensions
 	SyncChannelID          *bool             `json:"sync_channel_id"`
 	OriginPatterns         []string          `json:"origin_patterns"`
 	Headers                map[string]string `json:"headers"`
@@ -108,7 +110,16 @@ func ParseConfig(data []byte) (Config, error) {
 			cfg.MaxConcurrentRequests = -1
 		}
 	}
+	if v := j.MaxBatchSize; v != nil {
+		cfg.MaxBatchSize = *v
+		if *v == 0 {
+			cfg.MaxBatchSize = -1
+		}
+	}
 	setBool(&cfg.Sequential, j.Sequential)
+	if v := j.Extensions; v != nil {
+		cfg.NoExtensions = !*v
+	}
 	zeroIsNone := func(dst *int64, v *int64) {
 		if v != nil {
 			*dst = *v

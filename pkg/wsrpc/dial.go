@@ -21,7 +21,7 @@ func dial(ctx context.Context, url string, cfg *Config) (conn, string, error) {
 	}
 	opts := &websocket.DialOptions{
 		HTTPHeader:   cfg.Header,
-		Subprotocols: cfg.subprotocols(),
+		Subprotocols: cfg.negotiated(),
 		HTTPClient:   cfg.HTTPClient,
 	}
 	var (

@@ -120,7 +120,7 @@ func (c *Channel) dispatchLegacy(req *wire.LegacyRequest) {
 	if args == nil {
 		args = []byte("{}")
 	}
-	c.dispatchRequest(id, name, args, true, 0) // (size unknown: raw params are copied)
+	c.dispatch(request{id: id, name: name, params: args, legacy: true}) // msg 0: raw params are copied
 }
 
 // legacyReply encodes the answer to a legacy request, or nil when the dialect has no way to

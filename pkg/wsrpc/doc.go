@@ -43,6 +43,15 @@
 // coalescing); nothing is ever held back waiting for more. [Config.SpinWait] trades CPU
 // for the latency of a lone call.
 //
+// # Beyond the Python library
+//
+// Where a Python peer cannot notice (the spec's EXTENSIONS.md): batches (JSON-RPC 2.0 §6;
+// [Channel.NewBatch], [Client.NewBatch], Config.MaxBatchSize; [ErrBatchUnsupported]
+// against a peer that refuses them), cancellation on the wire between wsrpc peers (the
+// subprotocol [ExtensionSubprotocol], negotiated at the handshake; the notification
+// [CancelMethod]), and interceptors on both sides ([WithIncomingInterceptor],
+// [WithOutgoingInterceptor]; package wsrpcotel builds OpenTelemetry on them).
+//
 // # Large messages: what is copied
 //
 // The cost of a message should grow with its bytes, not with passes over them. An

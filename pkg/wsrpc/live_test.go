@@ -48,7 +48,7 @@ func TestLiveBasic(t *testing.T) { // C1, C2, C3, C5, C26, C27
 	if err := c.Call(ctx, "get_process_details", nil, &pd); err != nil || pd.PID == 0 || len(pd.Cmd) == 0 {
 		t.Fatal(err, pd)
 	}
-	if got := c.Channel().Subprotocol(); got != "jsonrpc2.0" {
+	if got := c.Channel().Subprotocol(); got != ExtensionSubprotocol { // between wsrpc peers
 		t.Fatalf("subprotocol %q", got)
 	}
 	// Remote errors surface as *Error and match sentinels.
@@ -250,12 +250,15 @@ func TestLiveSubprotocols(t *testing.T) { // C20-C34
 		client []string
 		want   string
 	}{
-		{"default/default C26", nil, nil, "jsonrpc2.0"},
+		// Between wsrpc peers the extension token is selected (Python peers never offer it,
+		// and a Python server answers "jsonrpc2.0": see cancel.go and tests/interop).
+		{"default/default C26", nil, nil, ExtensionSubprotocol},
 		{"none/none C28", []string{}, []string{}, ""},
 		{"client default, server none C29", []string{}, nil, ""},
 		{"custom C30", []string{"custom.v1"}, []string{"custom.v1"}, "custom.v1"},
 		{"empty client list C33", []string{}, []string{}, ""},
-		{"client offers several C34", nil, []string{"custom.v1", "jsonrpc2.0", "another.v2"}, "jsonrpc2.0"},
+		{"client offers several C34", nil, []string{"custom.v1", "jsonrpc2.0", "another.v2"}, ExtensionSubprotocol},
+		{"client offers several, no extensions", nil, []string{"custom.v1", "jsonrpc2.0", "another.v2"}, "jsonrpc2.0"},
 		{"server prefers its own order", []string{"b", "a"}, []string{"a", "b"}, "b"},
 	}
 	for _, tc := range cases {
@@ -265,6 +268,9 @@ func TestLiveSubprotocols(t *testing.T) { // C20-C34
 				sopts = append(sopts, WithSubprotocols(tc.server...))
 			}
 			copts := []Option{}
+			if strings.HasSuffix(tc.name, "no extensions") {
+				copts = append(copts, func(c *Config) { c.NoExtensions = true })
+			}
 			if tc.client != nil {
 				copts = append(copts, WithSubprotocols(tc.client...))
 			}
@@ -397,7 +403,7 @@ func TestLiveRawFrames(t *testing.T) { // hand-written frames get the spec's exa
 			`{"jsonrpc":"2.0","id":"9f1c0d2ab7e84e52a1f0c3d4e5f60718","result":9}`},
 		{`{"jsonrpc":"2.0","id":7,"method":"add","params":[1,2]}`, `{"jsonrpc":"2.0","id":7,"result":3}`},
 		{`{"jsonrpc":"2.0","id":"x","method":"nope"}`, `{"jsonrpc":"2.0","error":{"code":-32601,"message":"Method 'nope' not found"},"id":"x"}`},
-		{`[{"jsonrpc":"2.0","id":1,"method":"add"}]`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Expected dict, got <class 'list'>"},"id":null}`},
+		{`[{"jsonrpc":"2.0","id":1,"method":"add","params":[1,2]}]`, `[{"jsonrpc":"2.0","id":1,"result":3}]`}, // a batch (EXTENSIONS.md)
 		{`not json`, `{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}`},
 		{`{"jsonrpc":"2.0","id":"r1"}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Unknown message format: {'jsonrpc': '2.0', 'id': 'r1'}"},"id":"r1"}`},
 		{`{"jsonrpc":"2.0","id":"p","method":"ping"}`, `{"jsonrpc":"2.0","id":"p","result":"pong"}`},

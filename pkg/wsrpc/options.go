@@ -18,6 +18,7 @@ const (
 	DefaultMaxPendingRequests    = 1000
 	DefaultMaxSendQueue          = 1000
 	DefaultMaxConcurrentRequests = 1000
+	DefaultMaxBatchSize          = 100
 	DefaultReconnectDelay        = 5 * time.Second
 	DefaultMaxReconnectDelay     = 60 * time.Second
 	DefaultMaxReconnectAttempts  = 10
@@ -55,6 +56,11 @@ type Config struct {
 	// Over it, the connection is not read until handlers finish (the peer's sends wait
 	// in TCP). Default 2 x MaxMessageSize; -1 = unlimited.
 	MaxIncomingBytes int64
+	// MaxBatchSize bounds the members of an incoming batch (a JSON array of requests,
+	// JSON-RPC 2.0 §6): a larger one is answered with one -32600 error and none of it
+	// runs. Default 100; -1 = unlimited. (A batch is a message: MaxMessageSize bounds
+	// its total size.)
+	MaxBatchSize int
 
 	// Timeouts. Zero means none.
 	DefaultTimeout        time.Duration // for calls whose context has no deadline
@@ -86,6 +92,10 @@ type Config struct {
 	Dialect Dialect
 	// Binary sends binary frames instead of text (both kinds are always accepted).
 	Binary bool
+	// NoExtensions stops offering (clients) and accepting (servers) ExtensionSubprotocol,
+	// by which wsrpc peers agree on cancellation on the wire. Python peers never take it
+	// either way: it only matters between wsrpc peers.
+	NoExtensions bool
 
 	// Server only.
 	SyncChannelID  bool     // learn the client's channel id with _get_channel_id_ on connect
@@ -120,6 +130,11 @@ type Config struct {
 	OnReconnect  func(attempt int, delay time.Duration, err error)
 
 	Logger *slog.Logger // default slog.Default()
+
+	// Interceptors around incoming requests and notifications, and around outgoing calls
+	// and notifications; the first is the outermost (see WithIncomingInterceptor).
+	IncomingInterceptors []IncomingInterceptor
+	OutgoingInterceptors []OutgoingInterceptor
 }
 
 // RetryConfig is the client's initial-connect retry (BEHAVIOUR.md §8).
@@ -170,6 +185,7 @@ func DefaultConfig() Config {
 		MaxPendingRequests:    DefaultMaxPendingRequests,
 		MaxSendQueue:          DefaultMaxSendQueue,
 		MaxConcurrentRequests: DefaultMaxConcurrentRequests,
+		MaxBatchSize:          DefaultMaxBatchSize,
 		HandshakeTimeout:      DefaultHandshakeTimeout,
 		CloseGrace:            DefaultCloseGrace,
 		ReadinessCheck:        true,
@@ -219,6 +235,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("wsrpc: Keepalive.Interval must be >= 0, or -1 to disable")
 	case c.MaxOutgoingBytes < -1 || c.MaxIncomingBytes < -1:
 		return fmt.Errorf("wsrpc: MaxOutgoingBytes and MaxIncomingBytes must be >= 0, or -1 for no limit")
+	case c.MaxBatchSize < -1:
+		return fmt.Errorf("wsrpc: MaxBatchSize must be >= 0, or -1 for no limit")
 	case c.WriteTimeout < -1:
 		return fmt.Errorf("wsrpc: WriteTimeout must be >= 0, or -1 for none")
 	case c.Keepalive.MaxFailures < 0:
@@ -237,6 +255,20 @@ func (c *Config) maxBytes(n int64) int64 {
 	}
 	return max(n, c.MaxMessageSize)
 }
+
+// batchLimit is the most members an incoming batch may have.
+func (c *Config) batchLimit() int {
+	switch {
+	case c.MaxBatchSize < 0:
+		return int(^uint(0) >> 1)
+	case c.MaxBatchSize == 0:
+		return DefaultMaxBatchSize
+	}
+	return c.MaxBatchSize
+}
+
+// WithMaxBatchSize bounds the members of an incoming batch (-1: no limit).
+func WithMaxBatchSize(n int) Option { return func(c *Config) { c.MaxBatchSize = n } }
 
 // writeTimeout is the write timeout in force (0: none).
 func (c *Config) writeTimeout() time.Duration {

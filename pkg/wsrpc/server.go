@@ -71,7 +71,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	hw := &hijackRecorder{ResponseWriter: w, writeTimeout: s.cfg.writeTimeout()}
 	wc, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
-		Subprotocols:   s.cfg.subprotocols(),
+		Subprotocols:   s.cfg.negotiated(),
 		OriginPatterns: s.cfg.OriginPatterns,
 	})
 	if err != nil {

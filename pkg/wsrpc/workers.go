@@ -16,7 +16,12 @@ type request struct {
 	legacy bool
 	slot   bool  // holds a handler slot (MaxConcurrentRequests)
 	in     int64 // bytes held of Config.MaxIncomingBytes
-	msg    int   // size of the message it came in
+	msg    int   // size of the message it came in (0 if unknown)
+	// batch, when set, takes the reply (entry idx of a batch's answer) instead of send.
+	batch *batchReply
+	idx   int
+	// tracked: the peer may cancel it (extended connections; see Channel.track).
+	tracked *inflight
 }
 
 // workers runs requests on reusable goroutines: a goroutine that finished a request takes

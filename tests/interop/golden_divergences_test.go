@@ -35,6 +35,7 @@ import (
 //	| legacy_unknown_method           | no reply, session dead                   | no reply, keeps serving                         | GO-REC PROTOCOL §14.5 |
 //	| legacy_bad_arguments            | no reply, session dead                   | no reply, keeps serving                         | GO-REC PROTOCOL §14.5 |
 //	| legacy_invalid_json             | no reply, session dead                   | no reply, keeps serving                         | GO-REC PROTOCOL §14.5 |
+//	| err_batch_array                 | one -32600 "Expected dict", nothing runs | an array of both answers (JSON-RPC 2.0 §6)      | EXTENSIONS.md (batches) |
 //
 // The Python sessions marked "dead" are captured with closed: null because uvicorn does not
 // close the socket when the endpoint loop ends (FINDINGS §3.1).
@@ -84,6 +85,8 @@ var divergences = map[string]divergence{
 	"legacy_unknown_method": {why: "GO-REC §14.5: no reply, connection kept"},
 	"legacy_bad_arguments":  {why: "GO-REC §14.5: no reply, connection kept"},
 	"legacy_invalid_json":   {why: "GO-REC §14.5: no reply, connection kept"},
+	"err_batch_array": {why: "EXTENSIONS.md: batches answered per JSON-RPC 2.0 §6 (Python clients never send arrays)",
+		recv: frames(`[{"jsonrpc":"2.0","id":"b1","result":"pong"},{"jsonrpc":"2.0","id":"b2","result":"pong"}]`)},
 }
 
 func checkDivergence(t *testing.T, g *goldenFrame, d divergence, res frameResult) {

@@ -1,0 +1,118 @@
+package wsrpc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"runtime/debug"
+)
+
+// Interceptors are hooks around every request and notification, on both sides of a
+// connection: logging, metrics, tracing (see pkg/wsrpcotel), authorisation. Each option
+// adds to a chain; the first one added is the outermost. Without any, nothing is added to
+// the path of a call.
+
+// IncomingRequest is an incoming request or notification, as an IncomingInterceptor sees
+// it. Params and ID are the raw JSON of the message (nil when absent); they must not be
+// modified, nor kept after the interceptor returns.
+type IncomingRequest struct {
+	Channel *Channel
+	Method  string
+	Params  json.RawMessage
+	ID      json.RawMessage // nil for a notification
+	Legacy  bool            // the legacy dialect's envelope
+}
+
+// Notification reports whether the request is a notification (no answer is sent).
+func (r *IncomingRequest) Notification() bool { return r.ID == nil }
+
+// IncomingHandler runs an incoming request: the next interceptor, or the method. It
+// returns the encoded result (valid until the interceptor returns) or the error the peer
+// will be answered with (see HandlerFunc for how errors are answered).
+type IncomingHandler func(ctx context.Context, req *IncomingRequest) (json.RawMessage, error)
+
+// IncomingInterceptor wraps the handling of incoming requests and notifications: it calls
+// next to run the method (or does not, and answers itself), and sees its result or error
+// and how long it took. It runs on the request's handler goroutine; ctx is the handler's
+// context. A panic in it is recovered and answered like a handler's.
+type IncomingInterceptor func(ctx context.Context, req *IncomingRequest, next IncomingHandler) (json.RawMessage, error)
+
+// OutgoingCall is an outgoing call or notification, as an OutgoingInterceptor sees it.
+type OutgoingCall struct {
+	// Channel is the connection it goes out on; nil for a Client's calls, which choose
+	// their connection inside next (it may be a new one after a reconnect).
+	Channel      *Channel
+	Method       string
+	Params       any // as given to Call, Go or Notify
+	Notification bool
+	// Async: started with Go; next returns once the request has been sent, and the
+	// answer arrives on the Pending later.
+	Async bool
+}
+
+// OutgoingInvoker sends the call (and, for Call, waits for its answer and decodes it):
+// the next interceptor, or the call itself.
+type OutgoingInvoker func(ctx context.Context, call *OutgoingCall) error
+
+// OutgoingInterceptor wraps outgoing calls and notifications made with Call, Go and Notify
+// (on a Channel or a Client): it may change ctx for the call (a deadline, values), and
+// sees the error (a *Error from the peer, or a local one) and how long the call took.
+// Batches are not intercepted, nor the library's own calls (keepalive and readiness pings,
+// the channel-id sync); the peer's are incoming requests like any other.
+type OutgoingInterceptor func(ctx context.Context, call *OutgoingCall, next OutgoingInvoker) error
+
+// WithIncomingInterceptor adds interceptors around incoming requests and notifications.
+func WithIncomingInterceptor(i ...IncomingInterceptor) Option {
+	return func(c *Config) { c.IncomingInterceptors = append(c.IncomingInterceptors, i...) }
+}
+
+// WithOutgoingInterceptor adds interceptors around outgoing calls and notifications.
+func WithOutgoingInterceptor(i ...OutgoingInterceptor) Option {
+	return func(c *Config) { c.OutgoingInterceptors = append(c.OutgoingInterceptors, i...) }
+}
+
+// intercepted runs an incoming request through the interceptors, then invoke.
+func (c *Channel) intercepted(ctx context.Context, id []byte, name string, params []byte, legacy bool, dst []byte) (result []byte, err error) {
+	req := &IncomingRequest{Channel: c, Method: name, Params: params, ID: id, Legacy: legacy}
+	next := IncomingHandler(func(ctx context.Context, req *IncomingRequest) (json.RawMessage, error) {
+		return c.invoke(ctx, name, params, legacy, dst)
+	})
+	ics := c.cfg.IncomingInterceptors
+	for i := len(ics) - 1; i >= 0; i-- {
+		ic, inner := ics[i], next
+		next = func(ctx context.Context, req *IncomingRequest) (json.RawMessage, error) { return ic(ctx, req, inner) }
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			result, err = nil, &panicError{value: p, stack: debug.Stack()}
+		}
+	}()
+	return next(ctx, req)
+}
+
+// intercept runs an outgoing call through the configured interceptors, then last.
+func intercept(ctx context.Context, ois []OutgoingInterceptor, call *OutgoingCall, last OutgoingInvoker) error {
+	next := last
+	for i := len(ois) - 1; i >= 0; i-- {
+		oi, inner := ois[i], next
+		next = func(ctx context.Context, call *OutgoingCall) error { return oi(ctx, call, inner) }
+	}
+	return next(ctx, call)
+}
+
+// AnswerCode returns the JSON-RPC error code the peer is answered with when a handler (or
+// an IncomingInterceptor) returns err: an *Error's own code, -32602 for parameters that
+// do not bind, -32603 for any other error, and 0 for nil or ErrNoResponse (no error sent).
+func AnswerCode(err error) int {
+	var re *Error
+	var pe *paramError
+	switch {
+	case err == nil || errors.Is(err, ErrNoResponse):
+		return 0
+	case errors.As(err, &re):
+		return re.Code
+	case errors.As(err, &pe):
+		return pe.rpcError(false).Code
+	}
+	return CodeInternalError
+}
