@@ -385,6 +385,7 @@ func TestCloseBoundedAgainstTricklingServer(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // the trickle has started
 	start := time.Now()
 	_ = c.Close()
+	t.Logf("Client.Close returned after %v", time.Since(start).Round(time.Millisecond))
 	if d := time.Since(start); d > 3*time.Second {
 		t.Fatalf("Client.Close took %v against a trickling server", d)
 	}

@@ -28,3 +28,9 @@ type writeHolder interface {
 	hold() int64
 	release(mark int64, yield bool) (notSent bool, err error)
 }
+
+// readSized is a transport that reads a message into a buffer sized after the previous
+// one (readMessage; hint is the previous message's size, updated).
+type readSized interface {
+	readSized(hint *int) (websocket.MessageType, []byte, error)
+}
