@@ -9,9 +9,12 @@ package main
 import "C"
 
 import (
+	"context"
 	"encoding/json"
 	"sync"
 	"time"
+
+	"github.com/wsrpc/wsrpc/pkg/wsrpc"
 )
 
 // Pending calls (wsrpc_*_call_start, wsrpc_call_wait, wsrpc_call_release): a call runs on
@@ -20,25 +23,34 @@ import (
 
 const stPending = C.WSRPC_PENDING
 
+// waiter is what both a wsrpc.Client and a wsrpc.Channel offer for pending calls.
+type waiter interface {
+	GoWaited(ctx context.Context, method string, params any, opts ...wsrpc.CallOption) (*wsrpc.Pending, error)
+}
+
 type pendingCall struct {
-	done   chan struct{}
-	out    json.RawMessage
-	err    error
-	cancel func()
+	p      *wsrpc.Pending
+	ctx    context.Context // the call's deadline (timeout_ms or default_response_timeout)
+	cancel context.CancelFunc
 }
 
 var calls sync.Map // handle -> *pendingCall
 
-// startCall starts a.method on c and stores its handle into *out.
-func startCall(c caller, a *callArgs, out *C.uintptr_t) *failure {
-	p := &pendingCall{done: make(chan struct{}), cancel: a.cancel}
+// startCall sends a.method on c and stores the pending call's handle into *out. No
+// goroutine: the waits select on the answer, the call's deadline and the wait's own slice.
+func startCall(c waiter, a *callArgs, defaultTimeout time.Duration, out *C.uintptr_t) *failure {
+	if _, ok := a.ctx.Deadline(); !ok && defaultTimeout > 0 {
+		cancel := a.cancel
+		ctx, cancelT := context.WithTimeout(a.ctx, defaultTimeout)
+		a.ctx, a.cancel = ctx, func() { cancelT(); cancel() }
+	}
+	p, err := c.GoWaited(a.ctx, a.method, a.params)
+	if err != nil {
+		a.cancel()
+		return failed(stUnspecified, err)
+	}
 	h := newHandle()
-	calls.Store(h, p)
-	go func() {
-		defer a.cancel()
-		p.err = c.Call(a.ctx, a.method, a.params, &p.out)
-		close(p.done)
-	}()
+	calls.Store(h, &pendingCall{p: p, ctx: a.ctx, cancel: a.cancel})
 	*out = C.uintptr_t(h)
 	return nil
 }
@@ -63,7 +75,7 @@ func wsrpc_client_call_start(h C.uintptr_t, method, params *C.char, timeoutMS C.
 		a.cancel()
 		return report(f, errOut)
 	}
-	return report(startCall(conn, a, out), errOut)
+	return report(startCall(conn, a, cl.cfg.DefaultTimeout, out), errOut)
 }
 
 //export wsrpc_server_call_start
@@ -86,7 +98,7 @@ func wsrpc_server_call_start(h C.uintptr_t, chanID, method, params *C.char, time
 		a.cancel()
 		return report(f, errOut)
 	}
-	return report(startCall(ch, a, out), errOut)
+	return report(startCall(ch, a, s.cfg.DefaultTimeout, out), errOut)
 }
 
 //export wsrpc_call_wait
@@ -102,24 +114,27 @@ func wsrpc_call_wait(h C.uintptr_t, waitMS C.int, result **C.char, errOut *C.wsr
 	if !ok {
 		return report(fail(stClosed, "call is already finished or released (or not a call handle)"), errOut)
 	}
-	p := v.(*pendingCall)
+	pc := v.(*pendingCall)
+	done, expired := pc.p.Done(), pc.ctx.Done()
 	switch {
 	case waitMS < 0:
-		<-p.done
-	case waitMS == 0:
 		select {
-		case <-p.done:
-		default:
-			return stPending
+		case <-done:
+		case <-expired:
 		}
 	default:
 		select {
-		case <-p.done:
+		case <-done:
+		case <-expired:
 		default:
+			if waitMS == 0 {
+				return stPending
+			}
 			t := time.NewTimer(time.Duration(waitMS) * time.Millisecond)
+			defer t.Stop()
 			select {
-			case <-p.done:
-				t.Stop()
+			case <-done:
+			case <-expired:
 			case <-t.C:
 				return stPending
 			}
@@ -129,11 +144,13 @@ func wsrpc_call_wait(h C.uintptr_t, waitMS C.int, result **C.char, errOut *C.wsr
 		// another thread's wait took the outcome first
 		return report(fail(stClosed, "call is already finished or released"), errOut)
 	}
-	if p.err != nil {
-		return report(failed(stUnspecified, p.err), errOut)
+	defer pc.cancel()
+	var out json.RawMessage
+	if err := pc.p.Wait(pc.ctx, &out); err != nil { // returns at once: answered or expired
+		return report(failed(stUnspecified, err), errOut)
 	}
 	if result != nil {
-		*result = cstr(string(p.out))
+		*result = cstr(string(out))
 	}
 	return stOK
 }
@@ -148,6 +165,8 @@ func wsrpc_call_release(h C.uintptr_t) (st C.int) {
 	if !ok {
 		return stClosed
 	}
-	v.(*pendingCall).cancel()
+	pc := v.(*pendingCall)
+	pc.cancel()
+	_ = pc.p.Wait(pc.ctx, nil) // the context is cancelled: forgets the call and returns
 	return stOK
 }
