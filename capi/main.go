@@ -34,10 +34,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"os"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -440,28 +437,8 @@ func parseOptions(options *C.char) (wsrpc.Config, *failure) {
 	}
 	cfg, err := wsrpc.ParseConfig(text)
 	if err != nil {
-		return cfg, fail(stInvalidArg, "options: %v", strings.TrimPrefix(err.Error(), "wsrpc: "))
+		return cfg, failed(stInvalidArg, err)
 	}
-	cfg.Logger = logger()
+	cfg.Logger = newLogger(optionsLevel(text))
 	return cfg, nil
-}
-
-// ---- logging -------------------------------------------------------------------------
-
-var (
-	logOnce sync.Once
-	log     *slog.Logger
-)
-
-// logger writes to stderr at the level in $WSRPC_LOG (debug, info, warn (default), error,
-// off).
-func logger() *slog.Logger {
-	logOnce.Do(func() {
-		level, err := wsrpc.ParseLogLevel(os.Getenv("WSRPC_LOG"))
-		if err != nil {
-			level = slog.LevelWarn // unset or unknown
-		}
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	})
-	return log
 }

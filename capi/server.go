@@ -19,6 +19,7 @@ import (
 // server is the object behind a wsrpc_server handle.
 type server struct {
 	id    uintptr
+	cfg   wsrpc.Config
 	srv   *wsrpc.Server
 	gate  *gate
 	event atomic.Pointer[cEvent]
@@ -50,7 +51,7 @@ func wsrpc_server_new(options *C.char, errOut *C.wsrpc_error) (h C.uintptr_t) {
 		report(f, errOut)
 		return 0
 	}
-	s := &server{id: newHandle(), gate: newGate()}
+	s := &server{id: newHandle(), cfg: cfg, gate: newGate()}
 	srv, err := wsrpc.NewServer(wsrpc.NewMethods(), wsrpc.WithConfig(cfg),
 		wsrpc.WithEvents(eventSink(s.id, s.gate, &s.event)))
 	if err != nil {

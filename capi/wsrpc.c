@@ -71,6 +71,15 @@ const char *wsrpc_status_name(int status) {
 	case WSRPC_ERR_LISTEN: return "listen failed";
 	case WSRPC_ERR_NOT_FOUND: return "not found";
 	case WSRPC_ERR_STATE: return "wrong state";
+	case WSRPC_PENDING: return "pending";
 	}
 	return "unknown status";
+}
+
+__attribute__((visibility("hidden"))) void wsrpc__call_log(uintptr_t fn, uintptr_t user, int level, const char *message,
+                     const char *attrs_json) {
+	uintptr_t prev = wsrpc__owner;
+	wsrpc__owner = UINTPTR_MAX; /* logOwner in log.go */
+	((wsrpc_log_fn)fn)((void *)user, level, message, attrs_json);
+	wsrpc__owner = prev;
 }

@@ -49,8 +49,10 @@
  *   is loaded and never stopped; do not dlclose() it, and do not fork() after loading it
  *   unless the child only calls exec*().
  *
- * Logging.  The library logs to stderr at the level named by the environment variable
- *   WSRPC_LOG (debug, info, warn — the default —, error, off), read once.
+ * Logging.  Each client and server logs at the level of its "log_level" option (debug,
+ *   info, warn, error, off); without it, at the level named by the environment variable
+ *   WSRPC_LOG (same names, read once), else warn.  Records go to the process's log handler
+ *   (wsrpc_set_log_handler) or, while none is set, to stderr as text.
  * ------------------------------------------------------------------------------------
  */
 #ifndef WSRPC_H
@@ -85,7 +87,8 @@ typedef enum wsrpc_status {
     WSRPC_ERR_INTERNAL = 11,         /* anything else; the message says what */
     WSRPC_ERR_LISTEN = 12,           /* the server could not bind its address */
     WSRPC_ERR_NOT_FOUND = 13,        /* no open connection has that channel id */
-    WSRPC_ERR_STATE = 14             /* wrong state: already connected / already listening */
+    WSRPC_ERR_STATE = 14,            /* wrong state: already connected / already listening */
+    WSRPC_PENDING = 15               /* wsrpc_call_wait only: not finished yet (not an error) */
 } wsrpc_status;
 
 /* Well-known JSON-RPC error codes (wsrpc_error.rpc_code, wsrpc_reply_error). */
@@ -155,6 +158,28 @@ typedef void (*wsrpc_event_fn)(void *user_data, const wsrpc_event *event);
 typedef void (*wsrpc_done_fn)(void *user_data, int status, const char *result_json,
                               const wsrpc_error *error);
 
+/* Log levels (the numbers of Go's log/slog; a level between two of them is possible:
+ * compare with >=). */
+#define WSRPC_LOG_DEBUG (-4)
+#define WSRPC_LOG_INFO 0
+#define WSRPC_LOG_WARN 4
+#define WSRPC_LOG_ERROR 8
+
+/*
+ * A log record: level (WSRPC_LOG_*), message (e.g. "wsrpc: incoming message too large")
+ * and attrs_json, the record's attributes as a JSON object (e.g. {"channel": "8f3e...",
+ * "limit": 1048576}; {} when there are none; durations in seconds).  Both strings are
+ * owned by the library and valid only during the call.  Called on library threads, possibly
+ * several at once: make it thread-safe and quick.  It must not call wsrpc functions other
+ * than wsrpc_version and wsrpc_status_name (a record may be logged while the library holds
+ * a lock).
+ */
+typedef void (*wsrpc_log_fn)(void *user_data, int level, const char *message,
+                             const char *attrs_json);
+
+/* Opaque pending call (wsrpc_client_call_start / wsrpc_server_call_start). */
+typedef struct wsrpc_call wsrpc_call;
+
 #ifndef WSRPC_NO_PROTOTYPES
 
 /* ---- library ---------------------------------------------------------------------- */
@@ -172,6 +197,15 @@ void wsrpc_error_clear(wsrpc_error *err);
 /* A static English name for a status code ("ok", "timeout", ...; do not free). */
 const char *wsrpc_status_name(int status);
 
+/*
+ * Send the library's log records to fn(user_data, ...) instead of stderr (fn NULL: back to
+ * stderr).  Process-wide; records are filtered by each object's level (see "Logging")
+ * before they reach fn.  When it returns, no call of the previous handler is running any
+ * more and none will start, so the previous user_data may be released.  Returns WSRPC_OK,
+ * or WSRPC_ERR_STATE when called from inside the log handler itself.  Any thread.
+ */
+int wsrpc_set_log_handler(wsrpc_log_fn fn, void *user_data);
+
 /* ---- client ----------------------------------------------------------------------- */
 
 /*
@@ -180,7 +214,11 @@ const char *wsrpc_status_name(int status);
  *   {"default_response_timeout": 5, "auto_reconnect": true, "reconnect_delay": 1,
  *    "max_reconnect_attempts": -1, "retry": {"enabled": false}, "headers": {"X-Token": "t"},
  *    "keepalive": {"interval": 10}, "max_message_size": 1048576, "debug": false, ...}
- * Unknown members are an error (WSRPC_ERR_INVALID_ARG).  Returns NULL on error.
+ * "log_level": "debug" | "info" | "warn" | "error" | "off" sets this object's logging.
+ * Every option is checked here, at once: an unknown member, a value of the wrong type or
+ * out of range gives NULL and WSRPC_ERR_INVALID_ARG with a message naming the option
+ * (e.g. `wsrpc: invalid argument: options: option "default_response_timeout": want seconds
+ * between 0 and ..., got -1`).
  * Release with wsrpc_client_close().
  */
 wsrpc_client *wsrpc_client_new(const char *options_json, wsrpc_error *err);
@@ -216,6 +254,38 @@ int wsrpc_client_call(wsrpc_client *client, const char *method, const char *para
 int wsrpc_client_call_async(wsrpc_client *client, const char *method,
                             const char *params_json, int timeout_ms, wsrpc_done_fn done,
                             void *user_data, wsrpc_error *err);
+
+/*
+ * Start a call and return at once with a pending call in *call; then wait for it with
+ * wsrpc_call_wait, as long as you like per wait, which is how a thread that must stay
+ * responsive (a program's main thread handling signals, an interpreter) calls without
+ * blocking in the library for long.  Every pending call must end with a wsrpc_call_wait
+ * that returns something other than WSRPC_PENDING, or with wsrpc_call_release; until then
+ * it holds its result.  On error *call is NULL (call itself must not be NULL).
+ */
+int wsrpc_client_call_start(wsrpc_client *client, const char *method,
+                            const char *params_json, int timeout_ms, wsrpc_call **call,
+                            wsrpc_error *err);
+
+/*
+ * Wait up to wait_ms for a pending call (0: just look; < 0: until it finishes).
+ * WSRPC_PENDING: not finished yet; nothing is filled (*err untouched), call again.
+ * Otherwise the call's outcome, as wsrpc_client_call returns it (*result_json on WSRPC_OK,
+ * free it with wsrpc_free), and the pending call is released: the handle is invalid after
+ * that (WSRPC_ERR_CLOSED).  The call's own timeout_ms still applies.  Any thread; several
+ * threads may wait for one call, and exactly one of them gets the outcome (the others
+ * WSRPC_ERR_CLOSED).  Closing the client fails the call (WSRPC_ERR_CLOSED), but the handle
+ * must still be waited for or released.
+ */
+int wsrpc_call_wait(wsrpc_call *call, int wait_ms, char **result_json, wsrpc_error *err);
+
+/*
+ * Give up a pending call: stop waiting for its answer locally (the peer is not told; an
+ * answer that arrives later is dropped) and release the handle.  WSRPC_OK, or
+ * WSRPC_ERR_CLOSED if the call was already released or its outcome taken by
+ * wsrpc_call_wait; WSRPC_ERR_INVALID_ARG for NULL.
+ */
+int wsrpc_call_release(wsrpc_call *call);
 
 /* Send a notification (no answer).  Returns once it is written. */
 int wsrpc_client_notify(wsrpc_client *client, const char *method, const char *params_json,
@@ -287,6 +357,11 @@ int wsrpc_server_call(wsrpc_server *server, const char *channel_id, const char *
 int wsrpc_server_call_async(wsrpc_server *server, const char *channel_id,
                             const char *method, const char *params_json, int timeout_ms,
                             wsrpc_done_fn done, void *user_data, wsrpc_error *err);
+
+/* Pending-call form of wsrpc_server_call; as wsrpc_client_call_start. */
+int wsrpc_server_call_start(wsrpc_server *server, const char *channel_id, const char *method,
+                            const char *params_json, int timeout_ms, wsrpc_call **call,
+                            wsrpc_error *err);
 
 /* Send a notification to the client connected on channel_id. */
 int wsrpc_server_notify(wsrpc_server *server, const char *channel_id, const char *method,

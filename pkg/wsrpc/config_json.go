@@ -74,7 +74,10 @@ func ParseConfig(data []byte) (Config, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&j); err != nil {
-		return cfg, fmt.Errorf("wsrpc: options: %w", err)
+		return cfg, optionsDecodeError(err)
+	}
+	if err := j.check(); err != nil {
+		return cfg, err
 	}
 	setI64 := func(dst *int64, v *int64) {
 		if v != nil {

@@ -382,6 +382,7 @@ static void test_connect_failures(void) {
     wsrpc_client *c = wsrpc_client_new("{\"retry\": {\"enabled\": false}}", &err);
     CHECK(c != NULL);
     CHECK_ST(wsrpc_client_connect(c, "ws://127.0.0.1:1/ws", 5000, &err), WSRPC_ERR_CONNECT, &err);
+    CHECK(strstr(err.message, "connection refused") != NULL); /* the cause is kept */
     wsrpc_error_clear(&err);
     CHECK_ST(wsrpc_client_connect(c, "not a url", 5000, &err), WSRPC_ERR_CONNECT, &err);
     wsrpc_error_clear(&err);
@@ -915,6 +916,167 @@ static void test_server_close(void) {
     box_destroy(&box);
 }
 
+/* Every option is checked by *_new, and the message names the option. */
+static void test_options(void) {
+    static const struct {
+        const char *options, *names;
+    } bad[] = {
+        {"{\"default_response_timeout\": -1}", "\"default_response_timeout\""},
+        {"{\"default_response_timeout\": \"5\"}", "\"default_response_timeout\""},
+        {"{\"default_response_timeout\": 1e300}", "\"default_response_timeout\""},
+        {"{\"retry\": {\"enabled\": \"yes\"}}", "\"retry.enabled\""},
+        {"{\"retry\": {\"max_attempts\": 0}}", "\"retry.max_attempts\""},
+        {"{\"max_message_size\": 0}", "\"max_message_size\""},
+        {"{\"keepalive\": {\"interval\": -2}}", "\"keepalive.interval\""},
+        {"{\"log_level\": \"loud\"}", "\"log_level\""},
+        {"{\"headers\": {\"X-A\": 1}}", "\"headers"},
+        {"{\"no_such_option\": true}", "\"no_such_option\""},
+        {"[1]", "JSON object"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        wsrpc_error err = WSRPC_ERROR_INIT;
+        CHECK(wsrpc_client_new(bad[i].options, &err) == NULL);
+        if (err.status != WSRPC_ERR_INVALID_ARG || strstr(err.message, bad[i].names) == NULL) {
+            fprintf(stderr, "options %s: status %d, message %s\n", bad[i].options, err.status, err.message);
+            CHECK(0);
+        }
+        wsrpc_error_clear(&err);
+        CHECK(wsrpc_server_new(bad[i].options, &err) == NULL);
+        CHECK(err.status == WSRPC_ERR_INVALID_ARG && strstr(err.message, bad[i].names) != NULL);
+        wsrpc_error_clear(&err);
+    }
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    wsrpc_client *c = wsrpc_client_new("{\"log_level\": \"OFF\", \"default_response_timeout\": 0}", &err);
+    CHECK(c != NULL);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+}
+
+/* log records: level, message and attributes, through wsrpc_set_log_handler */
+static struct {
+    pthread_mutex_t mu;
+    int records, level, reentry;
+    char attrs[512];
+} logbox = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, ""};
+
+static void on_log(void *user, int level, const char *message, const char *attrs) {
+    CHECK(user == &logbox && message != NULL && attrs != NULL && attrs[0] == '{');
+    if (strcmp(message, "Failed to execute method") != 0) {
+        return;
+    }
+    pthread_mutex_lock(&logbox.mu);
+    logbox.records++;
+    logbox.level = level;
+    snprintf(logbox.attrs, sizeof logbox.attrs, "%s", attrs);
+    logbox.reentry = wsrpc_set_log_handler(NULL, NULL); /* refused: it would wait for itself */
+    pthread_mutex_unlock(&logbox.mu);
+}
+
+static int log_records_for(const char *options) {
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    char *url = NULL;
+    wsrpc_server *s = wsrpc_server_new(options, &err);
+    CHECK(s != NULL);
+    CHECK_ST(wsrpc_server_register(s, "crash", srv_crash, NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_server_listen(s, "127.0.0.1:0", "/ws", &url, &err), WSRPC_OK, &err);
+    wsrpc_client *c = connect_client(url, NULL);
+    pthread_mutex_lock(&logbox.mu);
+    logbox.records = 0;
+    pthread_mutex_unlock(&logbox.mu);
+    CHECK_ST(wsrpc_client_call(c, "crash", NULL, 5000, NULL, &err), WSRPC_ERR_REMOTE, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_server_close(s, &err), WSRPC_OK, &err); /* the record was logged before the answer */
+    wsrpc_free(url);
+    pthread_mutex_lock(&logbox.mu);
+    int n = logbox.records;
+    pthread_mutex_unlock(&logbox.mu);
+    return n;
+}
+
+static void test_log_handler(void) {
+    CHECK(wsrpc_set_log_handler(on_log, &logbox) == WSRPC_OK);
+    CHECK(log_records_for("{\"log_level\": \"error\"}") == 1);
+    CHECK(logbox.level == WSRPC_LOG_ERROR);
+    CHECK(strstr(logbox.attrs, "\"method\":\"crash\"") != NULL);
+    CHECK(strstr(logbox.attrs, "\"err\":\"secret detail\"") != NULL);
+    CHECK(logbox.reentry == WSRPC_ERR_STATE);
+    CHECK(log_records_for("{\"log_level\": \"off\"}") == 0);
+    CHECK(wsrpc_set_log_handler(NULL, NULL) == WSRPC_OK);
+    CHECK(log_records_for("{\"log_level\": \"off\"}") == 0); /* and nothing on stderr either */
+}
+
+/* pending calls: start, wait in slices, release */
+static void test_pending_calls(void) {
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    char *res = NULL;
+    wsrpc_call *call = (wsrpc_call *)"sentinel";
+    CHECK_ST(wsrpc_client_call_start(NULL, "m", NULL, 0, &call, &err), WSRPC_ERR_INVALID_ARG, &err);
+    CHECK(call == NULL);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_call_wait(NULL, 0, &res, &err), WSRPC_ERR_INVALID_ARG, &err);
+    wsrpc_error_clear(&err);
+    CHECK(wsrpc_call_release(NULL) == WSRPC_ERR_INVALID_ARG);
+
+    wsrpc_client *c = connect_client(g_url, NULL);
+    CHECK_ST(wsrpc_client_call_start(c, "slow", "[300]", 5000, NULL, &err), WSRPC_ERR_INVALID_ARG, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_client_call_start(c, "concat", "{bad", 0, &call, &err), WSRPC_ERR_INVALID_ARG, &err);
+    CHECK(call == NULL);
+    wsrpc_error_clear(&err);
+
+    /* waited for in slices until it finishes */
+    CHECK_ST(wsrpc_client_call_start(c, "slow", "[300]", 5000, &call, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_wait(call, 0, &res, &err), WSRPC_PENDING, (wsrpc_error *)NULL);
+    CHECK(res == NULL && err.message == NULL);
+    int slices = 0, st;
+    while ((st = wsrpc_call_wait(call, 20, &res, &err)) == WSRPC_PENDING) {
+        slices++;
+    }
+    CHECK_ST(st, WSRPC_OK, &err);
+    CHECK(slices >= 1 && res != NULL && strcmp(res, "300") == 0);
+    wsrpc_free(res);
+    res = NULL;
+    CHECK_ST(wsrpc_call_wait(call, 0, &res, &err), WSRPC_ERR_CLOSED, &err); /* released */
+    wsrpc_error_clear(&err);
+    CHECK(wsrpc_call_release(call) == WSRPC_ERR_CLOSED);
+
+    /* remote errors and blocking waits */
+    CHECK_ST(wsrpc_client_call_start(c, "fail", NULL, 5000, &call, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_wait(call, -1, &res, &err), WSRPC_ERR_REMOTE, &err);
+    CHECK(err.rpc_code == 4001 && strcmp(err.message, "custom failure") == 0 && res == NULL);
+    wsrpc_error_clear(&err);
+
+    /* released before it finishes: the client goes on working */
+    CHECK_ST(wsrpc_client_call_start(c, "slow", "[300]", 5000, &call, &err), WSRPC_OK, &err);
+    CHECK(wsrpc_call_release(call) == WSRPC_OK);
+    CHECK(wsrpc_call_release(call) == WSRPC_ERR_CLOSED);
+    CHECK_ST(wsrpc_client_call(c, "concat", "[\"o\", \"k\"]", 5000, &res, &err), WSRPC_OK, &err);
+    CHECK(strcmp(res, "\"ok\"") == 0);
+    wsrpc_free(res);
+    res = NULL;
+
+    /* the server side, calling this client back */
+    char chan[33];
+    server_id(c, chan);
+    CHECK_ST(wsrpc_server_call_start(g_server, chan, "client_echo", "[\"x\"]", 5000, &call, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_wait(call, -1, &res, &err), WSRPC_OK, &err);
+    CHECK(strcmp(res, "[\"x\"]") == 0); /* client_echo answers its params */
+    wsrpc_free(res);
+    res = NULL;
+    CHECK_ST(wsrpc_server_call_start(g_server, "0123", "client_echo", NULL, 5000, &call, &err), WSRPC_ERR_NOT_FOUND, &err);
+    wsrpc_error_clear(&err);
+
+    /* closing the client fails a pending call; the handle is still waited for */
+    CHECK_ST(wsrpc_client_call_start(c, "slow", "[2000]", 5000, &call, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+    st = wsrpc_call_wait(call, -1, &res, &err);
+    CHECK(st == WSRPC_ERR_CLOSED || st == WSRPC_ERR_CONNECTION_LOST);
+    CHECK(res == NULL && err.message != NULL);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_client_call_start(c, "slow", "[1]", 0, &call, &err), WSRPC_ERR_CLOSED, &err);
+    wsrpc_error_clear(&err);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     struct {
@@ -927,6 +1089,9 @@ int main(void) {
         {"server_setup", test_server_setup},
         {"calls", test_calls},
         {"limits", test_limits},
+        {"options", test_options},
+        {"log_handler", test_log_handler},
+        {"pending_calls", test_pending_calls},
         {"close_with_pending", test_close_with_pending},
         {"close_from_callback", test_close_from_callback},
         {"concurrency", test_concurrency},

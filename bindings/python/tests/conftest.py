@@ -45,15 +45,12 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-@pytest.fixture(scope="module")
-def go_server() -> Iterator[str]:
-    """The Go bidirectional example server (calls allow_queries ~0.3 s after connect and
-    allow_exit(delay) after each concat)."""
+def run_go_server(wait: str) -> Iterator[str]:
     exe = BIN / "bidi-server"
     if not exe.exists():
         pytest.fail(f"{exe} is missing: run `make build` first")
     port = free_port()
-    proc = subprocess.Popen([str(exe), "-addr", f"127.0.0.1:{port}", "-wait", "300ms"],
+    proc = subprocess.Popen([str(exe), "-addr", f"127.0.0.1:{port}", "-wait", wait],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_listening(port, proc)
@@ -63,9 +60,33 @@ def go_server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def go_server() -> Iterator[str]:
+    """The Go bidirectional example server (calls allow_queries ~0.3 s after connect and
+    allow_exit(delay) after each concat)."""
+    yield from run_go_server("300ms")
+
+
+@pytest.fixture(scope="module")
+def go_instant_server() -> Iterator[str]:
+    """The Go bidirectional example server calling allow_queries the instant a client
+    connects (-wait 0s)."""
+    yield from run_go_server("0s")
+
+
+@pytest.fixture(scope="module")
 def fastapi_server() -> Iterator[str]:
     """A server on the real fastapi-ws-rpc 1.2 library (tests/fastapi_server.py)."""
-    proc = subprocess.Popen([sys.executable, str(HERE / "fastapi_server.py"), "--lifetime", "300"],
+    yield from run_fastapi_server()
+
+
+@pytest.fixture(scope="module")
+def fastapi_instant_server() -> Iterator[str]:
+    """The same, calling the client's allow_queries() the instant it connects."""
+    yield from run_fastapi_server("--call-on-connect", "allow_queries")
+
+
+def run_fastapi_server(*args: str) -> Iterator[str]:
+    proc = subprocess.Popen([sys.executable, str(HERE / "fastapi_server.py"), "--lifetime", "300", *args],
                             stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

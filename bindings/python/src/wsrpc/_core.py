@@ -3,21 +3,24 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextvars
 import ctypes
 import inspect
 import itertools
 import json
 import logging
+import math
 import threading
 from ctypes import byref, c_void_p
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, List, Optional, TypeVar, Union
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, TypeVar, Union
 
-from . import _lib
-from ._lib import DONE_FN, EVENT_FN, METHOD_FN, Error, lib
+from . import _lib, _logging
+from ._lib import DONE_FN, EVENT_FN, INT_MAX, METHOD_FN, PENDING, Error, lib
 from .errors import ConnectionClosed, InvalidArgument, RpcError, WsRpcError, from_status
 
-log = logging.getLogger("wsrpc")
+log = _logging.logger
+_logging.install()
 
 F = TypeVar("F", bound=Callable[..., Any])
 Method = Callable[..., Any]
@@ -55,28 +58,78 @@ def _check(status: int, err: Error) -> None:
         _raise(err)
 
 
+def _dumps(value: Any) -> bytes:
+    """JSON text of value; NaN and infinities are refused (they are not JSON)."""
+    try:
+        return json.dumps(value, allow_nan=False).encode()
+    except ValueError as e:  # TypeError (not serialisable) passes through as it is
+        raise InvalidArgument(f"wsrpc: not valid JSON: {e}") from None
+
+
 def _encode_params(args: tuple, kwargs: Dict[str, Any]) -> Optional[bytes]:
     if args and kwargs:
         raise TypeError("wsrpc: pass either positional params (args) or named params (kwargs), not both")
     if kwargs:
-        return json.dumps(kwargs).encode()
+        return _dumps(kwargs)
     if args:
-        return json.dumps(list(args)).encode()
+        return _dumps(list(args))
     return None
 
 
+def _cstr(value: str, what: str) -> bytes:
+    """A non-empty str as a C string: UTF-8, no NUL (C would cut the string there)."""
+    if not isinstance(value, str) or not value:
+        raise InvalidArgument(f"wsrpc: {what} must be a non-empty string, got {value!r}")
+    try:
+        data = value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InvalidArgument(f"wsrpc: {what} is not valid Unicode: {e}") from None
+    if b"\0" in data:
+        raise InvalidArgument(f"wsrpc: {what} must not contain NUL characters, got {value!r}")
+    return data
+
+
 def _method_name(method: str) -> bytes:
-    if not isinstance(method, str) or not method:
-        raise InvalidArgument("wsrpc: method name must be a non-empty string")
-    return method.encode()
+    return _cstr(method, "method name")
 
 
-def _timeout_ms(timeout: Optional[float]) -> int:
+MAX_TIMEOUT = INT_MAX / 1000.0  # seconds: the C API takes int milliseconds
+
+
+def _timeout_ms(timeout: Optional[float], what: str = "timeout") -> int:
+    """Seconds -> the C API's milliseconds (None: 0, the default)."""
     if timeout is None:
         return 0
-    if timeout <= 0:
-        raise InvalidArgument("wsrpc: timeout must be > 0 seconds (None for the default)")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise InvalidArgument(f"wsrpc: {what} must be a number of seconds or None, got {timeout!r}")
+    if not (0 < timeout <= MAX_TIMEOUT) or math.isnan(timeout):
+        raise InvalidArgument(f"wsrpc: {what} must be > 0 and <= {MAX_TIMEOUT} seconds "
+                              f"(None for the default), got {timeout!r}")
     return max(1, int(timeout * 1000))
+
+
+# How long a call waits inside the library at a time on the main thread: between two waits
+# Python runs its signal handlers (Ctrl-C raises KeyboardInterrupt). Other threads get no
+# signals and wait in one piece.
+_SLICE_MS = 50
+
+
+def _wait(call: c_void_p) -> Any:
+    """Wait for a pending call (wsrpc_*_call_start) and return its decoded result."""
+    out, err = c_void_p(), Error()
+    wait_ms = _SLICE_MS if threading.current_thread() is threading.main_thread() else -1
+    try:
+        status = lib.wsrpc_call_wait(call, wait_ms, byref(out), byref(err))
+        while status == PENDING:
+            status = lib.wsrpc_call_wait(call, wait_ms, byref(out), byref(err))
+    except BaseException:  # KeyboardInterrupt & co: give the call up, drop what it left
+        lib.wsrpc_call_release(call)
+        if out.value:
+            lib.wsrpc_free(out)
+        lib.wsrpc_error_clear(byref(err))
+        raise
+    _check(status, err)
+    return _decode(_lib.take_string(out))
 
 
 def _decode(text: str) -> Any:
@@ -121,15 +174,17 @@ def _close_all() -> None:
             ep.close()
         except WsRpcError:
             pass
+    _logging.uninstall()  # no Python callback may run once the interpreter is finalising
 
 
-_current = threading.local()
+# A context variable, so that coroutine methods (run as tasks on an event loop) see it too.
+_channel_id: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("wsrpc_channel_id", default=None)
 
 
 def current_channel_id() -> Optional[str]:
     """Inside a method: the channel id of the connection the request came on (on a Server,
     pass it to ``Server.call`` to call that client back); None elsewhere."""
-    return getattr(_current, "channel_id", None)
+    return _channel_id.get()
 
 
 # ---- endpoint: what Client and Server share --------------------------------------------
@@ -137,9 +192,10 @@ def current_channel_id() -> Optional[str]:
 class _Endpoint:
     _kind = "endpoint"
 
-    def __init__(self, handle: int, methods: Optional[Dict[str, Method]],
-                 on_event: Optional[EventHandler]) -> None:
+    def __init__(self, handle: int, methods: Optional[Mapping[str, Method]],
+                 on_event: Optional[EventHandler], log_level: int) -> None:
         self._h: int = handle
+        self._log_level = log_level
         self._closed = False
         self._lock = threading.Lock()
         self._thunks: List[Any] = []  # every C callback object handed to the library
@@ -147,14 +203,18 @@ class _Endpoint:
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         with _live_lock:
             _live[handle] = self
-        thunk = EVENT_FN(self._on_event)
-        self._thunks.append(thunk)
-        err = Error()
-        _check(self._set_event_fn(thunk, err), err)
-        if on_event is not None:
-            self.on_event(on_event)
-        for name, fn in (methods or {}).items():
-            self.register(name, fn)
+        try:
+            thunk = EVENT_FN(self._on_event)
+            self._thunks.append(thunk)
+            err = Error()
+            _check(self._set_event_fn(thunk, err), err)
+            if on_event is not None:
+                self.on_event(on_event)
+            for name, fn in (methods or {}).items():
+                self.register(name, fn)
+        except BaseException:
+            self.close()
+            raise
 
     # subclass hooks
     def _set_event_fn(self, thunk: Any, err: Error) -> int:
@@ -200,9 +260,8 @@ class _Endpoint:
         def call(_user: Any, channel_id: bytes, params: bytes, reply: int) -> None:
             try:
                 self._invoke(name, fn, sig, channel_id, params, reply)
-            except BaseException:  # never unwind into the library
-                log.exception("wsrpc: method %s failed in the binding", name)
-                lib.wsrpc_reply_fail(reply, b"internal error in the Python binding")
+            except BaseException as e:  # never unwind into the library (SystemExit included)
+                lib.wsrpc_reply_fail(reply, f"{type(e).__name__} in the Python binding".encode())
         return call
 
     def _invoke(self, name: str, fn: Method, sig: Optional[inspect.Signature],
@@ -225,8 +284,7 @@ class _Endpoint:
                 data = json.dumps({"type": "TypeError", "method": name}).encode()
                 lib.wsrpc_reply_error(reply, -32602, f"Invalid parameters: {e}".encode(), data)
                 return
-        prev = getattr(_current, "channel_id", None)
-        _current.channel_id = channel_id.decode() if channel_id else None
+        token = _channel_id.set(channel_id.decode() if channel_id else None)
         try:
             result = fn(*args, **kwargs)
             if inspect.isawaitable(result):
@@ -235,15 +293,14 @@ class _Endpoint:
             data = json.dumps(e.data).encode() if e.data is not None else None
             lib.wsrpc_reply_error(reply, int(e.code), str(e.message).encode(), data)
             return
-        except Exception as e:
-            log.warning("wsrpc: method %s raised %s: %s", name, type(e).__name__, e)
-            lib.wsrpc_reply_fail(reply, f"{type(e).__name__}: {e}".encode())
+        except Exception as e:  # the library logs it (at error, with the method's name)
+            lib.wsrpc_reply_fail(reply, f"{type(e).__name__}: {e}".encode("utf-8", "replace"))
             return
         finally:
-            _current.channel_id = prev
+            _channel_id.reset(token)
         try:
-            text = json.dumps(result)
-        except (TypeError, ValueError) as e:
+            text = json.dumps(result, allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as e:
             lib.wsrpc_reply_fail(reply, f"result of {name} is not JSON-serialisable: {e}".encode())
             return
         lib.wsrpc_reply_result(reply, text.encode())
@@ -280,9 +337,10 @@ class _Endpoint:
                 try:
                     h(event)
                 except Exception:
-                    log.exception("wsrpc: event handler failed")
-        except BaseException:
-            log.exception("wsrpc: event dispatch failed")
+                    if self._log_level <= logging.ERROR:
+                        log.exception("wsrpc: event handler failed")
+        except BaseException:  # never unwind into the library
+            pass
 
     # -- async plumbing --
 
@@ -330,20 +388,22 @@ class _Endpoint:
 
     def close(self) -> None:
         """Close: pending calls fail (ConnectionClosed), running methods finish, no callback
-        runs afterwards. Closing twice raises ConnectionClosed."""
+        runs afterwards. Closing again does nothing."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
         err = Error()
         status = self._close_fn(err)
-        self._closed = True
         with _live_lock:
             _live.pop(self._h, None)
-        _check(status, err)
+        if status != ConnectionClosed.status:  # closed meanwhile from elsewhere: fine
+            _check(status, err)
+        else:
+            lib.wsrpc_error_clear(byref(err))
 
     def _close_quietly(self) -> None:
-        if not self._closed:
-            try:
-                self.close()
-            except ConnectionClosed:
-                pass
+        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -363,19 +423,19 @@ class Client(_Endpoint):
     exit. All methods are thread-safe.
     """
 
-    def __init__(self, url: str, *, methods: Optional[Dict[str, Method]] = None,
+    def __init__(self, url: str, *, methods: Optional[Mapping[str, Method]] = None,
                  on_event: Optional[EventHandler] = None,
                  connect_timeout: Optional[float] = 30.0, **options: Any) -> None:
-        if not isinstance(url, str) or not url:
-            raise InvalidArgument("wsrpc: url must be a non-empty string")
+        self._url = _cstr(url, "url")
         self.url = url
+        self._connect_ms = _timeout_ms(connect_timeout, "connect_timeout")
         self.connect_timeout = connect_timeout
         err = Error()
-        opts = json.dumps(options).encode() if options else None
+        opts, level = _options(options)
         h = lib.wsrpc_client_new(opts, byref(err))
         if not h:
             _raise(err)
-        super().__init__(h, methods, on_event)
+        super().__init__(h, methods, on_event, level)
 
     def _set_event_fn(self, thunk: Any, err: Error) -> int:
         return lib.wsrpc_client_on_event(self._h, thunk, None, byref(err))
@@ -387,10 +447,10 @@ class Client(_Endpoint):
         return lib.wsrpc_client_close(self._h, byref(err))
 
     def connect(self) -> "Client":
-        """Connect (retrying as the ``retry`` option says) and return self."""
+        """Connect (retrying as the ``retry`` option says) and return self. Methods
+        registered before are answered from the first message on."""
         err = Error()
-        ms = 0 if self.connect_timeout is None else _timeout_ms(self.connect_timeout)
-        _check(lib.wsrpc_client_connect(self._h, self.url.encode(), ms, byref(err)), err)
+        _check(lib.wsrpc_client_connect(self._h, self._url, self._connect_ms, byref(err)), err)
         self._connected = True
         return self
 
@@ -400,11 +460,12 @@ class Client(_Endpoint):
         Positional arguments are sent as a JSON array, keyword arguments as a JSON object.
         ``_timeout`` (seconds) overrides the ``default_response_timeout`` option.
         Raises RpcError for the peer's error answer, Timeout, ConnectionClosed, ...
+        Ctrl-C (KeyboardInterrupt) interrupts the wait.
         """
         name, params, ms = _method_name(method), _encode_params(args, kwargs), _timeout_ms(_timeout)
-        out, err = c_void_p(), Error()
-        _check(lib.wsrpc_client_call(self._h, name, params, ms, byref(out), byref(err)), err)
-        return _decode(_lib.take_string(out))
+        call, err = c_void_p(), Error()
+        _check(lib.wsrpc_client_call_start(self._h, name, params, ms, byref(call), byref(err)), err)
+        return _wait(call)
 
     async def acall(self, method: str, /, *args: Any, _timeout: Optional[float] = None, **kwargs: Any) -> Any:
         """``call`` for asyncio: awaits the answer without blocking the event loop."""
@@ -466,14 +527,16 @@ class Server(_Endpoint):
     def __init__(self, host: str = "127.0.0.1", port: int = 0, path: str = "/ws", *,
                  methods: Optional[Dict[str, Method]] = None,
                  on_event: Optional[EventHandler] = None, **options: Any) -> None:
+        _cstr(host, "host")
+        _cstr(path, "path")
         self.host, self.port, self.path = host, int(port), path
         self.url: Optional[str] = None
         err = Error()
-        opts = json.dumps(options).encode() if options else None
+        opts, level = _options(options)
         h = lib.wsrpc_server_new(opts, byref(err))
         if not h:
             _raise(err)
-        super().__init__(h, methods, on_event)
+        super().__init__(h, methods, on_event, level)
 
     def _set_event_fn(self, thunk: Any, err: Error) -> int:
         return lib.wsrpc_server_on_event(self._h, thunk, None, byref(err))
@@ -487,8 +550,8 @@ class Server(_Endpoint):
     def start(self) -> "Server":
         """Bind and start serving; sets ``url`` and ``port``. Returns self."""
         out, err = c_void_p(), Error()
-        addr = f"{self.host}:{self.port}".encode()
-        _check(lib.wsrpc_server_listen(self._h, addr, self.path.encode(), byref(out), byref(err)), err)
+        addr = _cstr(f"{self.host}:{self.port}", "address")
+        _check(lib.wsrpc_server_listen(self._h, addr, _cstr(self.path, "path"), byref(out), byref(err)), err)
         self.url = _lib.take_string(out)
         self.port = int(self.url.rsplit(":", 1)[1].split("/", 1)[0])
         return self
@@ -504,16 +567,16 @@ class Server(_Endpoint):
              **kwargs: Any) -> Any:
         """Call a method of the client connected on ``channel_id`` and return its result."""
         name, params, ms = _method_name(method), _encode_params(args, kwargs), _timeout_ms(_timeout)
-        out, err = c_void_p(), Error()
-        _check(lib.wsrpc_server_call(self._h, str(channel_id).encode(), name, params, ms,
-                                     byref(out), byref(err)), err)
-        return _decode(_lib.take_string(out))
+        chan = _cstr(channel_id, "channel_id")
+        call, err = c_void_p(), Error()
+        _check(lib.wsrpc_server_call_start(self._h, chan, name, params, ms, byref(call), byref(err)), err)
+        return _wait(call)
 
     async def acall(self, channel_id: str, method: str, /, *args: Any,
                     _timeout: Optional[float] = None, **kwargs: Any) -> Any:
         """``call`` for asyncio."""
         name, params, ms = _method_name(method), _encode_params(args, kwargs), _timeout_ms(_timeout)
-        chan = str(channel_id).encode()
+        chan = _cstr(channel_id, "channel_id")
         return await self._await_call(lambda fn, key, err: lib.wsrpc_server_call_async(
             self._h, chan, name, params, ms, fn, c_void_p(key), byref(err)))
 
@@ -521,7 +584,7 @@ class Server(_Endpoint):
         """Send a notification to the client connected on ``channel_id``."""
         name, params = _method_name(method), _encode_params(args, kwargs)
         err = Error()
-        _check(lib.wsrpc_server_notify(self._h, str(channel_id).encode(), name, params, byref(err)), err)
+        _check(lib.wsrpc_server_notify(self._h, _cstr(channel_id, "channel_id"), name, params, byref(err)), err)
 
     def __enter__(self) -> "Server":
         """Start listening (unless start() was called already); close on exit."""
@@ -540,6 +603,14 @@ class Server(_Endpoint):
 
     async def __aexit__(self, *exc: Any) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self._close_quietly)
+
+
+def _options(options: Dict[str, Any]) -> "tuple[bytes, int]":
+    """The C API's JSON options (``log_level`` defaults to the ``wsrpc`` logger's level)
+    and that level as a ``logging`` level, for the binding's own records."""
+    if options.get("log_level") is None:
+        options = {**options, "log_level": _logging.default_log_level()}
+    return _dumps(options), _logging.level_of(options["log_level"])
 
 
 def library_version() -> str:

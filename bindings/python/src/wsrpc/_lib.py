@@ -38,6 +38,10 @@ class Event(Structure):
 METHOD_FN = CFUNCTYPE(None, c_void_p, c_char_p, c_char_p, c_void_p)
 EVENT_FN = CFUNCTYPE(None, c_void_p, POINTER(Event))
 DONE_FN = CFUNCTYPE(None, c_void_p, c_int, c_char_p, POINTER(Error))
+LOG_FN = CFUNCTYPE(None, c_void_p, c_int, c_char_p, c_char_p)
+
+PENDING = 15  # WSRPC_PENDING: wsrpc_call_wait's "not finished yet"
+INT_MAX = 2**31 - 1  # the C API's timeouts are C ints (milliseconds)
 
 
 def _candidates() -> list[Path]:
@@ -101,6 +105,11 @@ _signatures: dict[str, tuple[Optional[type], list]] = {
     "wsrpc_server_call_async": (c_int, [_h, _s, _s, _s, c_int, DONE_FN, c_void_p, _e]),
     "wsrpc_server_notify": (c_int, [_h, _s, _s, _s, _e]),
     "wsrpc_server_close": (c_int, [_h, _e]),
+    "wsrpc_client_call_start": (c_int, [_h, _s, _s, c_int, _out, _e]),
+    "wsrpc_server_call_start": (c_int, [_h, _s, _s, _s, c_int, _out, _e]),
+    "wsrpc_call_wait": (c_int, [c_void_p, c_int, _out, _e]),
+    "wsrpc_call_release": (c_int, [c_void_p]),
+    "wsrpc_set_log_handler": (c_int, [LOG_FN, c_void_p]),
 }
 
 for _name, (_res, _args) in _signatures.items():

@@ -1,0 +1,172 @@
+package main
+
+/*
+#define WSRPC_NO_PROTOTYPES 1
+#include <stdint.h>
+#include <stdlib.h>
+#include "wsrpc.h"
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/wsrpc/wsrpc/pkg/wsrpc"
+)
+
+// Pending calls (wsrpc_*_call_start, wsrpc_call_wait, wsrpc_call_release): a call runs on
+// a goroutine of its own and the caller waits for it in slices of its choosing, so that a
+// thread that must stay responsive (to signals, say) never blocks in the library for long.
+
+const stPending = C.WSRPC_PENDING
+
+// waiter is what both a wsrpc.Client and a wsrpc.Channel offer for pending calls.
+type waiter interface {
+	GoWaited(ctx context.Context, method string, params any, opts ...wsrpc.CallOption) (*wsrpc.Pending, error)
+}
+
+type pendingCall struct {
+	p      *wsrpc.Pending
+	ctx    context.Context // the call's deadline (timeout_ms or default_response_timeout)
+	cancel context.CancelFunc
+}
+
+var calls sync.Map // handle -> *pendingCall
+
+// startCall sends a.method on c and stores the pending call's handle into *out. No
+// goroutine: the waits select on the answer, the call's deadline and the wait's own slice.
+func startCall(c waiter, a *callArgs, defaultTimeout time.Duration, out *C.uintptr_t) *failure {
+	if _, ok := a.ctx.Deadline(); !ok && defaultTimeout > 0 {
+		cancel := a.cancel
+		ctx, cancelT := context.WithTimeout(a.ctx, defaultTimeout)
+		a.ctx, a.cancel = ctx, func() { cancelT(); cancel() }
+	}
+	p, err := c.GoWaited(a.ctx, a.method, a.params)
+	if err != nil {
+		a.cancel()
+		return failed(stUnspecified, err)
+	}
+	h := newHandle()
+	calls.Store(h, &pendingCall{p: p, ctx: a.ctx, cancel: a.cancel})
+	*out = C.uintptr_t(h)
+	return nil
+}
+
+//export wsrpc_client_call_start
+func wsrpc_client_call_start(h C.uintptr_t, method, params *C.char, timeoutMS C.int, out *C.uintptr_t, errOut *C.wsrpc_error) (st C.int) {
+	defer guard(errOut, &st)
+	if out == nil {
+		return report(fail(stInvalidArg, "call is NULL (the out pointer for the pending call)"), errOut)
+	}
+	*out = 0
+	cl, f := lookupClient(h)
+	if f != nil {
+		return report(f, errOut)
+	}
+	a, f := parseCall(method, params, timeoutMS)
+	if f != nil {
+		return report(f, errOut)
+	}
+	conn, f := cl.current()
+	if f != nil {
+		a.cancel()
+		return report(f, errOut)
+	}
+	return report(startCall(conn, a, cl.cfg.DefaultTimeout, out), errOut)
+}
+
+//export wsrpc_server_call_start
+func wsrpc_server_call_start(h C.uintptr_t, chanID, method, params *C.char, timeoutMS C.int, out *C.uintptr_t, errOut *C.wsrpc_error) (st C.int) {
+	defer guard(errOut, &st)
+	if out == nil {
+		return report(fail(stInvalidArg, "call is NULL (the out pointer for the pending call)"), errOut)
+	}
+	*out = 0
+	s, f := lookupServer(h)
+	if f != nil {
+		return report(f, errOut)
+	}
+	a, f := parseCall(method, params, timeoutMS)
+	if f != nil {
+		return report(f, errOut)
+	}
+	ch, f := s.channel(chanID)
+	if f != nil {
+		a.cancel()
+		return report(f, errOut)
+	}
+	return report(startCall(ch, a, s.cfg.DefaultTimeout, out), errOut)
+}
+
+//export wsrpc_call_wait
+func wsrpc_call_wait(h C.uintptr_t, waitMS C.int, result **C.char, errOut *C.wsrpc_error) (st C.int) {
+	if result != nil {
+		*result = nil
+	}
+	defer guard(errOut, &st)
+	if h == 0 {
+		return report(fail(stInvalidArg, "call is NULL"), errOut)
+	}
+	v, ok := calls.Load(uintptr(h))
+	if !ok {
+		return report(fail(stClosed, "call is already finished or released (or not a call handle)"), errOut)
+	}
+	pc := v.(*pendingCall)
+	done, expired := pc.p.Done(), pc.ctx.Done()
+	switch {
+	case waitMS < 0:
+		select {
+		case <-done:
+		case <-expired:
+		}
+	default:
+		select {
+		case <-done:
+		case <-expired:
+		default:
+			if waitMS == 0 {
+				return stPending
+			}
+			t := time.NewTimer(time.Duration(waitMS) * time.Millisecond)
+			defer t.Stop()
+			select {
+			case <-done:
+			case <-expired:
+			case <-t.C:
+				return stPending
+			}
+		}
+	}
+	if _, mine := calls.LoadAndDelete(uintptr(h)); !mine {
+		// another thread's wait took the outcome first
+		return report(fail(stClosed, "call is already finished or released"), errOut)
+	}
+	defer pc.cancel()
+	var out json.RawMessage
+	if err := pc.p.Wait(pc.ctx, &out); err != nil { // returns at once: answered or expired
+		return report(failed(stUnspecified, err), errOut)
+	}
+	if result != nil {
+		*result = cstr(string(out))
+	}
+	return stOK
+}
+
+//export wsrpc_call_release
+func wsrpc_call_release(h C.uintptr_t) (st C.int) {
+	defer guard(nil, &st)
+	if h == 0 {
+		return stInvalidArg
+	}
+	v, ok := calls.LoadAndDelete(uintptr(h))
+	if !ok {
+		return stClosed
+	}
+	pc := v.(*pendingCall)
+	pc.cancel()
+	_ = pc.p.Wait(pc.ctx, nil) // the context is cancelled: forgets the call and returns
+	return stOK
+}
