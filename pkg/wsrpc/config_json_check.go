@@ -24,31 +24,13 @@ func optionsDecodeError(err error) error {
 	case errors.As(err, &te) && te.Field == "":
 		return optionError("want a JSON object, got %s", te.Value)
 	case errors.As(err, &te):
-		return optionError("option %q: want %s, got %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value)
+		return optionError("option %q: want %s, got %s", te.Field, jsonKind(te.Type), te.Value)
 	case errors.As(err, &se):
 		return optionError("not valid JSON: %v", err)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return optionError("unknown option %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
 	return optionError("%v", err)
-}
-
-func jsonKind(goKind string) string {
-	switch {
-	case strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "uint"):
-		return "an integer"
-	case strings.HasPrefix(goKind, "float"):
-		return "a number"
-	case goKind == "bool":
-		return "true or false"
-	case goKind == "string":
-		return "a string"
-	case goKind == "map", goKind == "struct":
-		return "an object"
-	case goKind == "slice":
-		return "an array"
-	}
-	return goKind
 }
 
 // maxSeconds is the longest duration option: time.Duration's range, in seconds.
