@@ -86,7 +86,9 @@ expect "License-Expression" MIT "$(field license)"
 expect "Requires-Python" ">=3.9" "$(field requires-python)"
 expect "Project-URLs" True "$(field urls)"
 expect "typed (classifier, py.typed)" "True True" "$(field typed)"
-expect "package files" "wsrpc/__init__.py wsrpc/_core.py wsrpc/_lib.py wsrpc/_version.py wsrpc/errors.py wsrpc/libwsrpc.so wsrpc/py.typed" "$(field files)"
+# The package's tracked files, plus the version module and the library the build adds.
+want_files=$( { git -C "$repo" ls-files bindings/python/src/wsrpc | sed 's|^bindings/python/src/||'; echo wsrpc/_version.py; echo wsrpc/libwsrpc.so; } | LC_ALL=C sort | xargs)
+expect "package files" "$want_files" "$(field files)"
 lib=$(field lib)
 readelf -d "$lib" >"$tmp/detail"
 expect "bundled library's SONAME" "[libwsrpc.so.$major]" "$(sed -n 's/.*(SONAME) *Library soname: //p' "$tmp/detail")"
