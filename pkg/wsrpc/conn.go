@@ -28,3 +28,9 @@ type writeHolder interface {
 	hold() int64
 	release(mark int64, yield bool) (notSent bool, err error)
 }
+
+// readSized is a transport that sizes its read buffer from the previous message
+// (readMessage; the native connections). Declared here for the shared read loop.
+type readSized interface {
+	readSized(hint *int) (websocket.MessageType, []byte, error)
+}

@@ -48,11 +48,6 @@ func readMessage(c *websocket.Conn, hint *int) (websocket.MessageType, []byte, e
 	return typ, buf, nil
 }
 
-// readSized is a transport that reads through readMessage.
-type readSized interface {
-	readSized(hint *int) (websocket.MessageType, []byte, error)
-}
-
 func (s serverConn) readSized(hint *int) (websocket.MessageType, []byte, error) {
 	return readMessage(s.Conn, hint)
 }
