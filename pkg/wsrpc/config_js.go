@@ -15,7 +15,7 @@ import (
 // This is the browser build's Config (GOOS=js, config.go has the native one): it has the
 // same fields less Header, TLSConfig and HTTPClient (a browser sends no handshake headers of
 // ours and does TLS itself) and Authenticate (a browser does not serve), which would link
-// net/http and crypto/tls, about a third of the .wasm. TestConfigTwins keeps the two alike.
+// net/http and crypto/tls, more than a quarter of the .wasm. TestConfigTwins keeps the two alike.
 type Config struct {
 	// Limits.
 	MaxMessageSize        int64 // bytes, both directions; default 10 MiB
