@@ -180,7 +180,7 @@ type explained struct {
 func (e explained) Error() string { return e.msg }
 func (e explained) Unwrap() error { return e.err }
 
-// explain replaces the WebSocket library's report of a connection that failed before it
+// explain replaces the transport's report of a connection that failed before it
 // opened ("use of closed network connection") with the reason the socket's events gave.
 func explain(url string, err error) error {
 	if !errors.Is(err, net.ErrClosed) || host.Type() != js.TypeObject {

@@ -3,8 +3,8 @@
 // wrapper that behaves as the WHATWG WebSocket in the ways the Go side depends on:
 //
 //   - close(code) accepts only 1000 and 3000-4999 and throws InvalidAccessError otherwise.
-//     ("ws" accepts e.g. 1011, and the Go WebSocket library then waits for the close event
-//     inside the socket's error event handler, which never returns: the Go program dies.)
+//     ("ws" accepts e.g. 1011: so Node refuses what a browser refuses, and the Go side,
+//     which maps other codes to 4000-4999 itself, behaves alike everywhere.)
 //   - A connection that fails before it opens always ends with a close event (code 1006).
 //     (Node 22's built-in WebSocket fires only the error event when the connection is
 //     refused and stays CONNECTING for good.)

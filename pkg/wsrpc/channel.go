@@ -15,8 +15,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/coder/websocket"
-
 	"github.com/wsrpc/wsrpc/pkg/wsrpc/internal/wire"
 )
 
@@ -31,7 +29,7 @@ type Channel struct {
 	conn        conn
 	cfg         *Config
 	methods     *Methods
-	frame       websocket.MessageType
+	frame       messageType
 	subprotocol string
 	created     time.Time
 
@@ -120,7 +118,7 @@ func newChannel(c conn, cfg *Config, methods *Methods, subprotocol string, value
 		conn:        c,
 		cfg:         cfg,
 		methods:     methods,
-		frame:       websocket.MessageText,
+		frame:       messageText,
 		subprotocol: subprotocol,
 		created:     time.Now(),
 		pending:     make(map[string]*Pending),
@@ -134,7 +132,7 @@ func newChannel(c conn, cfg *Config, methods *Methods, subprotocol string, value
 	ch.peerReason.Store("")
 	ch.ctx, ch.cancel = context.WithCancel(context.WithValue(context.Background(), chanKey{}, ch))
 	if cfg.Binary {
-		ch.frame = websocket.MessageBinary
+		ch.frame = messageBinary
 	}
 	if cfg.MaxSendQueue > 0 {
 		ch.sendSem = make(chan struct{}, cfg.MaxSendQueue)
@@ -171,7 +169,7 @@ func (c *Channel) start() {
 	if d := c.cfg.MaxConnectionDuration; d > 0 {
 		c.ageTimer = time.AfterFunc(d, func() {
 			c.cfg.Logger.Warn("wsrpc: maximum connection duration reached", "channel", c.id, "duration", d)
-			c.shutdown(wrap(ErrClosed, "maximum connection duration %v reached", d), websocket.StatusNormalClosure, "max connection duration", true)
+			c.shutdown(wrap(ErrClosed, "maximum connection duration %v reached", d), statusNormalClosure, "max connection duration", true)
 		})
 	}
 	c.workers.start(c)
@@ -195,7 +193,7 @@ func (c *Channel) checkIdle() {
 		return
 	}
 	c.cfg.Logger.Info("wsrpc: idle timeout", "channel", c.id, "idle", idle)
-	c.shutdown(wrap(errIdle, "idle for %v", c.cfg.IdleTimeout.Round(time.Millisecond)), websocket.StatusNormalClosure, "idle timeout", true)
+	c.shutdown(wrap(errIdle, "idle for %v", c.cfg.IdleTimeout.Round(time.Millisecond)), statusNormalClosure, "idle timeout", true)
 }
 
 // ID returns this end's channel id (32 hex digits).
@@ -298,7 +296,7 @@ func (c *Channel) syncRemoteID() {
 // runs the disconnect hook, and waits up to Config.CloseGrace for running handlers.
 // It is idempotent.
 func (c *Channel) Close() error {
-	c.shutdown(ErrClosed, websocket.StatusNormalClosure, "", true)
+	c.shutdown(ErrClosed, statusNormalClosure, "", true)
 	if c.inHook.Load() {
 		return nil // called from the disconnect hook, which the closing goroutine runs
 	}
@@ -322,7 +320,7 @@ func (c *Channel) wait() {
 
 // shutdown closes the channel once: marks it closed, closes the socket (gracefully with
 // code when graceful, else at once), fails pending calls with cause, runs the disconnect hook.
-func (c *Channel) shutdown(cause error, code websocket.StatusCode, reason string, graceful bool) {
+func (c *Channel) shutdown(cause error, code statusCode, reason string, graceful bool) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -436,7 +434,7 @@ func (c *Channel) readLoop() {
 		if !c.out.waitRoom(c.done) {
 			return // closed while waiting: shutdown has closed the connection
 		}
-		var typ websocket.MessageType
+		var typ messageType
 		var data []byte
 		var err error
 		if sized != nil {
@@ -452,7 +450,7 @@ func (c *Channel) readLoop() {
 
 // received handles what one read of the connection returned, on the goroutine that
 // reads; it reports false once the reading has ended (the channel is closing).
-func (c *Channel) received(typ websocket.MessageType, data []byte, err error) bool {
+func (c *Channel) received(typ messageType, data []byte, err error) bool {
 	if err != nil {
 		c.readFailed(err)
 		return false
@@ -463,14 +461,14 @@ func (c *Channel) received(typ websocket.MessageType, data []byte, err error) bo
 	if int64(len(data)) > c.cfg.MaxMessageSize {
 		c.cfg.Logger.Warn("wsrpc: incoming message too large", "channel", c.id, "size", len(data), "limit", c.cfg.MaxMessageSize)
 		c.shutdown(wrap(ErrMessageTooLarge, "incoming message of %d bytes exceeds %d", len(data), c.cfg.MaxMessageSize),
-			websocket.StatusMessageTooBig, "message too big", true)
+			statusMessageTooBig, "message too big", true)
 		return false
 	}
-	if !c.handleMessage(data, typ == websocket.MessageText) {
+	if !c.handleMessage(data, typ == messageText) {
 		// RFC 6455 §8.1: a text message that is not UTF-8 fails the connection.
 		c.cfg.Logger.Warn("wsrpc: text message is not valid UTF-8", "channel", c.id)
 		c.shutdown(wrap(ErrConnectionLost, "the peer sent a text message that is not valid UTF-8"),
-			websocket.StatusInvalidFramePayloadData, "invalid UTF-8", true)
+			statusInvalidFramePayloadData, "invalid UTF-8", true)
 		return false
 	}
 	return true
@@ -480,7 +478,7 @@ func (c *Channel) readFailed(err error) {
 	if c.isClosed() {
 		return
 	}
-	var ce websocket.CloseError
+	var ce wsCloseError
 	var cause error
 	switch {
 	case errors.As(err, &ce):
@@ -494,7 +492,7 @@ func (c *Channel) readFailed(err error) {
 	default:
 		cause = fmt.Errorf("%w: %v", ErrConnectionLost, err)
 	}
-	c.shutdown(cause, websocket.StatusNormalClosure, "", false)
+	c.shutdown(cause, statusNormalClosure, "", false)
 }
 
 // closeError is why a channel closed when the peer sent a close frame; it matches
@@ -509,7 +507,7 @@ func (e *closeError) Error() string {
 }
 func (e *closeError) Is(target error) bool {
 	return target == ErrConnectionLost || target == ErrClosed ||
-		(target == ErrMessageTooLarge && e.code == int(websocket.StatusMessageTooBig))
+		(target == ErrMessageTooLarge && e.code == int(statusMessageTooBig))
 }
 
 // CloseCode returns the close status code carried by err (from a Channel's Err or a failed
@@ -900,7 +898,7 @@ func (c *Channel) send(data []byte) error {
 		err := fmt.Errorf("%w: %w: outgoing messages over %d bytes waited %v for the peer to read",
 			ErrConnectionLost, ErrWriteTimeout, c.out.limit, c.cfg.writeTimeout())
 		c.cfg.Logger.Warn("wsrpc: closing a connection whose peer does not read", "channel", c.id, "err", err)
-		c.shutdown(err, websocket.StatusPolicyViolation, "write timeout", true)
+		c.shutdown(err, statusPolicyViolation, "write timeout", true)
 		return &writeError{err: err}
 	}
 	defer c.out.give(n)
@@ -927,7 +925,7 @@ func (c *Channel) send(data []byte) error {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			lost = fmt.Errorf("%w: %w: the peer read nothing for %v", ErrConnectionLost, ErrWriteTimeout, c.cfg.writeTimeout())
 		}
-		c.shutdown(lost, websocket.StatusNormalClosure, "", false)
+		c.shutdown(lost, statusNormalClosure, "", false)
 		if !notSent {
 			return lost
 		}

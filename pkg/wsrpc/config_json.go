@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -156,12 +155,7 @@ func ParseConfig(data []byte) (Config, error) {
 	setBool(&cfg.Binary, j.Binary)
 	setBool(&cfg.SyncChannelID, j.SyncChannelID)
 	cfg.OriginPatterns = j.OriginPatterns
-	if len(j.Headers) > 0 {
-		cfg.Header = http.Header{}
-		for k, v := range j.Headers {
-			cfg.Header.Set(k, v)
-		}
-	}
+	setJSONHeaders(&cfg, j.Headers)
 	setBool(&cfg.ReadinessCheck, j.ReadinessCheck)
 	setBool(&cfg.FailFast, j.FailFast)
 	if r := j.Retry; r != nil {

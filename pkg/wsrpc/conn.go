@@ -1,16 +1,14 @@
 package wsrpc
 
-import (
-	"context"
+import "context"
 
-	"github.com/coder/websocket"
-)
-
-// conn is the transport a Channel runs on. *websocket.Conn satisfies it; tests use fakes.
+// conn is the transport a Channel runs on: coder/websocket's *websocket.Conn natively (the
+// types are aliases of its own there, see wstypes.go), jsConn in the browser build; tests
+// use fakes.
 type conn interface {
-	Read(ctx context.Context) (websocket.MessageType, []byte, error)
-	Write(ctx context.Context, typ websocket.MessageType, p []byte) error
-	Close(code websocket.StatusCode, reason string) error
+	Read(ctx context.Context) (messageType, []byte, error)
+	Write(ctx context.Context, typ messageType, p []byte) error
+	Close(code statusCode, reason string) error
 	CloseNow() error
 }
 
@@ -29,8 +27,8 @@ type writeHolder interface {
 	release(mark int64, yield bool) (notSent bool, err error)
 }
 
-// readSized is a transport that reads a message into a buffer sized after the previous
-// one (readMessage; hint is the previous message's size, updated).
+// readSized is a transport that sizes its read buffer from the previous message
+// (readMessage; the native connections). Declared here for the shared read loop.
 type readSized interface {
-	readSized(hint *int) (websocket.MessageType, []byte, error)
+	readSized(hint *int) (messageType, []byte, error)
 }

@@ -4,20 +4,29 @@ package wsrpc
 
 import (
 	"context"
-
-	"github.com/coder/websocket"
+	"net"
 )
 
-// dial opens a browser WebSocket. Browsers send no custom headers and no protocol pings;
-// see browserConn for how the connection is adapted.
+// dial opens a browser WebSocket (jsConn). Browsers send no custom headers and no protocol
+// pings. A connection that closes before it opens fails with net.ErrClosed (the WebSocket
+// API tells no more; the loader keeps why, see wasm/main.go's explain).
 func dial(ctx context.Context, url string, cfg *Config) (conn, string, error) {
-	wc, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: cfg.negotiated()})
+	c, err := newJSConn(httpToWS(url), cfg.negotiated())
 	if err != nil {
-		return nil, "", err
+		return nil, "", dialError(url, err)
 	}
-	// The browser hands over whole messages: the Channel checks their size itself and closes
-	// with a code browsers accept (the library's own check would close with 1009, which
-	// browsers refuse).
-	wc.SetReadLimit(-1)
-	return newBrowserConn(wc), wc.Subprotocol(), nil
+	select {
+	case <-c.opened:
+		return c, c.Subprotocol(), nil
+	case <-c.closed:
+		select {
+		case <-c.opened: // it opened, then closed at once: Read reports the close
+			return c, c.Subprotocol(), nil
+		default:
+		}
+		return nil, "", dialError(url, net.ErrClosed)
+	case <-ctx.Done():
+		_ = c.CloseNow() // (the close event then removes the listeners)
+		return nil, "", dialError(url, ctx.Err())
+	}
 }

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"reflect"
 	"strconv"
+	"unsafe"
 
-	"github.com/mailru/easyjson"
 	"github.com/mailru/easyjson/jlexer"
 	"github.com/mailru/easyjson/jwriter"
 
@@ -81,8 +81,8 @@ func consumed(lex *jlexer.Lexer) bool {
 // pointers to scalars.
 func unmarshal(raw []byte, v any) error {
 	switch p := v.(type) {
-	case easyjson.Unmarshaler:
-		return easyjson.Unmarshal(raw, p)
+	case easyUnmarshaler:
+		return easyUnmarshal(raw, p)
 	case *string, *bool, *int, *int64, *float64:
 		if decodeScalar(raw, reflect.ValueOf(p).Elem()) {
 			return nil
@@ -112,10 +112,32 @@ func marshal(v any) ([]byte, error) {
 		return strconv.AppendInt(nil, int64(r), 10), nil
 	case int64:
 		return strconv.AppendInt(nil, r, 10), nil
-	case easyjson.Marshaler:
-		return easyjson.Marshal(r)
+	case easyMarshaler:
+		return easyMarshal(r)
 	}
 	return json.Marshal(v)
+}
+
+// easyMarshaler and easyUnmarshaler are easyjson.Marshaler and easyjson.Unmarshaler (the
+// same methods, so the same types satisfy them), and easyMarshal and easyUnmarshal are
+// easyjson.Marshal and easyjson.Unmarshal: the easyjson root package imports net/http, which
+// the browser build must not link.
+type easyMarshaler interface{ MarshalEasyJSON(w *jwriter.Writer) }
+type easyUnmarshaler interface{ UnmarshalEasyJSON(l *jlexer.Lexer) }
+
+func easyMarshal(v easyMarshaler) ([]byte, error) {
+	if (*[2]uintptr)(unsafe.Pointer(&v))[1] == 0 { // a nil pointer, as easyjson.Marshal sees it
+		return []byte("null"), nil
+	}
+	w := jwriter.Writer{}
+	v.MarshalEasyJSON(&w)
+	return w.BuildBytes()
+}
+
+func easyUnmarshal(data []byte, v easyUnmarshaler) error {
+	l := jlexer.Lexer{Data: data}
+	v.UnmarshalEasyJSON(&l)
+	return l.Error()
 }
 
 // errEncodeResult marks a failure to encode a handler's result.

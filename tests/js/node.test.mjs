@@ -333,4 +333,21 @@ test("incoming message over max_message_size closes the connection", async () =>
   await rejects(c.call("big", { n: 2000 }), (e) => assert.equal(e.kind, "message_too_large"));
   assert.match((await disconnected).error, /too large/);
   await c.close();
+  // The close code 1009 is sent as 4009 (browsers accept only 1000 and 3000-4999).
+  assert.deepEqual(await closeReceived(4009), { code: 4009, reason: "message too big" });
 });
+
+// A close frame with code that the server received, once it has one.
+async function closeReceived(code) {
+  const c = await connect(server.url, quiet);
+  try {
+    for (let i = 0; i < 100; i++) {
+      const found = (await c.call("closes")).find((s) => s.code === code);
+      if (found) return found;
+      await sleep(20);
+    }
+    return undefined;
+  } finally {
+    await c.close();
+  }
+}

@@ -27,6 +27,7 @@ func main() {
 	var (
 		mu     sync.Mutex
 		events []json.RawMessage // notifications received (method log_event)
+		closes []closeStatus     // close codes and reasons clients sent (method closes)
 	)
 	m := wsrpc.NewMethods()
 	wsrpc.Register(m, "concat", func(ctx context.Context, p struct {
@@ -101,6 +102,11 @@ func main() {
 		defer mu.Unlock()
 		return append([]json.RawMessage{}, events...), nil
 	})
+	wsrpc.Register(m, "closes", func(ctx context.Context, _ struct{}) ([]closeStatus, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]closeStatus{}, closes...), nil
+	})
 	// close_me closes the connection with the given code after answering.
 	wsrpc.Register(m, "close_me", func(ctx context.Context, _ struct{}) (bool, error) {
 		ch := wsrpc.ChannelFromContext(ctx)
@@ -108,7 +114,13 @@ func main() {
 		return true, nil
 	})
 
-	var opts []wsrpc.Option
+	opts := []wsrpc.Option{wsrpc.WithOnDisconnect(func(ch *wsrpc.Channel, _ error) {
+		if code, reason := ch.CloseStatus(); code >= 0 {
+			mu.Lock()
+			closes = append(closes, closeStatus{code, reason})
+			mu.Unlock()
+		}
+	})}
 	if *origins != "" {
 		opts = append(opts, wsrpc.WithOriginPatterns(strings.Split(*origins, ",")...))
 	}
@@ -129,4 +141,10 @@ func main() {
 		slog.Error("serve", "err", err)
 		os.Exit(1)
 	}
+}
+
+// closeStatus is a close frame a client sent.
+type closeStatus struct {
+	Code   int    `json:"code"`
+	Reason string `json:"reason"`
 }

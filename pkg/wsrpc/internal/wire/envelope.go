@@ -4,8 +4,7 @@
 package wire
 
 //go:generate go tool easyjson -no_std_marshalers envelope.go
-
-import "github.com/mailru/easyjson"
+//go:generate go run ./noroot envelope_easyjson.go
 
 // Incoming is every member a received message may carry. Each field holds the raw JSON
 // text of the member, including a literal null, or is nil when the member is absent: the
@@ -29,10 +28,10 @@ type Incoming struct {
 //
 //easyjson:json
 type Request struct {
-	JSONRPC string              `json:"jsonrpc"`
-	ID      easyjson.RawMessage `json:"id,omitempty"`
-	Method  string              `json:"method"`
-	Params  easyjson.RawMessage `json:"params,omitempty"`
+	JSONRPC string     `json:"jsonrpc"`
+	ID      RawMessage `json:"id,omitempty"`
+	Method  string     `json:"method"`
+	Params  RawMessage `json:"params,omitempty"`
 }
 
 // Result is an outgoing success response. Result is always written ("result": null for a
@@ -40,27 +39,27 @@ type Request struct {
 //
 //easyjson:json
 type Result struct {
-	JSONRPC string              `json:"jsonrpc"`
-	ID      easyjson.RawMessage `json:"id"`
-	Result  easyjson.RawMessage `json:"result"`
+	JSONRPC string     `json:"jsonrpc"`
+	ID      RawMessage `json:"id"`
+	Result  RawMessage `json:"result"`
 }
 
 // ErrorObject is the error member of an error response.
 //
 //easyjson:json
 type ErrorObject struct {
-	Code    int64               `json:"code,required"`
-	Message string              `json:"message,required"`
-	Data    easyjson.RawMessage `json:"data,omitempty"`
+	Code    int64      `json:"code,required"`
+	Message string     `json:"message,required"`
+	Data    RawMessage `json:"data,omitempty"`
 }
 
 // ErrorResponse is an outgoing error response. A nil ID is written as "id": null.
 //
 //easyjson:json
 type ErrorResponse struct {
-	JSONRPC string              `json:"jsonrpc"`
-	Error   ErrorObject         `json:"error"`
-	ID      easyjson.RawMessage `json:"id"`
+	JSONRPC string      `json:"jsonrpc"`
+	Error   ErrorObject `json:"error"`
+	ID      RawMessage  `json:"id"`
 }
 
 // Response is a received response as handed to a caller that asked for the whole object
@@ -68,10 +67,10 @@ type ErrorResponse struct {
 //
 //easyjson:json
 type Response struct {
-	JSONRPC string              `json:"jsonrpc"`
-	ID      easyjson.RawMessage `json:"id,omitempty"`
-	Result  easyjson.RawMessage `json:"result,omitempty"`
-	Error   easyjson.RawMessage `json:"error,omitempty"`
+	JSONRPC string     `json:"jsonrpc"`
+	ID      RawMessage `json:"id,omitempty"`
+	Result  RawMessage `json:"result,omitempty"`
+	Error   RawMessage `json:"error,omitempty"`
 }
 
 // LegacyEnvelope is the envelope of the legacy fastapi_websocket_rpc dialect: both members
@@ -87,16 +86,16 @@ type LegacyEnvelope struct {
 //
 //easyjson:json
 type LegacyRequest struct {
-	Method    string              `json:"method"`
-	Arguments easyjson.RawMessage `json:"arguments"`
-	CallID    easyjson.RawMessage `json:"call_id"`
+	Method    string     `json:"method"`
+	Arguments RawMessage `json:"arguments"`
+	CallID    RawMessage `json:"call_id"`
 }
 
 // LegacyResponse is the response member of a legacy envelope.
 //
 //easyjson:json
 type LegacyResponse struct {
-	Result     easyjson.RawMessage `json:"result"`
-	ResultType easyjson.RawMessage `json:"result_type"`
-	CallID     easyjson.RawMessage `json:"call_id"`
+	Result     RawMessage `json:"result"`
+	ResultType RawMessage `json:"result_type"`
+	CallID     RawMessage `json:"call_id"`
 }

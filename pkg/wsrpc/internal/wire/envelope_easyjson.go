@@ -5,7 +5,6 @@ package wire
 import (
 	json "encoding/json"
 	fmt "fmt"
-	easyjson "github.com/mailru/easyjson"
 	jlexer "github.com/mailru/easyjson/jlexer"
 	jwriter "github.com/mailru/easyjson/jwriter"
 )
@@ -15,7 +14,6 @@ var (
 	_ *json.RawMessage
 	_ *jlexer.Lexer
 	_ *jwriter.Writer
-	_ easyjson.Marshaler
 )
 
 func easyjson11af3d8cDecodeGithubComWsrpcWsrpcPkgWsrpcInternalWire(in *jlexer.Lexer, out *Result) {
