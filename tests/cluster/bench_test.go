@@ -184,3 +184,76 @@ func subscribeRaw(ctx context.Context, url string) (*websocket.Conn, error) {
 	}
 	return conn, nil
 }
+
+// BenchmarkBurst: bursts of 10,000 publications from one node (as fast as Publish
+// returns) to 30 subscribers spread over 3 node processes, each a raw JSON-RPC 2.0
+// connection reading as fast as it can. One op is one burst; "lost" counts the
+// deliveries that never arrived (per burst), once nothing has arrived for 3 s.
+func BenchmarkBurst(b *testing.B) {
+	const (
+		subscribers = 30
+		burst       = 10_000
+	)
+	natsURL := startNATS(b)
+	var urls []string
+	for _, id := range []string{"a", "b", "c"} {
+		urls = append(urls, startNode(b, id, natsURL).url)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pub, err := cluster.New(ctx, cluster.Config{NodeID: "publisher", NATSURLs: []string{natsURL}, Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pub.Close()
+	var received atomic.Int64
+	var readers sync.WaitGroup
+	var conns []*websocket.Conn
+	defer func() {
+		cancel()
+		for _, c := range conns {
+			_ = c.CloseNow()
+		}
+		readers.Wait()
+	}()
+	for i := range subscribers {
+		conn, err := subscribeRaw(ctx, fmt.Sprintf("%s?user=s%d", urls[i%3], i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		conns = append(conns, conn)
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				if _, _, err := conn.Read(ctx); err != nil {
+					return
+				}
+				received.Add(1)
+			}
+		}()
+	}
+	data := map[string]any{"text": "a publication of a realistic small size", "n": 0}
+	var lost, took float64
+	for b.Loop() {
+		start, base := time.Now(), received.Load()
+		for range burst {
+			if err := pub.Publish(ctx, "bench", data); err != nil {
+				b.Fatal(err)
+			}
+		}
+		want := base + burst*subscribers
+		last, lastChange := received.Load(), time.Now()
+		for last < want && time.Since(lastChange) < 3*time.Second {
+			time.Sleep(5 * time.Millisecond)
+			if n := received.Load(); n != last {
+				last, lastChange = n, time.Now()
+			}
+		}
+		took += time.Since(start).Seconds()
+		lost += float64(want - last)
+	}
+	b.ReportMetric(lost/float64(b.N), "lost/burst")
+	b.ReportMetric(took/float64(b.N), "s/burst")
+	b.ReportMetric(0, "ns/op")
+}
