@@ -27,6 +27,7 @@ const (
 	DefaultHeartbeatInterval = time.Second
 	DefaultCallTimeout       = 30 * time.Second
 	DefaultDeliveryQueue     = 1024
+	DefaultTopicBuffer       = 64 << 20 // bytes
 	DefaultDeliveryTimeout   = 30 * time.Second
 	DefaultEmbeddedPayload   = 8 << 20 // the embedded server's max message size
 	DefaultReachTimeout      = time.Second
@@ -77,9 +78,18 @@ type Config struct {
 	// intervals is taken as gone and its connections as disconnected.
 	HeartbeatInterval time.Duration
 
-	// DeliveryQueue bounds the publications waiting to be written to one subscriber
-	// (default 1024); past it new ones are dropped for that subscriber and logged.
+	// DeliveryQueue bounds the publications waiting on this node to be written to one
+	// subscriber (default 1024). What happens to a publication for a subscriber whose
+	// queue is full is the topic's Overflow (Topics): by default the node waits for room.
 	DeliveryQueue int
+	// Topics configures delivery per topic (by topic name, as published); a topic not
+	// listed gets the zero TopicConfig (Backpressure).
+	Topics map[string]TopicConfig
+	// TopicBuffer bounds, in bytes, the publications of one topic this node has received
+	// from NATS but not yet queued for its subscribers (default 64 MiB): with
+	// Backpressure, a slow subscriber makes them wait there. Past it NATS drops them for
+	// this node (a slow consumer), logged and counted in Stats.Dropped.
+	TopicBuffer int
 	// DeliveryTimeout bounds the wait for a subscriber's answer to a "notify" call
 	// (default 30 s).
 	DeliveryTimeout time.Duration
@@ -149,7 +159,8 @@ type local struct {
 	bmu     sync.Mutex
 	queue   []delivery
 	running bool
-	dropped int
+	room    chan struct{} // closed when the queue shrinks, for a Backpressure publication waiting
+	evicted bool          // closed for being too slow (Disconnect): deliver nothing more
 }
 
 // New starts a hub: it connects to Config.NATSURLs, or starts an embedded NATS server.
@@ -172,6 +183,9 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	}
 	if cfg.DeliveryQueue <= 0 {
 		cfg.DeliveryQueue = DefaultDeliveryQueue
+	}
+	if cfg.TopicBuffer <= 0 {
+		cfg.TopicBuffer = DefaultTopicBuffer
 	}
 	if cfg.DeliveryTimeout <= 0 {
 		cfg.DeliveryTimeout = DefaultDeliveryTimeout
@@ -212,6 +226,11 @@ func (h *Hub) connect(ctx context.Context) error {
 		nats.PingInterval(NATSPingInterval),
 		nats.MaxPingsOutstanding(NATSMaxPingsOut),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			if errors.Is(err, nats.ErrSlowConsumer) && sub != nil {
+				h.log.Warn("cluster: publications dropped by NATS: the topic's subscribers on this node are slower than its publishers (Config.TopicBuffer)",
+					"subject", sub.Subject, "err", err)
+				return
+			}
 			h.log.Warn("cluster: nats error", "err", err)
 		}),
 	}, h.cfg.NATSOptions...)
