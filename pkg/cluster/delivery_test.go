@@ -201,3 +201,38 @@ func TestSlowSubscriberDisconnected(t *testing.T) {
 		}
 	}
 }
+
+// TopicStats counts a topic's subscribers across the cluster (from presence) and on
+// this node.
+func TestTopicStatsSubscribers(t *testing.T) {
+	a, b := twoNodes(t)
+	ctx := ctxT(t, 10*time.Second)
+	s1 := newSeqSubscriber(t, a.url, "s1", "news", false)
+	newSeqSubscriber(t, b.url, "s2", "news", false)
+	newSeqSubscriber(t, b.url, "s3", "news", false)
+	newSeqSubscriber(t, b.url, "s4", "sports", false)
+	want := func(hub *cluster.Hub, topic string, subscribers, local int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			ts := hub.TopicStats(topic)
+			if ts.Subscribers == subscribers && ts.Local == local {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %+v, want %d subscribers, %d local", topic, ts, subscribers, local)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	want(a.hub, "news", 3, 1)
+	want(b.hub, "news", 3, 2)
+	want(a.hub, "sports", 1, 0)
+	if err := cluster.Unsubscribe(ctx, s1.c, "news"); err != nil {
+		t.Fatal(err)
+	}
+	want(b.hub, "news", 2, 2)
+	want(a.hub, "news", 2, 0)
+	_ = s1.c.Close()
+	want(b.hub, "nothing", 0, 0)
+}

@@ -78,6 +78,15 @@
 // declared lost, anything of that incarnation arriving later is ignored, so its
 // connections never come back; the same id started again is a new incarnation.
 //
+// On top of the connections, each node counts those of each key value across the
+// cluster (Connections(Key("user", "42"))) and of each topic (TopicStats), and reports
+// key values going Online and Offline (WatchKeys): Online when the count goes from 0 to
+// 1, Offline when it has stayed 0 for Config.OfflineGrace (5 s). A user whose
+// connection moves to another node therefore never reads offline, whichever of its
+// old connection's end and its new connection the node sees first, and a node's short
+// NATS outage (its connections reported Disconnected, NodeLost, then Connected again
+// as its clients come back) makes no Online or Offline event.
+//
 // # Failures
 //
 //   - A node that dies or freezes: the other nodes report its connections Disconnected

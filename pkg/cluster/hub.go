@@ -31,6 +31,7 @@ const (
 	DefaultDeliveryTimeout   = 30 * time.Second
 	DefaultEmbeddedPayload   = 8 << 20 // the embedded server's max message size
 	DefaultReachTimeout      = time.Second
+	DefaultOfflineGrace      = 5 * time.Second
 
 	// NATS keepalive: a NATS connection that answers no ping for about
 	// NATSPingInterval*(NATSMaxPingsOut+1) is taken as dead (by the client, which then
@@ -77,6 +78,11 @@ type Config struct {
 	// HeartbeatInterval paces presence heartbeats (default 1 s); a node silent for three
 	// intervals is taken as gone and its connections as disconnected.
 	HeartbeatInterval time.Duration
+	// OfflineGrace is how long a key value (a user) whose last connection ended stays
+	// online, waiting for a new one, before WatchKeys reports it Offline (default 5 s;
+	// negative: none). It covers a client moving to another node, and a node's short
+	// NATS outage.
+	OfflineGrace time.Duration
 
 	// DeliveryQueue bounds the publications waiting on this node to be written to one
 	// subscriber (default 1024). What happens to a publication for a subscriber whose
@@ -180,6 +186,9 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	}
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if cfg.OfflineGrace == 0 {
+		cfg.OfflineGrace = DefaultOfflineGrace
 	}
 	if cfg.DeliveryQueue <= 0 {
 		cfg.DeliveryQueue = DefaultDeliveryQueue
@@ -383,6 +392,7 @@ func (h *Hub) Close() error {
 	h.mu.Unlock()
 	h.leave()
 	h.cancel()
+	h.pres.stopKeyTimers()
 	if h.nc != nil {
 		_ = h.nc.FlushTimeout(time.Second)
 		h.nc.Close()

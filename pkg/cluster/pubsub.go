@@ -193,7 +193,7 @@ func (h *Hub) Subscribe(ctx context.Context, ch *wsrpc.Channel, topics ...string
 		h.mu.Unlock()
 		return fmt.Errorf("%w: channel %s has closed", ErrNoTarget, ch.ID())
 	}
-	added := false
+	added, joined := false, false
 	var err error
 	for _, topic := range topics {
 		if topic == "" {
@@ -221,6 +221,10 @@ func (h *Hub) Subscribe(ctx context.Context, ch *wsrpc.Channel, topics ...string
 		id := randomID()
 		ts.members[l] = id
 		l.topics[topic] = id
+		joined = true
+	}
+	if joined {
+		h.presenceLocal(eventTopics, l)
 	}
 	h.mu.Unlock()
 	if added {
@@ -243,10 +247,15 @@ func (h *Hub) Unsubscribe(ch *wsrpc.Channel, topics ...string) error {
 	if l == nil || l.ch != ch {
 		return fmt.Errorf("%w: channel %s is not a live connection of this node", ErrNoTarget, ch.ID())
 	}
+	left := false
 	for _, topic := range topics {
 		if _, ok := l.topics[topic]; ok {
 			h.leaveTopicLocked(l, topic)
+			left = true
 		}
+	}
+	if left {
+		h.presenceLocal(eventTopics, l)
 	}
 	return nil
 }
@@ -582,6 +591,9 @@ func (h *Hub) Stats() Stats {
 
 // TopicStats describes one topic as this node sees it.
 type TopicStats struct {
+	// Subscribers is the number of connections subscribed to the topic in the cluster,
+	// as this node's replica of presence knows them (AllTopics subscribers not counted).
+	Subscribers int
 	// Local is the number of this node's connections subscribed to the topic.
 	Local int
 	// Stats are this node's delivery counters for the topic, since its first local
@@ -591,13 +603,16 @@ type TopicStats struct {
 
 // TopicStats returns what this node knows of topic.
 func (h *Hub) TopicStats(topic string) TopicStats {
+	h.pres.mu.Lock()
+	out := TopicStats{Subscribers: h.pres.topics[topic]}
+	h.pres.mu.Unlock()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ts := h.topics[topic]
 	if ts == nil {
-		return TopicStats{}
+		return out
 	}
-	out := TopicStats{Local: len(ts.members), Stats: ts.ctr.load()}
+	out.Local, out.Stats = len(ts.members), ts.ctr.load()
 	if n, err := ts.sub.Dropped(); err == nil {
 		out.Dropped += uint64(n)
 	}
