@@ -1,7 +1,8 @@
 # Scale-out (pkg/cluster): three server nodes as separate processes sharing one NATS
 # server, and the cluster benchmarks.
 #
-#   test-cluster    tests/cluster: routed calls, publish to every node, a node killed
+#   test-cluster    tests/cluster: routed calls, publish to every node, a node killed, a
+#                   node frozen, a burst of 10,000 publications with none lost
 #   bench-cluster   routed vs local call latency (p50/p99); publish fan-out to 10,000
 #                   subscribers; deliveries lost in bursts of 10,000 publications; time to
 #                   recover from a node killed and from a node frozen (SIGSTOP)
