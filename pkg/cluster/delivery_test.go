@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,6 +62,7 @@ func newSeqSubscriber(t *testing.T, url, user, topic string, gated bool) *seqSub
 		func(c *wsrpc.Config) {
 			c.Sequential = true
 			c.MaxIncomingBytes = 8 << 10
+			c.Keepalive.Interval = -1 // held still, it could not read its pongs
 		})
 	if err != nil {
 		t.Fatal(err)
@@ -98,8 +100,11 @@ func (s *seqSubscriber) received() []int {
 func checkSeqs(t *testing.T, who string, s *seqSubscriber, n int) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
-	for len(s.received()) < n && time.Now().Before(deadline) {
+	for len(s.received()) < n && time.Now().Before(deadline) && s.connects.Load() == 1 {
 		time.Sleep(10 * time.Millisecond)
+	}
+	if c := s.connects.Load(); c != 1 {
+		t.Fatalf("%s: its connection was lost (connected %d times; %d publications received)", who, c, len(s.received()))
 	}
 	time.Sleep(100 * time.Millisecond) // room for duplicates to show up
 	got := s.received()
@@ -122,23 +127,37 @@ var payload = strings.Repeat("x", 2000)
 func TestBurstBackpressureLosesNothing(t *testing.T) {
 	const burst = 10_000
 	a := newNode(t, cluster.Config{NodeID: "a", EmbeddedListen: "127.0.0.1:0"})
-	b := newNode(t, cluster.Config{NodeID: "b", NATSURLs: []string{a.hub.NATSURL()}, DeliveryQueue: 4})
+	// The held subscriber does not read: no write timeout or keepalive may close it
+	// meanwhile, however long a loaded machine takes to make the node wait.
+	b := newNode(t, cluster.Config{NodeID: "b", NATSURLs: []string{a.hub.NATSURL()}, DeliveryQueue: 4}, func(c *wsrpc.Config) {
+		c.WriteTimeout = -1
+		c.Keepalive.Interval = -1
+	})
 	slow := newSeqSubscriber(t, b.url, "slow", "news", true)
 	fast := newSeqSubscriber(t, b.url, "fast", "news", false)
 	ctx := ctxT(t, 90*time.Second)
-	for i := range burst {
-		if err := a.hub.Publish(ctx, "news", map[string]any{"seq": i, "pad": payload}); err != nil {
-			t.Fatal(err)
+	published := make(chan error, 1)
+	go func() {
+		for i := range burst {
+			if err := a.hub.Publish(ctx, "news", map[string]any{"seq": i, "pad": payload}); err != nil {
+				published <- err
+				return
+			}
 		}
-	}
+		published <- nil
+	}()
+	// Held until the node had to wait for it.
 	deadline := time.Now().Add(30 * time.Second)
 	for b.hub.Stats().Waited == 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("the node never waited for the held subscriber: %+v", b.hub.Stats())
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
 	slow.open()
+	if err := <-published; err != nil {
+		t.Fatal(err)
+	}
 	checkSeqs(t, "slow subscriber", slow, burst)
 	checkSeqs(t, "fast subscriber", fast, burst)
 	st := b.hub.Stats()
@@ -235,4 +254,76 @@ func TestTopicStatsSubscribers(t *testing.T) {
 	want(a.hub, "news", 2, 0)
 	_ = s1.c.Close()
 	want(b.hub, "nothing", 0, 0)
+}
+
+// With Backpressure, a subscriber held still slows its publisher down: once the node
+// holding it has PublishWindow (16) of the publisher's publications not queued yet,
+// Publish waits, and fails with its context without sending anything. Once the
+// subscriber reads again, publishing goes on, and it gets everything, once, in order.
+func TestPublishWaitsForSlowSubscriber(t *testing.T) {
+	a := newNode(t, cluster.Config{NodeID: "a", EmbeddedListen: "127.0.0.1:0", PublishWindow: 16})
+	b := newNode(t, cluster.Config{NodeID: "b", NATSURLs: []string{a.hub.NATSURL()}, DeliveryQueue: 4}, func(c *wsrpc.Config) {
+		c.WriteTimeout = -1
+		c.Keepalive.Interval = -1
+	})
+	slow := newSeqSubscriber(t, b.url, "slow", "news", true)
+	ctx := ctxT(t, 90*time.Second)
+	for a.hub.TopicStats("news").Subscribers != 1 {
+		if ctx.Err() != nil {
+			t.Fatal("node a never saw the subscriber")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	publish := func(ctx context.Context, seq int) error {
+		return a.hub.Publish(ctx, "news", map[string]any{"seq": seq, "pad": payload})
+	}
+	seq := 0
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		err := publish(pctx, seq)
+		cancel()
+		if err != nil {
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("publication %d: %v, want a timeout", seq, err)
+			}
+			break
+		}
+		seq++
+		if seq == 100_000 {
+			t.Fatal("Publish never waited for the held subscriber")
+		}
+	}
+	if st := a.hub.Stats(); st.PublishWaited == 0 {
+		t.Fatalf("publisher stats %+v", st)
+	}
+	slow.open()
+	for range 100 {
+		if err := publish(ctx, seq); err != nil {
+			t.Fatal(err)
+		}
+		seq++
+	}
+	checkSeqs(t, "slow subscriber", slow, seq)
+	if st := b.hub.Stats(); st.Dropped != 0 || st.Delivered != uint64(seq) {
+		t.Fatalf("subscriber node stats %+v, want %d delivered, none dropped", st, seq)
+	}
+	t.Logf("Publish waited after %d publications", seq-100)
+}
+
+// Publish does not wait for nodes without subscribers, nor for Disconnect topics.
+func TestPublishWindowOnlyForSubscribedNodes(t *testing.T) {
+	a := newNode(t, cluster.Config{NodeID: "a", EmbeddedListen: "127.0.0.1:0", PublishWindow: 1,
+		Topics: map[string]cluster.TopicConfig{"firehose": {Overflow: cluster.Disconnect}}})
+	newNode(t, cluster.Config{NodeID: "b", NATSURLs: []string{a.hub.NATSURL()}})
+	ctx := ctxT(t, 10*time.Second)
+	for i := range 1000 {
+		for _, topic := range []string{"nobody", "firehose"} {
+			if err := a.hub.Publish(ctx, topic, i); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if st := a.hub.Stats(); st.PublishWaited != 0 {
+		t.Fatalf("stats %+v", st)
+	}
 }

@@ -61,8 +61,11 @@
 //   - Backpressure (the default): the node waits for room. Every subscriber gets every
 //     publication once, in publish order; the topic's later publications wait on that
 //     node (in its NATS buffer, Config.TopicBuffer, 64 MiB), so the slow subscriber sets
-//     the pace of the topic on its node. A subscriber that stops reading is closed by
-//     its server after wsrpc's WriteTimeout (10 s). Counted in Stats.Waited.
+//     the pace of the topic on its node, and Publish waits (up to its context) once
+//     Config.PublishWindow (1024) of the publisher's publications wait there: each
+//     subscribed node answers a publication once it has queued it. A subscriber that
+//     stops reading is closed by its server after wsrpc's WriteTimeout (10 s). Counted
+//     in Stats.Waited and Stats.PublishWaited.
 //   - Disconnect: the node closes the slow subscriber's connection; its client
 //     reconnects and subscribes again, having missed what was queued for it (counted in
 //     Stats.Dropped) and what is published until it is back. The topic's other

@@ -96,8 +96,13 @@ type Config struct {
 	// Backpressure, a slow subscriber makes them wait there. Past it NATS drops them for
 	// this node (a slow consumer), logged and counted in Stats.Dropped.
 	TopicBuffer int
-	// DeliveryTimeout bounds the wait for a subscriber's answer to a "notify" call
-	// (default 30 s).
+	// PublishWindow bounds the publications of Backpressure topics this hub has
+	// published and that some subscribed node has not yet queued for its subscribers
+	// (default 1024; negative: no bound). At the bound Publish waits, up to its
+	// context, so that slow subscribers slow their publishers down.
+	PublishWindow int
+	// DeliveryTimeout bounds the wait for a subscriber's answer to a "notify" call, and
+	// a publisher's wait for a node's answer (PublishWindow) (default 30 s).
 	DeliveryTimeout time.Duration
 	// NotifyAsCall delivers publications to JSON-RPC 2.0 subscribers as calls that they
 	// answer, like legacy (fastapi-websocket-pubsub) subscribers always get them, instead
@@ -136,6 +141,7 @@ type Hub struct {
 
 	pres  presence
 	stats stats
+	flow  flow // publisher flow control (flow.go)
 
 	// Fencing (fence.go).
 	t0       time.Time    // monotonic base of lastTick
@@ -192,6 +198,9 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	}
 	if cfg.DeliveryQueue <= 0 {
 		cfg.DeliveryQueue = DefaultDeliveryQueue
+	}
+	if cfg.PublishWindow == 0 {
+		cfg.PublishWindow = DefaultPublishWindow
 	}
 	if cfg.TopicBuffer <= 0 {
 		cfg.TopicBuffer = DefaultTopicBuffer
@@ -341,6 +350,9 @@ func (h *Hub) start() error {
 		return err
 	}
 	h.hubSubs = append(h.hubSubs, sub)
+	if err := h.startFlow(); err != nil {
+		return err
+	}
 	return h.startPresence()
 }
 

@@ -136,6 +136,7 @@ type grave struct {
 func (h *Hub) graveTime() time.Duration { return max(time.Minute, 20*h.cfg.HeartbeatInterval) }
 
 type nodeView struct {
+	topics   map[string]int // topic -> its connections subscribed
 	inc      string
 	seq      uint64
 	last     time.Time
@@ -203,6 +204,7 @@ func (h *Hub) presenceLoop() {
 			h.tick()
 			h.heartbeat()
 			h.reap()
+			h.sweepFlow()
 		}
 	}
 }
@@ -498,9 +500,9 @@ func emit[T any](watchers map[*watcher[T]]struct{}, ev T) {
 func (p *presence) putEntryLocked(v *nodeView, e Presence) {
 	old, had := v.entries[e.ChannelID]
 	v.entries[e.ChannelID] = e
-	p.countLocked(e, 1) // up first: keys it keeps never touch 0
+	p.countLocked(v, e, 1) // up first: keys it keeps never touch 0
 	if had {
-		p.countLocked(old, -1)
+		p.countLocked(v, old, -1)
 	}
 }
 
@@ -508,16 +510,24 @@ func (p *presence) putEntryLocked(v *nodeView, e Presence) {
 func (p *presence) delEntryLocked(v *nodeView, id string) {
 	if old, ok := v.entries[id]; ok {
 		delete(v.entries, id)
-		p.countLocked(old, -1)
+		p.countLocked(v, old, -1)
 	}
 }
 
-func (p *presence) countLocked(e Presence, d int) {
+func (p *presence) countLocked(v *nodeView, e Presence, d int) {
 	for _, t := range e.Topics {
 		if n := p.topics[t] + d; n > 0 {
 			p.topics[t] = n
 		} else {
 			delete(p.topics, t)
+		}
+		if v.topics == nil {
+			v.topics = map[string]int{}
+		}
+		if n := v.topics[t] + d; n > 0 {
+			v.topics[t] = n
+		} else {
+			delete(v.topics, t)
 		}
 	}
 	for k, v := range e.Keys {

@@ -136,8 +136,10 @@ const (
 	// Backpressure (the default): the node waits for room in the subscriber's queue.
 	// Nothing is dropped for a subscriber that keeps reading: it gets every publication,
 	// once, in publish order. Meanwhile the topic's later publications wait on that node,
-	// for all its subscribers of the topic, in the node's NATS buffer (bounded by
-	// Config.TopicBuffer: past it NATS drops, counted in Stats.Dropped). A subscriber that
+	// for all its subscribers of the topic, in the node's NATS buffer, and their
+	// publishers wait in Publish once Config.PublishWindow of their publications wait
+	// there (the buffer, Config.TopicBuffer, bounds what publishers with no window send:
+	// past it NATS drops, counted in Stats.Dropped). A subscriber that
 	// stops reading altogether holds them up to the server's wsrpc.Config.WriteTimeout
 	// (10 s by default), after which its connection is closed (1008 "write timeout").
 	Backpressure Overflow = iota
@@ -281,8 +283,10 @@ func (h *Hub) leaveTopicLocked(l *local, topic string) {
 // Publish sends data (anything encoding/json encodes; a json.RawMessage as is) on topic
 // to every subscriber on every node. It returns once the publication is handed to NATS
 // (ErrUnavailable when the hub is cut off from NATS past Config.ReachTimeout); delivery
-// is asynchronous and not acknowledged: slow subscribers do not slow Publish down (with
-// Backpressure the publications wait on their nodes, up to Config.TopicBuffer).
+// is asynchronous. On a Backpressure topic, when Config.PublishWindow of this hub's
+// publications are not yet queued for their subscribers on some node (slow
+// subscribers), Publish first waits for one of them to be, up to ctx (then it fails
+// with ctx's error, wsrpc.ErrTimeout for a deadline, and nothing is sent).
 // Subscribers that are reconnecting when it is published miss it (core NATS, no replay).
 func (h *Hub) Publish(ctx context.Context, topic string, data any) error {
 	raw, err := marshalData(data)
@@ -327,13 +331,22 @@ func (h *Hub) publish(ctx context.Context, topics []string, data json.RawMessage
 		if topic == "" {
 			return fmt.Errorf("%w: empty topic", ErrInvalidTarget)
 		}
+		id, err := h.acquire(ctx, topic)
+		if err != nil {
+			return err
+		}
 		msg := nats.NewMsg(h.subject("t", token(topic)))
 		msg.Header.Set(hdrTopic, topic)
 		if notifier != "" {
 			msg.Header.Set(hdrNotify, notifier)
 		}
+		if id != 0 {
+			msg.Reply = h.flow.subject
+			msg.Header.Set(hdrPubID, strconv.FormatUint(id, 10))
+		}
 		msg.Data = data
 		if err := h.nc.PublishMsg(msg); err != nil {
+			h.release(id)
 			switch {
 			case errors.Is(err, nats.ErrMaxPayload):
 				return fmt.Errorf("cluster: publish %q: %w: %v", topic, wsrpc.ErrMessageTooLarge, err)
@@ -363,6 +376,7 @@ func (h *Hub) onPublication(subTopic string, m *nats.Msg) {
 		l  *local
 		id string
 	}
+	defer h.answerPublication(m) // queued for every subscriber here
 	h.mu.Lock()
 	ts := h.topics[subTopic]
 	if ts == nil || ts.sub != m.Sub {
@@ -560,6 +574,11 @@ type Stats struct {
 	// Disconnected: subscribers whose connection was closed because their queue was
 	// full (Disconnect).
 	Disconnected uint64
+	// PublishWaited: Publish calls of this hub that waited for slow subscribers
+	// (Config.PublishWindow); Unanswered: publications whose subscribed nodes did not
+	// all answer within Config.DeliveryTimeout (lost in a NATS outage, or a node
+	// stalled), no longer waited for.
+	PublishWaited, Unanswered uint64
 }
 
 type counters struct {
@@ -572,13 +591,15 @@ func (c *counters) load() Stats {
 
 type stats struct {
 	counters
-	natsDropped atomic.Uint64 // by NATS, on topic subscriptions since removed
+	natsDropped               atomic.Uint64 // by NATS, on topic subscriptions since removed
+	publishWaited, unanswered atomic.Uint64
 }
 
 // Stats returns this node's delivery counters.
 func (h *Hub) Stats() Stats {
 	s := h.stats.load()
 	s.Dropped += h.stats.natsDropped.Load()
+	s.PublishWaited, s.Unanswered = h.stats.publishWaited.Load(), h.stats.unanswered.Load()
 	h.mu.Lock()
 	for _, ts := range h.topics {
 		if n, err := ts.sub.Dropped(); err == nil {

@@ -212,7 +212,7 @@ func BenchmarkBurst(b *testing.B) {
 			natsURL := startNATS(b)
 			var urls []string
 			for _, id := range []string{"a", "b", "c"} {
-				urls = append(urls, startNode(b, id, natsURL, "-disconnect", "disconnect").url)
+				urls = append(urls, startNode(b, id, natsURL, "-disconnect", "disconnect", "-heartbeat", "1s").url)
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()

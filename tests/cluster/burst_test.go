@@ -16,7 +16,13 @@ import (
 func TestBurstNoLoss(t *testing.T) {
 	const burst = 10_000
 	natsURL := startNATS(t)
-	nodes := []*nodeProc{startNode(t, "a", natsURL), startNode(t, "b", natsURL), startNode(t, "c", natsURL)}
+	// The default heartbeat (1 s), as the publisher's: under -race on a loaded machine,
+	// 120,000 deliveries can starve a node past the other tests' 600 ms loss limit, and
+	// this test is about slow subscribers, not lost nodes.
+	var nodes []*nodeProc
+	for _, id := range []string{"a", "b", "c"} {
+		nodes = append(nodes, startNode(t, id, natsURL, "-heartbeat", "1s"))
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	pub, err := cluster.New(ctx, cluster.Config{NodeID: "publisher", NATSURLs: []string{natsURL}, Logger: quiet})
