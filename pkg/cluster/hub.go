@@ -89,7 +89,9 @@ type Config struct {
 	// queue is full is the topic's Overflow (Topics): by default the node waits for room.
 	DeliveryQueue int
 	// Topics configures delivery per topic (by topic name, as published); a topic not
-	// listed gets the zero TopicConfig (Backpressure).
+	// listed gets the zero TopicConfig (Backpressure). Give every hub of a deployment the
+	// same: subscribers' nodes apply the Overflow, publishers' hubs the PublishWindow of
+	// Backpressure topics.
 	Topics map[string]TopicConfig
 	// TopicBuffer bounds, in bytes, the publications of one topic this node has received
 	// from NATS but not yet queued for its subscribers (default 64 MiB): with

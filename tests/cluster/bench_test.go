@@ -216,7 +216,8 @@ func BenchmarkBurst(b *testing.B) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			pub, err := cluster.New(ctx, cluster.Config{NodeID: "publisher", NATSURLs: []string{natsURL}, Logger: quiet})
+			pub, err := cluster.New(ctx, cluster.Config{NodeID: "publisher", NATSURLs: []string{natsURL}, Logger: quiet,
+				Topics: map[string]cluster.TopicConfig{"disconnect": {Overflow: cluster.Disconnect}}})
 			if err != nil {
 				b.Fatal(err)
 			}
