@@ -52,7 +52,24 @@
 // subscribers costs no pending-call entries and no answers; a client handles both forms
 // with the same "notify" method (HandleNotify). Each publication travels once per
 // subscribed node; a node writes it to each of its subscribers through a short queue of
-// their own (Config.DeliveryQueue), so a slow subscriber delays only itself.
+// their own (Config.DeliveryQueue, 1024).
+//
+// When a subscriber reads slower than its topic is published, its queue fills up, and
+// the topic's Overflow (Config.Topics) decides; no mode drops silently, and in both the
+// subscriber's backlog on its node stays bounded:
+//
+//   - Backpressure (the default): the node waits for room. Every subscriber gets every
+//     publication once, in publish order; the topic's later publications wait on that
+//     node (in its NATS buffer, Config.TopicBuffer, 64 MiB), so the slow subscriber sets
+//     the pace of the topic on its node, and Publish waits (up to its context) once
+//     Config.PublishWindow (1024) of the publisher's publications wait there: each
+//     subscribed node answers a publication once it has queued it. A subscriber that
+//     stops reading is closed by its server after wsrpc's WriteTimeout (10 s). Counted
+//     in Stats.Waited and Stats.PublishWaited.
+//   - Disconnect: the node closes the slow subscriber's connection; its client
+//     reconnects and subscribes again, having missed what was queued for it (counted in
+//     Stats.Dropped) and what is published until it is back. The topic's other
+//     subscribers are never delayed. Counted in Stats.Disconnected.
 //
 // # Presence
 //
@@ -63,6 +80,15 @@
 // known by its id and an incarnation drawn at start: once it said goodbye (Close) or was
 // declared lost, anything of that incarnation arriving later is ignored, so its
 // connections never come back; the same id started again is a new incarnation.
+//
+// On top of the connections, each node counts those of each key value across the
+// cluster (Connections(Key("user", "42"))) and of each topic (TopicStats), and reports
+// key values going Online and Offline (WatchKeys): Online when the count goes from 0 to
+// 1, Offline when it has stayed 0 for Config.OfflineGrace (5 s). A user whose
+// connection moves to another node therefore never reads offline, whichever of its
+// old connection's end and its new connection the node sees first, and a node's short
+// NATS outage (its connections reported Disconnected, NodeLost, then Connected again
+// as its clients come back) makes no Online or Offline event.
 //
 // # Failures
 //
@@ -85,9 +111,10 @@
 //   - Publications are core NATS: at most once. Those published while a subscriber is
 //     reconnecting, or while a node is cut from NATS, are lost, not replayed. While no
 //     node fails each subscriber gets each publication at most once, in publish order
-//     (from one publisher), and exactly once as long as its delivery queue
-//     (Config.DeliveryQueue) does not overflow: overflow is dropped for that subscriber,
-//     logged and counted (Stats.Dropped).
+//     (from one publisher), and exactly once with Backpressure as long as the node's
+//     buffer of the topic (Config.TopicBuffer) does not overflow (NATS then drops, logged
+//     and counted in Stats.Dropped), or with Disconnect as long as it is not
+//     disconnected.
 //   - Cut off from NATS, Call, Notify and Publish fail with ErrUnavailable within
 //     Config.ReachTimeout (Config.WaitDuringOutage waits instead).
 //   - Calls in flight to a connection that is lost end with wsrpc.ErrConnectionLost, or

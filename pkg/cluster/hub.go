@@ -27,9 +27,11 @@ const (
 	DefaultHeartbeatInterval = time.Second
 	DefaultCallTimeout       = 30 * time.Second
 	DefaultDeliveryQueue     = 1024
+	DefaultTopicBuffer       = 64 << 20 // bytes
 	DefaultDeliveryTimeout   = 30 * time.Second
 	DefaultEmbeddedPayload   = 8 << 20 // the embedded server's max message size
 	DefaultReachTimeout      = time.Second
+	DefaultOfflineGrace      = 5 * time.Second
 
 	// NATS keepalive: a NATS connection that answers no ping for about
 	// NATSPingInterval*(NATSMaxPingsOut+1) is taken as dead (by the client, which then
@@ -76,12 +78,33 @@ type Config struct {
 	// HeartbeatInterval paces presence heartbeats (default 1 s); a node silent for three
 	// intervals is taken as gone and its connections as disconnected.
 	HeartbeatInterval time.Duration
+	// OfflineGrace is how long a key value (a user) whose last connection ended stays
+	// online, waiting for a new one, before WatchKeys reports it Offline (default 5 s;
+	// negative: none). It covers a client moving to another node, and a node's short
+	// NATS outage.
+	OfflineGrace time.Duration
 
-	// DeliveryQueue bounds the publications waiting to be written to one subscriber
-	// (default 1024); past it new ones are dropped for that subscriber and logged.
+	// DeliveryQueue bounds the publications waiting on this node to be written to one
+	// subscriber (default 1024). What happens to a publication for a subscriber whose
+	// queue is full is the topic's Overflow (Topics): by default the node waits for room.
 	DeliveryQueue int
-	// DeliveryTimeout bounds the wait for a subscriber's answer to a "notify" call
-	// (default 30 s).
+	// Topics configures delivery per topic (by topic name, as published); a topic not
+	// listed gets the zero TopicConfig (Backpressure). Give every hub of a deployment the
+	// same: subscribers' nodes apply the Overflow, publishers' hubs the PublishWindow of
+	// Backpressure topics.
+	Topics map[string]TopicConfig
+	// TopicBuffer bounds, in bytes, the publications of one topic this node has received
+	// from NATS but not yet queued for its subscribers (default 64 MiB): with
+	// Backpressure, a slow subscriber makes them wait there. Past it NATS drops them for
+	// this node (a slow consumer), logged and counted in Stats.Dropped.
+	TopicBuffer int
+	// PublishWindow bounds the publications of Backpressure topics this hub has
+	// published and that some subscribed node has not yet queued for its subscribers
+	// (default 1024; negative: no bound). At the bound Publish waits, up to its
+	// context, so that slow subscribers slow their publishers down.
+	PublishWindow int
+	// DeliveryTimeout bounds the wait for a subscriber's answer to a "notify" call, and
+	// a publisher's wait for a node's answer (PublishWindow) (default 30 s).
 	DeliveryTimeout time.Duration
 	// NotifyAsCall delivers publications to JSON-RPC 2.0 subscribers as calls that they
 	// answer, like legacy (fastapi-websocket-pubsub) subscribers always get them, instead
@@ -120,6 +143,7 @@ type Hub struct {
 
 	pres  presence
 	stats stats
+	flow  flow // publisher flow control (flow.go)
 
 	// Fencing (fence.go).
 	t0       time.Time    // monotonic base of lastTick
@@ -149,7 +173,8 @@ type local struct {
 	bmu     sync.Mutex
 	queue   []delivery
 	running bool
-	dropped int
+	room    chan struct{} // closed when the queue shrinks, for a Backpressure publication waiting
+	evicted bool          // closed for being too slow (Disconnect): deliver nothing more
 }
 
 // New starts a hub: it connects to Config.NATSURLs, or starts an embedded NATS server.
@@ -170,8 +195,17 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = DefaultHeartbeatInterval
 	}
+	if cfg.OfflineGrace == 0 {
+		cfg.OfflineGrace = DefaultOfflineGrace
+	}
 	if cfg.DeliveryQueue <= 0 {
 		cfg.DeliveryQueue = DefaultDeliveryQueue
+	}
+	if cfg.PublishWindow == 0 {
+		cfg.PublishWindow = DefaultPublishWindow
+	}
+	if cfg.TopicBuffer <= 0 {
+		cfg.TopicBuffer = DefaultTopicBuffer
 	}
 	if cfg.DeliveryTimeout <= 0 {
 		cfg.DeliveryTimeout = DefaultDeliveryTimeout
@@ -212,6 +246,11 @@ func (h *Hub) connect(ctx context.Context) error {
 		nats.PingInterval(NATSPingInterval),
 		nats.MaxPingsOutstanding(NATSMaxPingsOut),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			if errors.Is(err, nats.ErrSlowConsumer) && sub != nil {
+				h.log.Warn("cluster: publications dropped by NATS: the topic's subscribers on this node are slower than its publishers (Config.TopicBuffer)",
+					"subject", sub.Subject, "err", err)
+				return
+			}
 			h.log.Warn("cluster: nats error", "err", err)
 		}),
 	}, h.cfg.NATSOptions...)
@@ -313,6 +352,9 @@ func (h *Hub) start() error {
 		return err
 	}
 	h.hubSubs = append(h.hubSubs, sub)
+	if err := h.startFlow(); err != nil {
+		return err
+	}
 	return h.startPresence()
 }
 
@@ -364,6 +406,7 @@ func (h *Hub) Close() error {
 	h.mu.Unlock()
 	h.leave()
 	h.cancel()
+	h.pres.stopKeyTimers()
 	if h.nc != nil {
 		_ = h.nc.FlushTimeout(time.Second)
 		h.nc.Close()

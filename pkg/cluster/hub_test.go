@@ -44,7 +44,7 @@ func authUser(r *http.Request) (map[string]any, error) {
 	return nil, nil
 }
 
-func newNode(t *testing.T, cfg cluster.Config) *node {
+func newNode(t *testing.T, cfg cluster.Config, opts ...wsrpc.Option) *node {
 	t.Helper()
 	cfg.Logger = quiet
 	cfg.Keys = []string{"user"}
@@ -53,7 +53,7 @@ func newNode(t *testing.T, cfg cluster.Config) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := hub.NewServer(nil, wsrpc.WithLogger(quiet), wsrpc.WithDebug(true), wsrpc.WithAuthenticate(authUser), wsrpc.WithDialect(wsrpc.DialectAuto))
+	srv, err := hub.NewServer(nil, append([]wsrpc.Option{wsrpc.WithLogger(quiet), wsrpc.WithDebug(true), wsrpc.WithAuthenticate(authUser), wsrpc.WithDialect(wsrpc.DialectAuto)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,8 @@ type Presence struct {
 	ChannelID string            `json:"channel"`
 	Keys      map[string]string `json:"keys,omitempty"` // its values of Config.Keys
 	Since     time.Time         `json:"since"`
+	// Topics are the topics it subscribes to (Hub.Subscribe), sorted.
+	Topics []string `json:"topics,omitempty"`
 }
 
 // EventKind says what a PresenceEvent reports.
@@ -28,6 +30,10 @@ const (
 	Connected    EventKind = iota + 1 // a connection appeared
 	Disconnected                      // a connection ended (or its node left or was lost)
 	Updated                           // a connection's keys changed (Hub.Bind)
+
+	// Key events (WatchKeys).
+	Online  // a key value's first connection in the cluster appeared
+	Offline // a key value's last connection ended, and none came within Config.OfflineGrace
 )
 
 func (k EventKind) String() string {
@@ -38,6 +44,10 @@ func (k EventKind) String() string {
 		return "disconnected"
 	case Updated:
 		return "updated"
+	case Online:
+		return "online"
+	case Offline:
+		return "offline"
 	}
 	return "unknown"
 }
@@ -51,10 +61,18 @@ type PresenceEvent struct {
 	NodeLost bool
 }
 
+// KeyEvent reports that a key value (a user, with Config.Keys {"user"}) went online or
+// offline cluster-wide (WatchKeys).
+type KeyEvent struct {
+	Kind       EventKind // Online or Offline
+	Key, Value string
+}
+
 const (
 	eventConnected    = "connected"
 	eventDisconnected = "disconnected"
 	eventUpdated      = "updated"
+	eventTopics       = "topics" // its subscriptions changed: no PresenceEvent
 )
 
 // Wire forms (JSON; presence traffic is small).
@@ -86,12 +104,24 @@ type snapshotMsg struct {
 // incarnation and is welcome.
 type presence struct {
 	mu       sync.Mutex
-	inc      string                // this node's incarnation
-	seq      uint64                // this node's change counter
-	leaving  bool                  // Close has begun: no heartbeats, no snapshots
-	nodes    map[string]*nodeView  // by node id, this node included
-	buried   map[incarnation]grave // departed incarnations
-	watchers map[*watcher]struct{} // Watch subscribers
+	inc      string                               // this node's incarnation
+	seq      uint64                               // this node's change counter
+	leaving  bool                                 // Close has begun: no heartbeats, no snapshots
+	nodes    map[string]*nodeView                 // by node id, this node included
+	buried   map[incarnation]grave                // departed incarnations
+	watchers map[*watcher[PresenceEvent]]struct{} // Watch subscribers
+	kwatch   map[*watcher[KeyEvent]]struct{}      // WatchKeys subscribers
+	keyCount map[string]int                       // "key\x00value" -> connections in the cluster
+	keys     map[string]*keyState                 // "key\x00value" -> reported online
+	topics   map[string]int                       // topic -> subscribed connections in the cluster
+	grace    time.Duration                        // before Offline; <= 0: none
+}
+
+// keyState is a key value reported Online (KeyEvent), possibly on its way to Offline.
+type keyState struct {
+	key, value string
+	gen        uint64      // bumped whenever its count leaves or comes back to 0
+	timer      *time.Timer // counting down to Offline, or nil
 }
 
 type incarnation struct{ node, inc string }
@@ -106,6 +136,7 @@ type grave struct {
 func (h *Hub) graveTime() time.Duration { return max(time.Minute, 20*h.cfg.HeartbeatInterval) }
 
 type nodeView struct {
+	topics   map[string]int // topic -> its connections subscribed
 	inc      string
 	seq      uint64
 	last     time.Time
@@ -114,10 +145,11 @@ type nodeView struct {
 	snapshot bool // a snapshot has been applied
 }
 
-type watcher struct {
+type watcher[T any] struct {
 	mu     sync.Mutex
-	queue  []PresenceEvent
+	queue  []T
 	signal chan struct{}
+	accept func(T) bool // nil: everything
 }
 
 func (h *Hub) startPresence() error {
@@ -125,7 +157,12 @@ func (h *Hub) startPresence() error {
 	p.inc = randomID()[:16]
 	p.nodes = map[string]*nodeView{h.node: {inc: p.inc, entries: map[string]Presence{}, snapshot: true, last: time.Now()}}
 	p.buried = map[incarnation]grave{}
-	p.watchers = map[*watcher]struct{}{}
+	p.watchers = map[*watcher[PresenceEvent]]struct{}{}
+	p.kwatch = map[*watcher[KeyEvent]]struct{}{}
+	p.keyCount = map[string]int{}
+	p.keys = map[string]*keyState{}
+	p.topics = map[string]int{}
+	p.grace = h.cfg.OfflineGrace
 	for _, s := range []struct {
 		subj string
 		fn   nats.MsgHandler
@@ -167,6 +204,7 @@ func (h *Hub) presenceLoop() {
 			h.tick()
 			h.heartbeat()
 			h.reap()
+			h.sweepFlow()
 		}
 	}
 }
@@ -187,6 +225,9 @@ func (h *Hub) heartbeat() {
 // (called with h.mu held, so changes are numbered in the order they happen).
 func (h *Hub) presenceLocal(event string, l *local) {
 	pr := Presence{Node: h.node, ChannelID: l.ch.ID(), Keys: maps.Clone(l.keys), Since: l.since}
+	if len(l.topics) > 0 {
+		pr.Topics = slices.Sorted(maps.Keys(l.topics))
+	}
 	p := &h.pres
 	p.mu.Lock()
 	p.seq++
@@ -194,11 +235,13 @@ func (h *Hub) presenceLocal(event string, l *local) {
 	v := p.nodes[h.node]
 	v.seq = seq
 	if event == eventDisconnected {
-		delete(v.entries, pr.ChannelID)
+		p.delEntryLocked(v, pr.ChannelID)
 	} else {
-		v.entries[pr.ChannelID] = pr
+		p.putEntryLocked(v, pr)
 	}
-	p.emitLocked(PresenceEvent{Kind: kindOf(event), Presence: pr})
+	if event != eventTopics {
+		p.emitLocked(PresenceEvent{Kind: kindOf(event), Presence: pr})
+	}
 	inc := p.inc
 	p.mu.Unlock()
 	b, _ := json.Marshal(presenceMsg{Node: h.node, Inc: inc, Seq: seq, Event: event, P: &pr})
@@ -239,11 +282,13 @@ func (h *Hub) onPresenceEvent(m *nats.Msg) {
 	v.seq, v.last = msg.Seq, time.Now()
 	pr := *msg.P
 	if msg.Event == eventDisconnected {
-		delete(v.entries, pr.ChannelID)
+		p.delEntryLocked(v, pr.ChannelID)
 	} else {
-		v.entries[pr.ChannelID] = pr
+		p.putEntryLocked(v, pr)
 	}
-	p.emitLocked(PresenceEvent{Kind: kindOf(msg.Event), Presence: pr})
+	if msg.Event != eventTopics {
+		p.emitLocked(PresenceEvent{Kind: kindOf(msg.Event), Presence: pr})
+	}
 	p.mu.Unlock()
 }
 
@@ -338,7 +383,8 @@ func (h *Hub) buryLocked(node, inc string, lost bool) {
 		return
 	}
 	delete(p.nodes, node)
-	for _, e := range v.entries {
+	for id, e := range v.entries {
+		p.delEntryLocked(v, id)
 		p.emitLocked(PresenceEvent{Kind: Disconnected, Presence: e, NodeLost: lost})
 	}
 }
@@ -388,13 +434,10 @@ func (h *Hub) fetchSnapshot(node, inc string) {
 	for _, e := range snap.Entries {
 		next[e.ChannelID] = e
 	}
-	for id, old := range v.entries {
-		if _, ok := next[id]; !ok {
-			p.emitLocked(PresenceEvent{Kind: Disconnected, Presence: old})
-		}
-	}
+	// Additions first: a connection whose keys moved between two entries keeps its count.
 	for id, e := range next {
 		old, ok := v.entries[id]
+		p.putEntryLocked(v, e)
 		switch {
 		case !ok:
 			p.emitLocked(PresenceEvent{Kind: Connected, Presence: e})
@@ -402,7 +445,13 @@ func (h *Hub) fetchSnapshot(node, inc string) {
 			p.emitLocked(PresenceEvent{Kind: Updated, Presence: e})
 		}
 	}
-	v.entries, v.seq, v.snapshot, v.last = next, snap.Seq, true, time.Now()
+	for id, old := range v.entries {
+		if _, ok := next[id]; !ok {
+			p.delEntryLocked(v, id)
+			p.emitLocked(PresenceEvent{Kind: Disconnected, Presence: old})
+		}
+	}
+	v.seq, v.snapshot, v.last = snap.Seq, true, time.Now()
 }
 
 // reap drops nodes that missed three heartbeats, and forgets old graves.
@@ -430,14 +479,124 @@ func (h *Hub) reap() {
 	}
 }
 
-func (p *presence) emitLocked(ev PresenceEvent) {
-	for w := range p.watchers {
+func (p *presence) emitLocked(ev PresenceEvent) { emit(p.watchers, ev) }
+
+func emit[T any](watchers map[*watcher[T]]struct{}, ev T) {
+	for w := range watchers {
+		if w.accept != nil && !w.accept(ev) {
+			continue
+		}
 		w.mu.Lock()
 		w.queue = append(w.queue, ev)
 		w.mu.Unlock()
 		select {
 		case w.signal <- struct{}{}:
 		default:
+		}
+	}
+}
+
+// putEntryLocked adds or replaces a connection in v, counting its keys and topics.
+func (p *presence) putEntryLocked(v *nodeView, e Presence) {
+	old, had := v.entries[e.ChannelID]
+	v.entries[e.ChannelID] = e
+	p.countLocked(v, e, 1) // up first: keys it keeps never touch 0
+	if had {
+		p.countLocked(v, old, -1)
+	}
+}
+
+// delEntryLocked removes a connection from v, uncounting its keys and topics.
+func (p *presence) delEntryLocked(v *nodeView, id string) {
+	if old, ok := v.entries[id]; ok {
+		delete(v.entries, id)
+		p.countLocked(v, old, -1)
+	}
+}
+
+func (p *presence) countLocked(v *nodeView, e Presence, d int) {
+	for _, t := range e.Topics {
+		if n := p.topics[t] + d; n > 0 {
+			p.topics[t] = n
+		} else {
+			delete(p.topics, t)
+		}
+		if v.topics == nil {
+			v.topics = map[string]int{}
+		}
+		if n := v.topics[t] + d; n > 0 {
+			v.topics[t] = n
+		} else {
+			delete(v.topics, t)
+		}
+	}
+	for k, v := range e.Keys {
+		kv := k + "\x00" + v
+		n := p.keyCount[kv] + d
+		if n > 0 {
+			p.keyCount[kv] = n
+		} else {
+			delete(p.keyCount, kv)
+		}
+		switch {
+		case d > 0 && n == 1:
+			p.keyUpLocked(kv, k, v)
+		case d < 0 && n == 0:
+			p.keyDownLocked(kv)
+		}
+	}
+}
+
+// keyUpLocked: kv has a connection again. Online, unless it is online already (its
+// Offline pending is called off).
+func (p *presence) keyUpLocked(kv, k, v string) {
+	st := p.keys[kv]
+	if st == nil {
+		p.keys[kv] = &keyState{key: k, value: v}
+		emit(p.kwatch, KeyEvent{Kind: Online, Key: k, Value: v})
+		return
+	}
+	st.gen++
+	if st.timer != nil {
+		st.timer.Stop()
+		st.timer = nil
+	}
+}
+
+// keyDownLocked: kv has no connection left. Offline after the grace period, unless
+// one comes back meanwhile.
+func (p *presence) keyDownLocked(kv string) {
+	st := p.keys[kv]
+	if st == nil {
+		return
+	}
+	st.gen++
+	if p.grace <= 0 {
+		delete(p.keys, kv)
+		emit(p.kwatch, KeyEvent{Kind: Offline, Key: st.key, Value: st.value})
+		return
+	}
+	gen := st.gen
+	st.timer = time.AfterFunc(p.grace, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.keys[kv] != st || st.gen != gen {
+			return // it came back (or the hub closed)
+		}
+		delete(p.keys, kv)
+		emit(p.kwatch, KeyEvent{Kind: Offline, Key: st.key, Value: st.value})
+	})
+}
+
+// stopKeyTimers ends the pending Offline timers (Close).
+func (p *presence) stopKeyTimers() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, st := range p.keys {
+		st.gen++
+		if st.timer != nil {
+			st.timer.Stop()
+			st.timer = nil
 		}
 	}
 }
@@ -486,8 +645,42 @@ func (h *Hub) Nodes() []string {
 // them, until ctx ends or the hub closes (then the channel is closed). Events are
 // queued for a slow reader, never dropped.
 func (h *Hub) Watch(ctx context.Context) <-chan PresenceEvent {
-	out := make(chan PresenceEvent)
-	w := &watcher{signal: make(chan struct{}, 1)}
+	return watch(h, ctx, &h.pres.watchers, nil)
+}
+
+// WatchKeys returns the Online and Offline events of the values of key (e.g. "user")
+// from now on, until ctx ends or the hub closes (then the channel is closed). A value
+// is Online when the cluster has a first connection with it, and Offline when its last
+// connection ended and no other came within Config.OfflineGrace: a user whose
+// connection moves to another node (even when the new one is seen after the old one
+// ended), or whose node has a short NATS outage, stays online and makes no events.
+// The counts are those of this node's replica (Connections). Events are queued for a
+// slow reader, never dropped.
+func (h *Hub) WatchKeys(ctx context.Context, key string) <-chan KeyEvent {
+	return watch(h, ctx, &h.pres.kwatch, func(ev KeyEvent) bool { return ev.Key == key })
+}
+
+// Connections returns how many live connections t names in the cluster, as this node's
+// replica of presence knows them: the connections of a key value on every node (see
+// WatchKeys), or 0 or 1 for a channel id.
+func (h *Hub) Connections(t Target) int {
+	p := &h.pres
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t.channel == "" {
+		return p.keyCount[t.key+"\x00"+t.value]
+	}
+	for _, v := range p.nodes {
+		if _, ok := v.entries[t.channel]; ok {
+			return 1
+		}
+	}
+	return 0
+}
+
+func watch[T any](h *Hub, ctx context.Context, set *map[*watcher[T]]struct{}, accept func(T) bool) <-chan T {
+	out := make(chan T)
+	w := &watcher[T]{signal: make(chan struct{}, 1), accept: accept}
 	p := &h.pres
 	p.mu.Lock()
 	if h.ctx.Err() != nil {
@@ -495,13 +688,13 @@ func (h *Hub) Watch(ctx context.Context) <-chan PresenceEvent {
 		close(out)
 		return out
 	}
-	p.watchers[w] = struct{}{}
+	(*set)[w] = struct{}{}
 	p.mu.Unlock()
 	started := h.spawn(func() {
 		defer close(out)
 		defer func() {
 			p.mu.Lock()
-			delete(p.watchers, w)
+			delete(*set, w)
 			p.mu.Unlock()
 		}()
 		for {
@@ -529,7 +722,7 @@ func (h *Hub) Watch(ctx context.Context) <-chan PresenceEvent {
 	})
 	if !started {
 		p.mu.Lock()
-		delete(p.watchers, w)
+		delete(*set, w)
 		p.mu.Unlock()
 		close(out)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync/atomic"
 
 	"github.com/nats-io/nats.go"
@@ -125,14 +126,56 @@ func (h *Hub) RegisterMethods(m *wsrpc.Methods) {
 	})
 }
 
+// Overflow is what a node does with a publication for a subscriber whose delivery
+// queue (Config.DeliveryQueue) is full: the subscriber reads slower than the topic is
+// published. Either way the subscriber's backlog on the node stays bounded; no mode
+// drops publications silently.
+type Overflow int
+
+const (
+	// Backpressure (the default): the node waits for room in the subscriber's queue.
+	// Nothing is dropped for a subscriber that keeps reading: it gets every publication,
+	// once, in publish order. Meanwhile the topic's later publications wait on that node,
+	// for all its subscribers of the topic, in the node's NATS buffer, and their
+	// publishers wait in Publish once Config.PublishWindow of their publications wait
+	// there (the buffer, Config.TopicBuffer, bounds what publishers with no window send:
+	// past it NATS drops, counted in Stats.Dropped). A subscriber that
+	// stops reading altogether holds them up to the server's wsrpc.Config.WriteTimeout
+	// (10 s by default), after which its connection is closed (1008 "write timeout").
+	Backpressure Overflow = iota
+	// Disconnect: the node closes the slow subscriber's connection (with close code
+	// 1000, as wsrpc.Channel.Close does, and a warning in the node's log; its client
+	// reconnects and subscribes again; what was queued for it is counted in
+	// Stats.Dropped, the disconnection in Stats.Disconnected), so that it never delays
+	// the topic's other subscribers. Nothing else is dropped.
+	Disconnect
+)
+
+func (o Overflow) String() string {
+	switch o {
+	case Backpressure:
+		return "backpressure"
+	case Disconnect:
+		return "disconnect"
+	}
+	return "Overflow(" + strconv.Itoa(int(o)) + ")"
+}
+
+// TopicConfig configures the delivery of one topic (Config.Topics).
+type TopicConfig struct {
+	Overflow Overflow
+}
+
 // topicState is this node's interest in one topic.
 type topicState struct {
 	sub     *nats.Subscription
 	members map[*local]string // connection -> subscription id
+	ctr     counters          // deliveries through this subscription
 }
 
 type delivery struct {
 	params []byte
+	ctr    *counters // the topic subscription's
 }
 
 // Subscribe subscribes a connection of an attached server (e.g. from OnConnect or a
@@ -152,7 +195,7 @@ func (h *Hub) Subscribe(ctx context.Context, ch *wsrpc.Channel, topics ...string
 		h.mu.Unlock()
 		return fmt.Errorf("%w: channel %s has closed", ErrNoTarget, ch.ID())
 	}
-	added := false
+	added, joined := false, false
 	var err error
 	for _, topic := range topics {
 		if topic == "" {
@@ -172,7 +215,7 @@ func (h *Hub) Subscribe(ctx context.Context, ch *wsrpc.Channel, topics ...string
 				err = errors.Join(err, fmt.Errorf("cluster: subscribe %q: %w", topic, serr))
 				continue
 			}
-			_ = sub.SetPendingLimits(-1, 256<<20)
+			_ = sub.SetPendingLimits(-1, h.cfg.TopicBuffer)
 			ts = &topicState{sub: sub, members: map[*local]string{}}
 			h.topics[topic] = ts
 			added = true
@@ -180,6 +223,10 @@ func (h *Hub) Subscribe(ctx context.Context, ch *wsrpc.Channel, topics ...string
 		id := randomID()
 		ts.members[l] = id
 		l.topics[topic] = id
+		joined = true
+	}
+	if joined {
+		h.presenceLocal(eventTopics, l)
 	}
 	h.mu.Unlock()
 	if added {
@@ -202,10 +249,15 @@ func (h *Hub) Unsubscribe(ch *wsrpc.Channel, topics ...string) error {
 	if l == nil || l.ch != ch {
 		return fmt.Errorf("%w: channel %s is not a live connection of this node", ErrNoTarget, ch.ID())
 	}
+	left := false
 	for _, topic := range topics {
 		if _, ok := l.topics[topic]; ok {
 			h.leaveTopicLocked(l, topic)
+			left = true
 		}
+	}
+	if left {
+		h.presenceLocal(eventTopics, l)
 	}
 	return nil
 }
@@ -219,6 +271,9 @@ func (h *Hub) leaveTopicLocked(l *local, topic string) {
 	delete(ts.members, l)
 	if len(ts.members) == 0 {
 		delete(h.topics, topic)
+		if n, err := ts.sub.Dropped(); err == nil && n > 0 {
+			h.stats.natsDropped.Add(uint64(n))
+		}
 		if !h.closed {
 			_ = ts.sub.Unsubscribe()
 		}
@@ -228,7 +283,10 @@ func (h *Hub) leaveTopicLocked(l *local, topic string) {
 // Publish sends data (anything encoding/json encodes; a json.RawMessage as is) on topic
 // to every subscriber on every node. It returns once the publication is handed to NATS
 // (ErrUnavailable when the hub is cut off from NATS past Config.ReachTimeout); delivery
-// is asynchronous and not acknowledged.
+// is asynchronous. On a Backpressure topic, when Config.PublishWindow of this hub's
+// publications are not yet queued for their subscribers on some node (slow
+// subscribers), Publish first waits for one of them to be, up to ctx (then it fails
+// with ctx's error, wsrpc.ErrTimeout for a deadline, and nothing is sent).
 // Subscribers that are reconnecting when it is published miss it (core NATS, no replay).
 func (h *Hub) Publish(ctx context.Context, topic string, data any) error {
 	raw, err := marshalData(data)
@@ -273,13 +331,22 @@ func (h *Hub) publish(ctx context.Context, topics []string, data json.RawMessage
 		if topic == "" {
 			return fmt.Errorf("%w: empty topic", ErrInvalidTarget)
 		}
+		id, err := h.acquire(ctx, topic)
+		if err != nil {
+			return err
+		}
 		msg := nats.NewMsg(h.subject("t", token(topic)))
 		msg.Header.Set(hdrTopic, topic)
 		if notifier != "" {
 			msg.Header.Set(hdrNotify, notifier)
 		}
+		if id != 0 {
+			msg.Reply = h.flow.subject
+			msg.Header.Set(hdrPubID, strconv.FormatUint(id, 10))
+		}
 		msg.Data = data
 		if err := h.nc.PublishMsg(msg); err != nil {
+			h.release(id)
 			switch {
 			case errors.Is(err, nats.ErrMaxPayload):
 				return fmt.Errorf("cluster: publish %q: %w: %v", topic, wsrpc.ErrMessageTooLarge, err)
@@ -298,15 +365,18 @@ func (h *Hub) publish(ctx context.Context, topics []string, data json.RawMessage
 }
 
 // onPublication fans a publication out to this node's subscribers of topic (the
-// subscription's topic: AllTopics or the published one).
+// subscription's topic: AllTopics or the published one). It runs on the subscription's
+// own goroutine, so with Backpressure waiting here holds up only this topic.
 func (h *Hub) onPublication(subTopic string, m *nats.Msg) {
 	topic := m.Header.Get(hdrTopic)
 	notifier := m.Header.Get(hdrNotify)
 	topicJSON, _ := json.Marshal(topic)
+	overflow := h.cfg.Topics[topic].Overflow
 	type target struct {
 		l  *local
 		id string
 	}
+	defer h.answerPublication(m) // queued for every subscriber here
 	h.mu.Lock()
 	ts := h.topics[subTopic]
 	if ts == nil || ts.sub != m.Sub {
@@ -332,22 +402,48 @@ func (h *Hub) onPublication(subTopic string, m *nats.Msg) {
 		p = append(p, `,"notifier_id":null},"data":`...)
 		p = append(p, m.Data...)
 		p = append(p, '}')
-		h.deliver(t.l, delivery{params: p})
+		h.deliver(t.l, delivery{params: p, ctr: &ts.ctr}, overflow)
 	}
 }
 
 // deliver queues a publication for one subscriber; a goroutine per subscriber with
-// something queued writes them in order, so one slow subscriber delays only itself.
-func (h *Hub) deliver(l *local, d delivery) {
+// something queued writes them in order, so that a slow subscriber delays only itself
+// (and, with Backpressure, the publications of the topics it slows down). A full queue
+// makes it wait for room (Backpressure) or close the connection (Disconnect).
+func (h *Hub) deliver(l *local, d delivery, overflow Overflow) {
 	l.bmu.Lock()
-	if len(l.queue) >= h.cfg.DeliveryQueue {
-		l.dropped++
-		n := l.dropped
-		l.bmu.Unlock()
-		h.stats.dropped.Add(1)
-		if n == 1 || n%1000 == 0 {
-			h.log.Warn("cluster: subscriber too slow, publication dropped", "channel", l.ch.ID(), "dropped", n)
+	waited := false
+	for len(l.queue) >= h.cfg.DeliveryQueue && !l.evicted {
+		if overflow == Disconnect {
+			h.evictLocked(l, d)
+			l.bmu.Unlock()
+			return
 		}
+		if l.room == nil {
+			l.room = make(chan struct{})
+		}
+		room := l.room
+		l.bmu.Unlock()
+		if !waited {
+			waited = true
+			h.stats.waited.Add(1)
+			d.ctr.waited.Add(1)
+		}
+		select {
+		case <-room:
+		case <-l.ch.Done():
+		case <-h.ctx.Done():
+		}
+		l.bmu.Lock()
+		if l.ch.Err() != nil || h.ctx.Err() != nil {
+			l.bmu.Unlock()
+			h.drop(d, 1) // the connection or the hub closed meanwhile
+			return
+		}
+	}
+	if l.evicted {
+		l.bmu.Unlock()
+		h.drop(d, 1)
 		return
 	}
 	l.queue = append(l.queue, d)
@@ -356,9 +452,35 @@ func (h *Hub) deliver(l *local, d delivery) {
 	l.bmu.Unlock()
 	if start && !h.spawn(func() { h.drain(l) }) {
 		l.bmu.Lock()
+		n := len(l.queue)
 		l.running, l.queue = false, nil
 		l.bmu.Unlock()
+		h.stats.dropped.Add(uint64(n))
 	}
+}
+
+// evictLocked (l.bmu held) disconnects a subscriber whose queue overflowed, dropping
+// what was queued for it and d.
+func (h *Hub) evictLocked(l *local, d delivery) {
+	l.evicted = true
+	n := len(l.queue)
+	for _, q := range l.queue {
+		q.ctr.dropped.Add(1)
+	}
+	l.queue = nil
+	h.stats.dropped.Add(uint64(n))
+	h.drop(d, 1)
+	h.stats.disconnected.Add(1)
+	d.ctr.disconnected.Add(1)
+	h.log.Warn("cluster: subscriber too slow; closing its connection (Overflow Disconnect)",
+		"channel", l.ch.ID(), "queued", n, "queue", h.cfg.DeliveryQueue)
+	ch := l.ch
+	h.spawn(func() { _ = ch.Close() })
+}
+
+func (h *Hub) drop(d delivery, n uint64) {
+	h.stats.dropped.Add(n)
+	d.ctr.dropped.Add(n)
 }
 
 // maxUnanswered bounds the "notify" calls to one subscriber waiting for their answers.
@@ -383,12 +505,19 @@ func (h *Hub) drain(l *local) {
 		d := l.queue[0]
 		l.queue[0] = delivery{}
 		l.queue = l.queue[1:]
+		if l.room != nil {
+			close(l.room)
+			l.room = nil
+		}
 		l.bmu.Unlock()
 
 		ch := l.ch
 		if h.ctx.Err() != nil || ch.Err() != nil {
 			l.bmu.Lock()
-			h.stats.dropped.Add(uint64(len(l.queue) + 1))
+			for _, q := range l.queue {
+				q.ctr.dropped.Add(1)
+			}
+			h.drop(d, uint64(len(l.queue)+1))
 			l.queue = nil
 			l.bmu.Unlock()
 			continue
@@ -396,10 +525,11 @@ func (h *Hub) drain(l *local) {
 		if h.cfg.NotifyAsCall || ch.Dialect() != wsrpc.DialectJSONRPC {
 			p, err := ch.Go(ch.Context(), "notify", json.RawMessage(d.params))
 			if err != nil {
-				h.deliveryFailed(l, err)
+				h.deliveryFailed(l, d, err)
 				continue
 			}
 			h.stats.delivered.Add(1)
+			d.ctr.delivered.Add(1)
 			window = append(window, p)
 			if len(window) >= maxUnanswered {
 				h.awaitDelivery(l, window[0])
@@ -408,10 +538,11 @@ func (h *Hub) drain(l *local) {
 			continue
 		}
 		if err := ch.Notify(ch.Context(), "notify", json.RawMessage(d.params)); err != nil {
-			h.deliveryFailed(l, err)
+			h.deliveryFailed(l, d, err)
 			continue
 		}
 		h.stats.delivered.Add(1)
+		d.ctr.delivered.Add(1)
 	}
 }
 
@@ -423,8 +554,8 @@ func (h *Hub) awaitDelivery(l *local, p *wsrpc.Pending) {
 	}
 }
 
-func (h *Hub) deliveryFailed(l *local, err error) {
-	h.stats.dropped.Add(1)
+func (h *Hub) deliveryFailed(l *local, d delivery, err error) {
+	h.drop(d, 1)
 	if l.ch.Err() == nil {
 		h.log.Warn("cluster: delivery failed", "channel", l.ch.ID(), "err", err)
 	}
@@ -433,16 +564,80 @@ func (h *Hub) deliveryFailed(l *local, err error) {
 // Stats are counters of this node's deliveries since New.
 type Stats struct {
 	Delivered uint64 // publications written to a subscriber
-	Dropped   uint64 // publications not written: slow subscriber, closed connection, error
+	// Dropped: publications not written to a subscriber: its connection closed first
+	// (or was closed by Disconnect), a write failed, or NATS dropped them for this node
+	// before they were queued (Config.TopicBuffer overflowed).
+	Dropped uint64
+	// Waited: publications that found their subscriber's queue full and waited for room
+	// (Backpressure).
+	Waited uint64
+	// Disconnected: subscribers whose connection was closed because their queue was
+	// full (Disconnect).
+	Disconnected uint64
+	// PublishWaited: Publish calls of this hub that waited for slow subscribers
+	// (Config.PublishWindow); Unanswered: publications whose subscribed nodes did not
+	// all answer within Config.DeliveryTimeout (lost in a NATS outage, or a node
+	// stalled), no longer waited for.
+	PublishWaited, Unanswered uint64
+}
+
+type counters struct {
+	delivered, dropped, waited, disconnected atomic.Uint64
+}
+
+func (c *counters) load() Stats {
+	return Stats{Delivered: c.delivered.Load(), Dropped: c.dropped.Load(), Waited: c.waited.Load(), Disconnected: c.disconnected.Load()}
 }
 
 type stats struct {
-	delivered, dropped atomic.Uint64
+	counters
+	natsDropped               atomic.Uint64 // by NATS, on topic subscriptions since removed
+	publishWaited, unanswered atomic.Uint64
 }
 
 // Stats returns this node's delivery counters.
 func (h *Hub) Stats() Stats {
-	return Stats{Delivered: h.stats.delivered.Load(), Dropped: h.stats.dropped.Load()}
+	s := h.stats.load()
+	s.Dropped += h.stats.natsDropped.Load()
+	s.PublishWaited, s.Unanswered = h.stats.publishWaited.Load(), h.stats.unanswered.Load()
+	h.mu.Lock()
+	for _, ts := range h.topics {
+		if n, err := ts.sub.Dropped(); err == nil {
+			s.Dropped += uint64(n)
+		}
+	}
+	h.mu.Unlock()
+	return s
+}
+
+// TopicStats describes one topic as this node sees it.
+type TopicStats struct {
+	// Subscribers is the number of connections subscribed to the topic in the cluster,
+	// as this node's replica of presence knows them (AllTopics subscribers not counted).
+	Subscribers int
+	// Local is the number of this node's connections subscribed to the topic.
+	Local int
+	// Stats are this node's delivery counters for the topic, since its first local
+	// subscriber (they restart when the topic has had no local subscriber).
+	Stats
+}
+
+// TopicStats returns what this node knows of topic.
+func (h *Hub) TopicStats(topic string) TopicStats {
+	h.pres.mu.Lock()
+	out := TopicStats{Subscribers: h.pres.topics[topic]}
+	h.pres.mu.Unlock()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ts := h.topics[topic]
+	if ts == nil {
+		return out
+	}
+	out.Local, out.Stats = len(ts.members), ts.ctr.load()
+	if n, err := ts.sub.Dropped(); err == nil {
+		out.Dropped += uint64(n)
+	}
+	return out
 }
 
 // flush waits until the NATS server has processed everything sent so far.

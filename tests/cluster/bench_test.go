@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -44,7 +46,7 @@ func benchNode(b *testing.B, cfg cluster.Config) (*cluster.Hub, string) {
 
 // BenchmarkCall: one call to a client connected to node c, made on node c itself (the
 // hub calls the connection directly) and on node a (NATS request/reply over loopback TCP
-// to node c, which calls the connection and replies).
+// to node c, which calls the connection and replies), with the latency percentiles.
 func BenchmarkCall(b *testing.B) {
 	hubA, _ := benchNode(b, cluster.Config{NodeID: "a", EmbeddedListen: "127.0.0.1:0"})
 	hubC, urlC := benchNode(b, cluster.Config{NodeID: "c", NATSURLs: []string{hubA.NATSURL()}})
@@ -65,11 +67,17 @@ func BenchmarkCall(b *testing.B) {
 	}{{"local", hubC}, {"routed", hubA}} {
 		b.Run(bc.name, func(b *testing.B) {
 			var out string
+			var lat []time.Duration
 			for b.Loop() {
+				start := time.Now()
 				if err := bc.hub.Call(ctx, cluster.Key("user", "u1"), "echo", map[string]string{"text": "hi"}, &out); err != nil {
 					b.Fatal(err)
 				}
+				lat = append(lat, time.Since(start))
 			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 		})
 	}
 }
@@ -83,7 +91,9 @@ func BenchmarkFanout(b *testing.B) {
 	natsURL := startNATS(b)
 	var urls []string
 	for _, id := range []string{"a", "b", "c"} {
-		urls = append(urls, startNode(b, id, natsURL).url)
+		// The default heartbeat: accepting 10,000 connections on a small machine can
+		// starve a node for more than the tests' 600 ms loss limit.
+		urls = append(urls, startNode(b, id, natsURL, "-heartbeat", "1s").url)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -105,7 +115,7 @@ func BenchmarkFanout(b *testing.B) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			conn, err := subscribeRaw(ctx, fmt.Sprintf("%s?user=s%d", urls[i%3], i))
+			conn, err := subscribeRaw(ctx, fmt.Sprintf("%s?user=s%d", urls[i%3], i), "bench")
 			if err != nil {
 				dialErr.Store(err)
 				return
@@ -167,15 +177,15 @@ func BenchmarkFanout(b *testing.B) {
 	b.ReportMetric(float64(n*subscribers)/elapsed.Seconds(), "deliveries/s")
 }
 
-// subscribeRaw connects as a JSON-RPC 2.0 client and subscribes to "bench".
-func subscribeRaw(ctx context.Context, url string) (*websocket.Conn, error) {
+// subscribeRaw connects as a JSON-RPC 2.0 client and subscribes to topic.
+func subscribeRaw(ctx context.Context, url, topic string) (*websocket.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	conn, _, err := websocket.Dial(dctx, url, &websocket.DialOptions{Subprotocols: []string{"jsonrpc2.0"}})
 	if err != nil {
 		return nil, err
 	}
-	req := `{"jsonrpc":"2.0","id":"00000000000000000000000000000001","method":"subscribe","params":{"topics":["bench"]}}`
+	req := `{"jsonrpc":"2.0","id":"00000000000000000000000000000001","method":"subscribe","params":{"topics":["` + topic + `"]}}`
 	if err := conn.Write(dctx, websocket.MessageText, []byte(req)); err != nil {
 		return nil, err
 	}
@@ -183,4 +193,192 @@ func subscribeRaw(ctx context.Context, url string) (*websocket.Conn, error) {
 		return nil, err
 	}
 	return conn, nil
+}
+
+// BenchmarkBurst: bursts of 10,000 publications from one node (as fast as Publish
+// returns) to 30 subscribers spread over 3 node processes, each a raw JSON-RPC 2.0
+// connection reading as fast as it can, on a topic in each Overflow mode. One op is one
+// burst; "lost" counts the deliveries that never arrived (per burst), once nothing has
+// arrived for 3 s; "disconnected" the subscribers closed for being too slow (Disconnect
+// mode: a burst outruns a queue of 1,024 publications), which subscribe again before
+// the next burst.
+func BenchmarkBurst(b *testing.B) {
+	const (
+		subscribers = 30
+		burst       = 10_000
+	)
+	for _, mode := range []string{"backpressure", "disconnect"} {
+		b.Run(mode, func(b *testing.B) {
+			natsURL := startNATS(b)
+			var urls []string
+			for _, id := range []string{"a", "b", "c"} {
+				urls = append(urls, startNode(b, id, natsURL, "-disconnect", "disconnect", "-heartbeat", "1s").url)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			pub, err := cluster.New(ctx, cluster.Config{NodeID: "publisher", NATSURLs: []string{natsURL}, Logger: quiet,
+				Topics: map[string]cluster.TopicConfig{"disconnect": {Overflow: cluster.Disconnect}}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer pub.Close()
+			var received, closed atomic.Int64
+			var readers sync.WaitGroup
+			var mu sync.Mutex
+			var conns []*websocket.Conn
+			gone := make(chan int, subscribers) // subscribers disconnected by their node
+			defer func() {
+				cancel()
+				mu.Lock()
+				for _, c := range conns {
+					_ = c.CloseNow()
+				}
+				mu.Unlock()
+				readers.Wait()
+			}()
+			subscribe := func(i int) {
+				conn, err := subscribeRaw(ctx, fmt.Sprintf("%s?user=s%d", urls[i%3], i), mode)
+				if err != nil {
+					b.Fatal(err)
+				}
+				mu.Lock()
+				conns = append(conns, conn)
+				mu.Unlock()
+				readers.Add(1)
+				go func() {
+					defer readers.Done()
+					for {
+						if _, _, err := conn.Read(ctx); err != nil {
+							if ctx.Err() == nil {
+								closed.Add(1)
+								gone <- i
+							}
+							return
+						}
+						received.Add(1)
+					}
+				}()
+			}
+			for i := range subscribers {
+				subscribe(i)
+			}
+			data := map[string]any{"text": "a publication of a realistic small size", "n": 0}
+			var lost, took float64
+			for b.Loop() {
+				for again := true; again; { // they reconnect, as clients would
+					select {
+					case i := <-gone:
+						subscribe(i)
+					default:
+						again = false
+					}
+				}
+				start, base := time.Now(), received.Load()
+				want := base + burst*subscribers
+				for range burst {
+					if err := pub.Publish(ctx, mode, data); err != nil {
+						b.Fatal(err)
+					}
+				}
+				last, lastChange := received.Load(), time.Now()
+				for last < want && time.Since(lastChange) < 3*time.Second {
+					time.Sleep(5 * time.Millisecond)
+					if n := received.Load(); n != last {
+						last, lastChange = n, time.Now()
+					}
+				}
+				took += time.Since(start).Seconds()
+				lost += float64(want - last)
+			}
+			b.ReportMetric(lost/float64(b.N), "lost/burst")
+			b.ReportMetric(float64(closed.Load())/float64(b.N), "disconnected/burst")
+			b.ReportMetric(took/float64(b.N), "s/burst")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
+
+// BenchmarkRecovery: 3 node processes, 4 clients on node c that know the others
+// (wsrpc.WithFallbackURLs) and 1 on node a. One op: node c is killed (SIGKILL) or frozen
+// (SIGSTOP, then SIGCONT once the others declared it lost); the metrics are the seconds
+// until every client of node c is reachable again, by a routed call from another
+// member, from the kill, or from the SIGCONT (a frozen node's clients cannot tell that
+// it froze before their keepalive does, 20 s by default: it is when the node wakes,
+// fences itself and closes their connections that they move), and for SIGSTOP the
+// seconds until the others declared it lost (calls to its users then fail at once).
+// Nodes heartbeat every 200 ms (tests/cluster/node), so lost means 600 ms of silence.
+// Each op starts a cluster of its own (run it with -benchtime 1x or a few x).
+func BenchmarkRecovery(b *testing.B) {
+	for _, mode := range []string{"kill", "sigstop"} {
+		b.Run(mode, func(b *testing.B) {
+			var lost, reach float64
+			for b.Loop() {
+				l, r := recoverOnce(b, mode)
+				lost += l.Seconds()
+				reach += r.Seconds()
+			}
+			if mode == "sigstop" {
+				b.ReportMetric(lost/float64(b.N), "s-to-lost")
+			}
+			b.ReportMetric(reach/float64(b.N), "s-to-reachable")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
+
+func recoverOnce(b *testing.B, mode string) (lost, reach time.Duration) {
+	natsURL := startNATS(b)
+	nodes := []*nodeProc{startNode(b, "a", natsURL), startNode(b, "b", natsURL), startNode(b, "c", natsURL)}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	obs, err := cluster.New(ctx, cluster.Config{NodeID: "observer", NATSURLs: []string{natsURL}, Keys: []string{"user"},
+		HeartbeatInterval: 200 * time.Millisecond, Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer obs.Close()
+	var victims []*client
+	for i := range 4 {
+		victims = append(victims, dialClient(b, fmt.Sprintf("c%d", i), []string{nodes[2].url, nodes[0].url, nodes[1].url}))
+	}
+	dialClient(b, "a0", []string{nodes[0].url})
+	waitFor(b, 10*time.Second, "presence of every client", func() bool { return len(obs.Presence()) == 5 })
+	reachable := func() {
+		for _, cl := range victims {
+			waitFor(b, 30*time.Second, cl.user+" reachable again", func() bool {
+				cctx, cancel := context.WithTimeout(ctx, time.Second)
+				defer cancel()
+				var who string
+				return obs.Call(cctx, cluster.Key("user", cl.user), "whoami", nil, &who) == nil && who == cl.user
+			})
+		}
+	}
+	proc := nodes[2].cmd.Process
+	if mode == "kill" {
+		start := time.Now()
+		if err := proc.Kill(); err != nil {
+			b.Fatal(err)
+		}
+		reachable()
+		return 0, time.Since(start)
+	}
+	start := time.Now()
+	if err := proc.Signal(syscall.SIGSTOP); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = proc.Signal(syscall.SIGCONT) }()
+	waitFor(b, 10*time.Second, "node c declared lost", func() bool { return !slices.Contains(obs.Nodes(), "c") })
+	lost = time.Since(start)
+	woke := time.Now()
+	if err := proc.Signal(syscall.SIGCONT); err != nil {
+		b.Fatal(err)
+	}
+	reachable()
+	return lost, time.Since(woke)
+}
+
+// BenchmarkCatchUp would measure the catch-up rate of a subscriber back from a 10 s
+// disconnect; publications are core NATS, with no history to catch up from.
+func BenchmarkCatchUp(b *testing.B) {
+	b.Skip("no publication history (core NATS, at most once): nothing to catch up from")
 }

@@ -86,9 +86,9 @@ type nodeProc struct {
 	log *strings.Builder
 }
 
-func startNode(t testing.TB, id, natsURL string) *nodeProc {
+func startNode(t testing.TB, id, natsURL string, args ...string) *nodeProc {
 	t.Helper()
-	cmd := exec.Command(nodeBin, "-id", id, "-nats", natsURL, "-listen", "127.0.0.1:0")
+	cmd := exec.Command(nodeBin, append([]string{"-id", id, "-nats", natsURL, "-listen", "127.0.0.1:0"}, args...)...)
 	var logs strings.Builder
 	var mu sync.Mutex
 	cmd.Stderr = writerFunc(func(p []byte) (int, error) {
@@ -143,7 +143,7 @@ type client struct {
 	got  []int
 }
 
-func dialClient(t *testing.T, user string, urls []string) *client {
+func dialClient(t testing.TB, user string, urls []string) *client {
 	t.Helper()
 	cl := &client{user: user}
 	m := wsrpc.NewMethods()
@@ -204,7 +204,7 @@ func (cl *client) received() []int {
 }
 
 // waitFor polls cond until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {

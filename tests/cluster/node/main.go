@@ -1,7 +1,7 @@
 // Command node is one server node of the multi-process cluster test: a wsrpc server
 // attached to a cluster.Hub that joins the NATS server given with -nats.
 //
-//	node -id a -nats nats://127.0.0.1:4222 [-listen 127.0.0.1:0]
+//	node -id a -nats nats://127.0.0.1:4222 [-listen 127.0.0.1:0] [-heartbeat 200ms] [-disconnect TOPIC]
 //
 // It prints "READY ws://HOST:PORT/ws" once serving and runs until SIGINT/SIGTERM.
 // Clients connect with ?user=NAME, which makes them addressable as Key("user", NAME).
@@ -30,18 +30,23 @@ func main() {
 	id := flag.String("id", "", "node id")
 	natsURL := flag.String("nats", "", "NATS server URL (empty: embedded)")
 	listen := flag.String("listen", "127.0.0.1:0", "WebSocket listen address")
+	heartbeat := flag.Duration("heartbeat", 200*time.Millisecond, "presence heartbeat interval (lost after 3)")
+	disconnect := flag.String("disconnect", "", "a topic whose slow subscribers are disconnected (Overflow Disconnect)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("node", *id)
-	if err := run(*id, *natsURL, *listen, log); err != nil {
+	if err := run(*id, *natsURL, *listen, *heartbeat, *disconnect, log); err != nil {
 		log.Error("node failed", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(id, natsURL, listen string, log *slog.Logger) error {
+func run(id, natsURL, listen string, heartbeat time.Duration, disconnect string, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg := cluster.Config{NodeID: id, Keys: []string{"user"}, HeartbeatInterval: 200 * time.Millisecond, Logger: log}
+	cfg := cluster.Config{NodeID: id, Keys: []string{"user"}, HeartbeatInterval: heartbeat, Logger: log}
+	if disconnect != "" {
+		cfg.Topics = map[string]cluster.TopicConfig{disconnect: {Overflow: cluster.Disconnect}}
+	}
 	if natsURL != "" {
 		cfg.NATSURLs = []string{natsURL}
 	}
