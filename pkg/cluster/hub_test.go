@@ -44,11 +44,15 @@ func authUser(r *http.Request) (map[string]any, error) {
 	return nil, nil
 }
 
+const testHeartbeat = 250 * time.Millisecond
+
 func newNode(t *testing.T, cfg cluster.Config, opts ...wsrpc.Option) *node {
 	t.Helper()
 	cfg.Logger = quiet
 	cfg.Keys = []string{"user"}
-	cfg.HeartbeatInterval = 100 * time.Millisecond
+	// A node silent for three heartbeats is declared lost: 250 ms keeps a node busy on a
+	// loaded machine (race detector, other jobs) from being fenced by mistake.
+	cfg.HeartbeatInterval = testHeartbeat
 	hub, err := cluster.New(ctxT(t, 10*time.Second), cfg)
 	if err != nil {
 		t.Fatal(err)

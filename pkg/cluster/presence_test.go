@@ -70,8 +70,8 @@ func TestPresenceNoResurrectionAfterBye(t *testing.T) {
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	// Long enough for a snapshot fetch and for b to be reaped again (3 heartbeats of 100 ms).
-	timeout := time.After(700 * time.Millisecond)
+	// Long enough for a snapshot fetch and for b to be reaped again (3 heartbeats).
+	timeout := time.After(7 * testHeartbeat)
 	for {
 		select {
 		case ev := <-events:

@@ -55,7 +55,6 @@ func TestStress(t *testing.T) {
 		return twice + 1, nil
 	})
 	var bg sync.WaitGroup
-	defer bg.Wait()
 	Register(m, "push", func(ctx context.Context, p struct {
 		N int `json:"n"`
 	}) (string, error) { // notifies and pings the client later, on its own
@@ -76,7 +75,9 @@ func TestStress(t *testing.T) {
 	// Keepalive pings every 5 ms from both sides; a missed pong in 2.5 ms would drop the
 	// connection, which a loaded machine may well cause: so allow many failures.
 	keep := func(c *Config) { c.Keepalive = KeepaliveConfig{Interval: 5 * time.Millisecond, MaxFailures: 1000} }
-	_, url := startServer(t, m, keep)
+	srv, url := startServer(t, m, keep)
+	// The server's handlers add to bg: close the server (its handlers done) before waiting.
+	defer func() { _ = srv.Close(); bg.Wait() }()
 
 	const workers = 8
 	iters := envInt("WSRPC_STRESS_ITERS", 300)
