@@ -12,38 +12,11 @@ version=$(<pkg/wsrpc/VERSION)
 major=${version%%.*}
 prefix=/opt/wsrpc
 
-tmp=$(mktemp -d)
-server=
-cleanup() {
-	if [[ -n $server ]]; then
-		kill "$server" 2>/dev/null || true
-		wait "$server" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+suite=test-install-c
+# shellcheck source=tests/install/lib.sh
+source tests/install/lib.sh # (the working directory is the repository)
 root=$tmp/root
 lib=$root$prefix/lib
-
-passed=0
-ok() {
-	passed=$((passed + 1))
-	echo "ok   $*"
-}
-fail() {
-	echo "FAIL $*" >&2
-	[[ -s $tmp/detail ]] && sed 's/^/     /' "$tmp/detail" >&2
-	echo "test-install-c: $passed passed, 1 failed"
-	exit 1
-}
-expect() { # expect DESCRIPTION WANT GOT
-	if [[ "$2" == "$3" ]]; then
-		ok "$1"
-	else
-		printf 'got:  %s\nwant: %s\n' "$3" "$2" >"$tmp/detail"
-		fail "$1"
-	fi
-}
 
 "$MAKE" --no-print-directory install DESTDIR="$root" PREFIX="$prefix"
 
@@ -116,4 +89,4 @@ if ! LD_LIBRARY_PATH=$lib WSRPC_LOG=off "$tmp/test-capi" >"$tmp/detail" 2>&1; th
 fi
 ok "tests/c/test_capi.c against the installed library: $(tail -1 "$tmp/detail")"
 
-echo "test-install-c: $passed passed, 0 failed"
+finish

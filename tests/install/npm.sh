@@ -18,36 +18,9 @@ JS_TESTS=${JS_TESTS:-$repo/tests/js}
 ESBUILD_VERSION=0.28.2
 WS_VERSION=8.18.3
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-passed=0
-ok() {
-	passed=$((passed + 1))
-	echo "ok   $*"
-}
-fail() {
-	echo "FAIL $*" >&2
-	[[ -s $tmp/detail ]] && sed 's/^/     /' "$tmp/detail" >&2
-	echo "test-npm: $passed passed, 1 failed"
-	exit 1
-}
-expect() { # expect DESCRIPTION WANT GOT
-	if [[ "$2" == "$3" ]]; then
-		ok "$1"
-	else
-		printf 'got:  %s\nwant: %s\n' "$3" "$2" >"$tmp/detail"
-		fail "$1"
-	fi
-}
+suite=test-npm
+# shellcheck source=tests/install/lib.sh
+source tests/install/lib.sh # (the working directory is the repository)
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_port() { # wait_port PORT PID LOG
 	for _ in $(seq 100); do
@@ -116,7 +89,7 @@ node_client() { # node_client NODE LABEL
 	cp "$tmp/node.out" "$tmp/detail"
 	expect "Node $2: \"wsrpc\" resolves to the installed dist/node.mjs" "entry $pkg/dist/node.mjs" "$(grep '^entry ' "$tmp/node.out")"
 	expect "Node $2: version()" "version $version" "$(grep '^version ' "$tmp/node.out")"
-	for line in "server called allow_queries()" 'concat = "hello world"' done; do
+	for line in "server called allow_queries()" 'concat = "hello world"' 'done'; do
 		grep -qxF "$line" "$tmp/node.out" || fail "Node $2: output has no line '$line'"
 	done
 	ok "Node $2: node-client.mjs against bidi-server: $(grep '^concat' "$tmp/node.out")"
@@ -245,4 +218,4 @@ for line in "server called allow_queries()" 'concat = "hello world"'; do
 done
 ok "Chromium: the bundled page against bidi-server: $(grep '^concat' "$tmp/browser.out")"
 
-echo "test-npm: $passed passed, 0 failed"
+finish

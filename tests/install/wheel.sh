@@ -13,36 +13,9 @@ whl=$(realpath "$1")
 version=$(<pkg/wsrpc/VERSION)
 major=${version%%.*}
 
-tmp=$(mktemp -d)
-server=
-cleanup() {
-	if [[ -n $server ]]; then
-		kill "$server" 2>/dev/null || true
-		wait "$server" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-passed=0
-ok() {
-	passed=$((passed + 1))
-	echo "ok   $*"
-}
-fail() {
-	echo "FAIL $*" >&2
-	[[ -s $tmp/detail ]] && sed 's/^/     /' "$tmp/detail" >&2
-	echo "test-wheel: $passed passed, 1 failed"
-	exit 1
-}
-expect() { # expect DESCRIPTION WANT GOT
-	if [[ "$2" == "$3" ]]; then
-		ok "$1"
-	else
-		printf 'got:  %s\nwant: %s\n' "$3" "$2" >"$tmp/detail"
-		fail "$1"
-	fi
-}
+suite=test-wheel
+# shellcheck source=tests/install/lib.sh
+source tests/install/lib.sh # (the working directory is the repository)
 
 # The file name says what pip and the index go by.
 expect "wheel file name" "wsrpc_go-$version-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl" "$(basename "$whl")"
@@ -123,4 +96,4 @@ done
 grep -qE '^server called allow_exit\(delay=[0-9.]+\)$' "$tmp/client.out" || fail "client.py was not called allow_exit"
 ok "examples/python/client.py against bidi-server: $(grep -F concat "$tmp/client.out")"
 
-echo "test-wheel: $passed passed, 0 failed"
+finish
