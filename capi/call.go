@@ -62,17 +62,8 @@ func wsrpc_client_call_start(h C.uintptr_t, method, params *C.char, timeoutMS C.
 		return report(fail(stInvalidArg, "call is NULL (the out pointer for the pending call)"), errOut)
 	}
 	*out = 0
-	cl, f := lookupClient(h)
+	cl, conn, a, f := clientCall(h, method, params, timeoutMS)
 	if f != nil {
-		return report(f, errOut)
-	}
-	a, f := parseCall(method, params, timeoutMS)
-	if f != nil {
-		return report(f, errOut)
-	}
-	conn, f := cl.current()
-	if f != nil {
-		a.cancel()
 		return report(f, errOut)
 	}
 	return report(startCall(conn, a, cl.cfg.DefaultTimeout, out), errOut)
@@ -85,17 +76,8 @@ func wsrpc_server_call_start(h C.uintptr_t, chanID, method, params *C.char, time
 		return report(fail(stInvalidArg, "call is NULL (the out pointer for the pending call)"), errOut)
 	}
 	*out = 0
-	s, f := lookupServer(h)
+	s, ch, a, f := serverCall(h, chanID, method, params, timeoutMS)
 	if f != nil {
-		return report(f, errOut)
-	}
-	a, f := parseCall(method, params, timeoutMS)
-	if f != nil {
-		return report(f, errOut)
-	}
-	ch, f := s.channel(chanID)
-	if f != nil {
-		a.cancel()
 		return report(f, errOut)
 	}
 	return report(startCall(ch, a, s.cfg.DefaultTimeout, out), errOut)

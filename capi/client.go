@@ -156,17 +156,8 @@ func wsrpc_client_call(h C.uintptr_t, method, params *C.char, timeoutMS C.int, r
 		*result = nil
 	}
 	defer guard(errOut, &st)
-	cl, f := lookupClient(h)
+	_, conn, a, f := clientCall(h, method, params, timeoutMS)
 	if f != nil {
-		return report(f, errOut)
-	}
-	a, f := parseCall(method, params, timeoutMS)
-	if f != nil {
-		return report(f, errOut)
-	}
-	conn, f := cl.current()
-	if f != nil {
-		a.cancel()
 		return report(f, errOut)
 	}
 	return report(syncCall(conn, a, result), errOut)
@@ -175,20 +166,11 @@ func wsrpc_client_call(h C.uintptr_t, method, params *C.char, timeoutMS C.int, r
 //export wsrpc_client_call_async
 func wsrpc_client_call_async(h C.uintptr_t, method, params *C.char, timeoutMS C.int, fn, user C.uintptr_t, errOut *C.wsrpc_error) (st C.int) {
 	defer guard(errOut, &st)
-	cl, f := lookupClient(h)
-	if f != nil {
-		return report(f, errOut)
-	}
 	if fn == 0 {
 		return report(fail(stInvalidArg, "completion callback is NULL"), errOut)
 	}
-	a, f := parseCall(method, params, timeoutMS)
+	cl, conn, a, f := clientCall(h, method, params, timeoutMS)
 	if f != nil {
-		return report(f, errOut)
-	}
-	conn, f := cl.current()
-	if f != nil {
-		a.cancel()
 		return report(f, errOut)
 	}
 	return report(asyncCall(cl.id, cl.gate, conn, a, fn, user), errOut)

@@ -371,6 +371,44 @@ type callArgs struct {
 }
 
 // parseCall validates the arguments common to calls and notifications.
+// clientCall resolves what every call and notification through a client starts with: its
+// handle, the method and params, and the current connection. On success the caller owns
+// a (a.cancel when done).
+func clientCall(h C.uintptr_t, method, params *C.char, timeoutMS C.int) (*client, *wsrpc.Client, *callArgs, *failure) {
+	cl, f := lookupClient(h)
+	if f != nil {
+		return nil, nil, nil, f
+	}
+	a, f := parseCall(method, params, timeoutMS)
+	if f != nil {
+		return nil, nil, nil, f
+	}
+	conn, f := cl.current()
+	if f != nil {
+		a.cancel()
+		return nil, nil, nil, f
+	}
+	return cl, conn, a, nil
+}
+
+// serverCall is clientCall for a server and one of its connections.
+func serverCall(h C.uintptr_t, chanID, method, params *C.char, timeoutMS C.int) (*server, *wsrpc.Channel, *callArgs, *failure) {
+	s, f := lookupServer(h)
+	if f != nil {
+		return nil, nil, nil, f
+	}
+	a, f := parseCall(method, params, timeoutMS)
+	if f != nil {
+		return nil, nil, nil, f
+	}
+	ch, f := s.channel(chanID)
+	if f != nil {
+		a.cancel()
+		return nil, nil, nil, f
+	}
+	return s, ch, a, nil
+}
+
 func parseCall(method, params *C.char, timeoutMS C.int) (*callArgs, *failure) {
 	name, ok := gostr(method)
 	if !ok || name == "" {

@@ -155,17 +155,8 @@ func wsrpc_server_call(h C.uintptr_t, chanID, method, params *C.char, timeoutMS 
 		*result = nil
 	}
 	defer guard(errOut, &st)
-	s, f := lookupServer(h)
+	_, ch, a, f := serverCall(h, chanID, method, params, timeoutMS)
 	if f != nil {
-		return report(f, errOut)
-	}
-	a, f := parseCall(method, params, timeoutMS)
-	if f != nil {
-		return report(f, errOut)
-	}
-	ch, f := s.channel(chanID)
-	if f != nil {
-		a.cancel()
 		return report(f, errOut)
 	}
 	return report(syncCall(ch, a, result), errOut)
@@ -174,20 +165,11 @@ func wsrpc_server_call(h C.uintptr_t, chanID, method, params *C.char, timeoutMS 
 //export wsrpc_server_call_async
 func wsrpc_server_call_async(h C.uintptr_t, chanID, method, params *C.char, timeoutMS C.int, fn, user C.uintptr_t, errOut *C.wsrpc_error) (st C.int) {
 	defer guard(errOut, &st)
-	s, f := lookupServer(h)
-	if f != nil {
-		return report(f, errOut)
-	}
 	if fn == 0 {
 		return report(fail(stInvalidArg, "completion callback is NULL"), errOut)
 	}
-	a, f := parseCall(method, params, timeoutMS)
+	s, ch, a, f := serverCall(h, chanID, method, params, timeoutMS)
 	if f != nil {
-		return report(f, errOut)
-	}
-	ch, f := s.channel(chanID)
-	if f != nil {
-		a.cancel()
 		return report(f, errOut)
 	}
 	return report(asyncCall(s.id, s.gate, ch, a, fn, user), errOut)
