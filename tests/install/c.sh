@@ -63,14 +63,7 @@ expect "c-client loads the installed library" "$lib/libwsrpc.so.$major" \
 	"$(sed -n 's/^\s*libwsrpc\.so\.[0-9]* => \(\S*\) .*/\1/p' "$tmp/detail")"
 
 # ... run against the Go example server on a free port.
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-build/bin/bidi-server -addr "127.0.0.1:$port" -wait 200ms >"$tmp/server.log" 2>&1 &
-server=$!
-for _ in $(seq 100); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-	kill -0 "$server" 2>/dev/null || { cp "$tmp/server.log" "$tmp/detail"; fail "bidi-server exited"; }
-	sleep 0.1
-done
+start_bidi_server
 if ! LD_LIBRARY_PATH=$lib timeout 60 "$tmp/c-client" "ws://127.0.0.1:$port/ws" >"$tmp/client.out" 2>&1; then
 	cat "$tmp/client.out" "$tmp/server.log" >"$tmp/detail"
 	fail "c-client against bidi-server"

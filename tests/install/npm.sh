@@ -21,16 +21,6 @@ WS_VERSION=8.18.3
 suite=test-npm
 # shellcheck source=tests/install/lib.sh
 source tests/install/lib.sh # (the working directory is the repository)
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() { # wait_port PORT PID LOG
-	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		kill -0 "$2" 2>/dev/null || { cp "$3" "$tmp/detail"; fail "server on port $1 exited"; }
-		sleep 0.1
-	done
-	cp "$3" "$tmp/detail"
-	fail "nothing listens on port $1"
-}
 
 # The project: the tarball, esbuild, ws (Node 20 has no global WebSocket).
 app=$tmp/app
@@ -51,10 +41,7 @@ cmp -s "$pkg/dist/wsrpc.wasm" build/js/wsrpc.wasm || fail "the installed wsrpc.w
 ok "the installed wsrpc.wasm is build/js/wsrpc.wasm"
 
 # The Go example server, on a free port; pages from another origin may connect.
-port=$(free_port)
-build/bin/bidi-server -addr "127.0.0.1:$port" -wait 200ms -origins '127.0.0.1:*' >"$tmp/server.log" 2>&1 &
-pids+=($!)
-wait_port "$port" "${pids[-1]}" "$tmp/server.log"
+start_bidi_server -origins '127.0.0.1:*'
 url=ws://127.0.0.1:$port/ws
 
 # Node: the package by its name, from the project's directory.
@@ -159,7 +146,7 @@ cp build/js/wsrpc.wasm.gz "$app/out/$hashed.gz"
 
 static_port=$(free_port)
 build/bin/static-server -addr "127.0.0.1:$static_port" -root "$app/out" -js "$app/out" >"$tmp/static.log" 2>&1 &
-pids+=($!)
+pids+=("$!")
 wait_port "$static_port" "${pids[-1]}" "$tmp/static.log"
 page=http://127.0.0.1:$static_port
 

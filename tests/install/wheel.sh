@@ -77,14 +77,7 @@ expect "bundled library exports only the functions wsrpc.h declares" "$(cat "$tm
 
 # examples/python/client.py, copied out, against the Go example server on a free port.
 cp examples/python/client.py "$tmp/work/client.py"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-build/bin/bidi-server -addr "127.0.0.1:$port" -wait 200ms >"$tmp/server.log" 2>&1 &
-server=$!
-for _ in $(seq 100); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-	kill -0 "$server" 2>/dev/null || { cp "$tmp/server.log" "$tmp/detail"; fail "bidi-server exited"; }
-	sleep 0.1
-done
+start_bidi_server
 if ! run client.py --url "ws://127.0.0.1:$port/ws" >"$tmp/client.out" 2>&1 </dev/null; then
 	cat "$tmp/client.out" "$tmp/server.log" >"$tmp/detail"
 	fail "examples/python/client.py against bidi-server"
