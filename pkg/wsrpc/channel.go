@@ -761,6 +761,11 @@ func (c *Channel) serve(ctx context.Context, r request) {
 			return
 		}
 		out = wire.EncodeError(id, c.errorObject(name, err))
+	} else if len(result) >= wire.LargeResult {
+		// Assembled in a reused buffer (see largebuf.go): once sent (or cloned into a
+		// batch reply), nothing refers to it.
+		out = wire.AppendResult(getLargeBuf(wire.ResultSize(id, result)), id, result)
+		defer putLargeBuf(out)
 	} else {
 		out = wire.AppendResult(*buf, id, result)
 	}
