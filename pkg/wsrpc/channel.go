@@ -90,7 +90,7 @@ type Channel struct {
 	// and cancelQ the cancellations of our own calls waiting to be sent.
 	ext      bool
 	imu      sync.Mutex
-	inflight map[string]*inflight
+	inflight map[string]*handlerCtx
 	cancelQ  chan []byte
 }
 
@@ -596,7 +596,8 @@ func (c *Channel) reportError(err error) {
 func (c *Channel) dispatch(r request) {
 	if c.cfg.Sequential {
 		if c.ext && r.id != nil && !r.legacy {
-			r.tracked = c.track(r.id)
+			r.tracked = &handlerCtx{Context: c.ctx, c: c}
+			c.track(r.tracked, r.id)
 		}
 		c.handlers.Add(1)
 		c.serve(c.ctx, r)
@@ -642,7 +643,8 @@ func (c *Channel) dispatch(r request) {
 		return
 	}
 	if c.ext && r.id != nil && !legacy {
-		r.tracked = c.track(id)
+		r.tracked = &handlerCtx{Context: c.ctx, c: c}
+		c.track(r.tracked, id)
 	}
 	c.handlers.Add(1)
 	c.workers.run(c, r)
@@ -658,6 +660,13 @@ type handlerCtx struct {
 	in       int64
 	msg      int // size of the message the request came in
 	released atomic.Bool
+	// On extended connections the peer may cancel the request (see Channel.track).
+	cancellable bool
+	key         string // the request's id (IDKey), in the inflight table
+	cmu         sync.Mutex
+	done        chan struct{} // made by the first Done
+	err         error
+	stop        func() bool // stops watching the channel's context
 }
 
 type handlerKey struct{}
@@ -709,11 +718,13 @@ func Detach(ctx context.Context) {}
 // serve runs one request and sends its reply. It calls handlers.Done and gives back what
 // the request holds (handlerCtx).
 func (c *Channel) serve(ctx context.Context, r request) {
-	if r.tracked != nil {
-		ctx = r.tracked.ctx
-		defer c.untrack(r.tracked)
+	h := r.tracked
+	if h != nil {
+		defer c.untrack(h)
+	} else {
+		h = &handlerCtx{Context: ctx, c: c}
 	}
-	h := &handlerCtx{Context: ctx, c: c, slot: r.slot, in: r.in, msg: r.msg}
+	h.slot, h.in, h.msg = r.slot, r.in, r.msg
 	c.running.Add(1)
 	defer c.running.Add(-1)
 	defer h.release()
@@ -824,9 +835,10 @@ func (c *Channel) invoke(ctx context.Context, name string, params []byte, legacy
 	}()
 	if m.encoded != nil && !m.stringify {
 		out, err := m.encoded(ctx, params, dst)
-		var ee errEncodeResult
-		if errors.As(err, &ee) {
-			return nil, &paramError{kind: "TypeError", method: name, detail: "result is not JSON-serialisable", debug: ee.err.Error()}
+		if err != nil {
+			if ee, ok := err.(errEncodeResult); ok { // (errors.As here would allocate on every call)
+				return nil, &paramError{kind: "TypeError", method: name, detail: "result is not JSON-serialisable", debug: ee.err.Error()}
+			}
 		}
 		return out, err
 	}

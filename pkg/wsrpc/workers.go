@@ -20,8 +20,9 @@ type request struct {
 	// batch, when set, takes the reply (entry idx of a batch's answer) instead of send.
 	batch *batchReply
 	idx   int
-	// tracked: the peer may cancel it (extended connections; see Channel.track).
-	tracked *inflight
+	// tracked: its handler context, which the peer may cancel (extended connections;
+	// see Channel.track).
+	tracked *handlerCtx
 }
 
 // workers runs requests on reusable goroutines: a goroutine that finished a request takes
