@@ -71,6 +71,7 @@ type Channel struct {
 	// outstanding took to be answered (Config.SpinWait).
 	loneAnswer atomic.Int64
 	workers    workers
+	ordered    orderedQueue // Config.OrderedNotifications
 	running    atomic.Int64 // requests and notifications being handled (Server.Shutdown)
 	out        byteBudget   // bytes of outgoing messages being written (Config.MaxOutgoingBytes)
 	in         byteBudget   // bytes of incoming requests being handled (Config.MaxIncomingBytes)
@@ -605,6 +606,15 @@ func (c *Channel) dispatch(r request) {
 	}
 	id, name, legacy := r.id, r.name, r.legacy
 	r.in = int64(len(r.params) + len(name))
+	if id == nil && r.batch == nil && c.cfg.OrderedNotifications {
+		// One at a time, in order, on the ordered runner; bounded by MaxIncomingBytes
+		// (not by handler slots: one runs at a time).
+		if c.in.take(r.in, 0, c.done) {
+			c.handlers.Add(1)
+			c.ordered.push(c, r)
+		}
+		return
+	}
 	if c.handlerSem != nil {
 		if id == nil {
 			select {
