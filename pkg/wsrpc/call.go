@@ -3,7 +3,7 @@ package wsrpc
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -310,11 +310,14 @@ func (c *Channel) registerPending(p *Pending, custom string) ([]byte, error) {
 	key := custom
 	var idRaw []byte
 	if custom == "" {
-		// One allocation for the entry, its id text and its key.
-		var b [16]byte
-		_, _ = rand.Read(b[:])
+		// One allocation for the entry, its id text and its key. The id is 32 hex digits
+		// like Python's uuid4().hex: the channel's random prefix, then a counter (unique
+		// on the channel; no random read per call).
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], c.callSeq.Add(1))
 		p.idBuf[0], p.idBuf[33] = '"', '"'
-		hex.Encode(p.idBuf[1:33], b[:])
+		copy(p.idBuf[1:17], c.callPrefix[:])
+		hex.Encode(p.idBuf[17:33], b[:])
 		idRaw = p.idBuf[:]
 		key = unsafe.String(&p.idBuf[1], 32) // idBuf is never written again
 	} else if n := utf8.RuneCountInString(key); n > wire.MaxIDLength {

@@ -26,6 +26,8 @@ import (
 // handler can call the peer back.
 type Channel struct {
 	id          string
+	callPrefix  [16]byte      // hex; generated call ids start with it (registerPending)
+	callSeq     atomic.Uint64 // and end with this counter
 	conn        conn
 	cfg         *Config
 	methods     *Methods
@@ -116,6 +118,7 @@ func newID() string {
 func newChannel(c conn, cfg *Config, methods *Methods, subprotocol string, values map[string]any) *Channel {
 	ch := &Channel{
 		id:          newID(),
+		callPrefix:  [16]byte([]byte(newID()[:16])),
 		conn:        c,
 		cfg:         cfg,
 		methods:     methods,
