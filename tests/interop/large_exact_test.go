@@ -108,6 +108,16 @@ var pyPeers = []pyPeer{
 	}},
 }
 
+// replyOfSize returns how many units and what ASCII suffix make the peer's reply to call id
+// exactly size bytes (a unit's encoding is the same wherever it stands; an ASCII letter is
+// one byte).
+func (p pyPeer) replyOfSize(id, unit string, size int) (units int, suffix string) {
+	base := len(p.reply(id, ""))
+	perUnit := len(p.reply(id, unit)) - base
+	units = (size - base) / perUnit
+	return units, strings.Repeat("a", size-base-units*perUnit)
+}
+
 // firstDiff describes where two byte strings first differ.
 func firstDiff(got, want []byte) string {
 	i := 0
@@ -280,10 +290,7 @@ func TestLargeExactGoClientPyServer(t *testing.T) {
 				}},
 				{"reply_at_limit_byte_exact", func(ctx context.Context) error {
 					id := nextID()
-					base := len(peer.reply(id, ""))
-					perUnit := len(peer.reply(id, unit)) - base
-					k := (exactLimit - base) / perUnit
-					suffix := strings.Repeat("a", exactLimit-base-k*perUnit)
+					k, suffix := peer.replyOfSize(id, unit, exactLimit)
 					text := strings.Repeat(unit, k) + suffix
 					want := peer.reply(id, text)
 					if len(want) != exactLimit {
@@ -313,10 +320,7 @@ func TestLargeExactGoClientPyServer(t *testing.T) {
 			t.Run("reply_over_limit_closes_1009", func(t *testing.T) {
 				c2 := dial(t)
 				id := nextID()
-				base := len(peer.reply(id, ""))
-				perUnit := len(peer.reply(id, unit)) - base
-				k := (exactLimit - base) / perUnit
-				suffix := strings.Repeat("a", exactLimit-base-k*perUnit+1)
+				k, suffix := peer.replyOfSize(id, unit, exactLimit+1)
 				if n := len(peer.reply(id, strings.Repeat(unit, k)+suffix)); n != exactLimit+1 {
 					t.Fatalf("predicted a reply of %d bytes, want %d", n, exactLimit+1)
 				}
