@@ -1,0 +1,252 @@
+package cluster_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wsrpc/wsrpc/pkg/cluster"
+	"github.com/wsrpc/wsrpc/pkg/wsrpc"
+)
+
+// durableNodes returns two nodes (a embeds NATS with JetStream) on which "orders" is
+// durable, keeping at most maxMsgs publications.
+func durableNodes(t *testing.T, maxMsgs int64) (a, b *node) {
+	topics := map[string]cluster.TopicConfig{"orders": {Durable: true, MaxMsgs: maxMsgs}}
+	a = newNode(t, cluster.Config{NodeID: "a", EmbeddedListen: "127.0.0.1:0", Topics: topics, StoreDir: t.TempDir()})
+	b = newNode(t, cluster.Config{NodeID: "b", NATSURLs: []string{a.hub.NATSURL()}, Topics: topics})
+	return a, b
+}
+
+// recorder receives publications through a Resumer and records their seq, offset and
+// the answers to its subscriptions.
+type recorder struct {
+	r    *cluster.Resumer
+	mu   sync.Mutex
+	seqs []int
+	offs []uint64
+	recs []map[string]cluster.Recovery
+	errs []error
+}
+
+func newRecorder(topics ...string) *recorder {
+	rc := &recorder{}
+	rc.r = cluster.NewResumer(func(ctx context.Context, n cluster.Notification) {
+		var v struct{ Seq int }
+		_ = json.Unmarshal(n.Data, &v)
+		rc.mu.Lock()
+		rc.seqs = append(rc.seqs, v.Seq)
+		rc.offs = append(rc.offs, n.Subscription.Offset)
+		rc.mu.Unlock()
+	}, topics...)
+	rc.r.OnResubscribe = func(rec map[string]cluster.Recovery, err error) {
+		rc.mu.Lock()
+		rc.recs = append(rc.recs, rec)
+		rc.errs = append(rc.errs, err)
+		rc.mu.Unlock()
+	}
+	return rc
+}
+
+// dial connects a client that subscribes through the recorder's Resumer, and waits for
+// the subscription's answer.
+func (rc *recorder) dial(t *testing.T, url string, opts ...wsrpc.Option) *wsrpc.Client {
+	t.Helper()
+	rc.mu.Lock()
+	n := len(rc.recs)
+	rc.mu.Unlock()
+	m := wsrpc.NewMethods()
+	rc.r.Register(m)
+	c, err := wsrpc.Dial(ctxT(t, 10*time.Second), url+"?user=rec",
+		append([]wsrpc.Option{wsrpc.WithLogger(quiet), wsrpc.WithMethods(m), wsrpc.WithOnConnect(rc.r.OnConnect),
+			func(c *wsrpc.Config) { c.Sequential = true }}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	waitUntil(t, "the subscription's answer", func() bool {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		return len(rc.recs) > n
+	})
+	return c
+}
+
+func (rc *recorder) last() (map[string]cluster.Recovery, error) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.recs[len(rc.recs)-1], rc.errs[len(rc.errs)-1]
+}
+
+func (rc *recorder) received() []int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]int(nil), rc.seqs...)
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// expectSeqs waits for len(want) publications and checks that they are exactly want.
+func (rc *recorder) expectSeqs(t *testing.T, want []int) {
+	t.Helper()
+	waitUntil(t, "publications", func() bool { return len(rc.received()) >= len(want) })
+	time.Sleep(100 * time.Millisecond) // room for duplicates to show up
+	got := rc.received()
+	if len(got) != len(want) {
+		t.Fatalf("got %d publications %v, want %v", len(got), got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("publication %d is %d, want %d (got %v)", i, got[i], want[i], got)
+		}
+	}
+}
+
+func publishSeqs(t *testing.T, h *cluster.Hub, topic string, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		if err := h.Publish(ctxT(t, 10*time.Second), topic, map[string]int{"seq": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func seqs(from, to int) []int {
+	out := make([]int, 0, to-from)
+	for i := from; i < to; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+// A subscriber of a durable topic that disconnects and comes back through another node
+// receives exactly what was published meanwhile, in order, with Recovered; offsets
+// follow each other.
+func TestDurableRecoveryOnAnotherNode(t *testing.T) {
+	for _, dialect := range []wsrpc.Dialect{wsrpc.DialectJSONRPC, wsrpc.DialectLegacy} {
+		t.Run(dialect.String(), func(t *testing.T) {
+			opts := []wsrpc.Option{wsrpc.WithDialect(dialect)}
+			if dialect == wsrpc.DialectLegacy { // as Python's PubSubClient: no subprotocol
+				opts = append(opts, wsrpc.WithSubprotocols())
+			}
+			a, b := durableNodes(t, 0)
+			rc := newRecorder("orders")
+			c := rc.dial(t, a.url, opts...)
+			rec, err := rc.last()
+			if err != nil || rec["orders"].Recovered || rec["orders"].Epoch == "" {
+				t.Fatalf("first subscription: %+v, %v", rec, err)
+			}
+			waitUntil(t, "the subscription on b's view", func() bool { return b.hub.TopicStats("orders").Subscribers == 1 })
+			publishSeqs(t, b.hub, "orders", 0, 10)
+			rc.expectSeqs(t, seqs(0, 10))
+			_ = c.Close()
+			waitUntil(t, "the subscriber gone", func() bool { return a.hub.TopicStats("orders").Subscribers == 0 })
+			publishSeqs(t, a.hub, "orders", 10, 25) // missed
+
+			rc.dial(t, b.url, opts...)
+			rec, err = rc.last()
+			if err != nil || !rec["orders"].Recovered || rec["orders"].TooOld {
+				t.Fatalf("recovery: %+v, %v", rec, err)
+			}
+			publishSeqs(t, a.hub, "orders", 25, 30)
+			rc.expectSeqs(t, seqs(0, 30))
+			rc.mu.Lock()
+			for i, off := range rc.offs {
+				if off != rc.offs[0]+uint64(i) {
+					t.Errorf("offsets %v do not follow each other", rc.offs)
+					break
+				}
+			}
+			rc.mu.Unlock()
+			if p, ok := rc.r.Position("orders"); !ok || p.Epoch != rec["orders"].Epoch {
+				t.Fatalf("position %+v", p)
+			}
+		})
+	}
+}
+
+// Retention (MaxMsgs) dropped part of what a subscriber missed: it is told TooOld and
+// gets what the history still holds.
+func TestDurableTooOld(t *testing.T) {
+	a, b := durableNodes(t, 5)
+	rc := newRecorder("orders")
+	c := rc.dial(t, a.url)
+	publishSeqs(t, a.hub, "orders", 0, 3)
+	rc.expectSeqs(t, seqs(0, 3))
+	_ = c.Close()
+	waitUntil(t, "the subscriber gone", func() bool { return a.hub.TopicStats("orders").Subscribers == 0 })
+	publishSeqs(t, a.hub, "orders", 3, 13) // the history keeps 8..12
+	rc.dial(t, b.url)
+	rec, err := rc.last()
+	if err != nil || rec["orders"].Recovered || !rec["orders"].TooOld {
+		t.Fatalf("recovery past retention: %+v, %v", rec, err)
+	}
+	rc.expectSeqs(t, append(seqs(0, 3), seqs(8, 13)...))
+}
+
+// An offset the topic never reached is a clear error; a subscription without "since"
+// answers true as fastapi-websocket-pubsub does; plain topics carry no offset.
+func TestDurableBadOffsetAndPlainTopics(t *testing.T) {
+	a, _ := durableNodes(t, 0)
+	c := userClient(t, a.url, "x")
+	ctx := ctxT(t, 10*time.Second)
+	rec, err := cluster.SubscribeSince(ctx, c, nil, "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := map[string]cluster.Position{"orders": {Offset: rec["orders"].Offset + 100, Epoch: rec["orders"].Epoch}}
+	_, err = cluster.SubscribeSince(ctx, userClient(t, a.url, "y"), since, "orders")
+	if !errors.Is(err, wsrpc.ErrInvalidParams) {
+		t.Fatalf("offset from the future: %v, want invalid params", err)
+	}
+	var ok bool
+	if err := c.Call(ctx, "subscribe", map[string]any{"topics": []string{"orders", "news"}}, &ok); err != nil || !ok {
+		t.Fatalf("plain subscribe: %v %v", ok, err)
+	}
+	rec, err = cluster.SubscribeSince(ctx, userClient(t, a.url, "z"), map[string]cluster.Position{}, "news")
+	if err != nil || len(rec) != 0 {
+		t.Fatalf("plain topic with since: %+v, %v", rec, err)
+	}
+}
+
+// A stream deleted and created again has a new epoch: an old position is not
+// recovered from (Recovered false, not TooOld), and deliveries start afresh.
+func TestDurableEpochChange(t *testing.T) {
+	a, _ := durableNodes(t, 0)
+	rc := newRecorder("orders")
+	c := rc.dial(t, a.url)
+	publishSeqs(t, a.hub, "orders", 0, 3)
+	rc.expectSeqs(t, seqs(0, 3))
+	old, _ := rc.r.Position("orders")
+	_ = c.Close()
+	waitUntil(t, "the subscriber gone", func() bool { return a.hub.TopicStats("orders").Subscribers == 0 })
+	js, err := jetstream.New(a.hub.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := js.DeleteStream(ctxT(t, 10*time.Second), "wsrpc_orders"); err != nil {
+		t.Fatal(err)
+	}
+	publishSeqs(t, a.hub, "orders", 3, 5) // a new stream: offsets 1 and 2 again
+	rc.dial(t, a.url)
+	rec, err := rc.last()
+	if err != nil || rec["orders"].Recovered || rec["orders"].TooOld || rec["orders"].Epoch == old.Epoch {
+		t.Fatalf("after the stream was recreated: %+v (old %+v), %v", rec, old, err)
+	}
+	publishSeqs(t, a.hub, "orders", 5, 7)
+	rc.expectSeqs(t, append(seqs(0, 3), 5, 6))
+}
