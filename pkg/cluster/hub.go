@@ -161,6 +161,7 @@ type Hub struct {
 	// Fencing (fence.go).
 	t0       time.Time    // monotonic base of lastTick
 	lastTick atomic.Int64 // ns since t0 of the presence loop's last tick
+	lastEcho atomic.Int64 // ns since t0 when its own last heartbeat came back through NATS
 	// suspectUntil (ns since t0): it missed its own heartbeats; no serving until then
 	suspectUntil atomic.Int64
 	reapAfter    atomic.Int64 // ns since t0: no declaring others lost before then
