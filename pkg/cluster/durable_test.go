@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,6 +29,7 @@ func durableNodes(t *testing.T, maxMsgs int64) (a, b *node) {
 // the answers to its subscriptions.
 type recorder struct {
 	r    *cluster.Resumer
+	gate chan struct{} // until closed, publications wait in the handler (nil: open)
 	mu   sync.Mutex
 	seqs []int
 	offs []uint64
@@ -37,6 +40,13 @@ type recorder struct {
 func newRecorder(topics ...string) *recorder {
 	rc := &recorder{}
 	rc.r = cluster.NewResumer(func(ctx context.Context, n cluster.Notification) {
+		if rc.gate != nil {
+			select {
+			case <-rc.gate:
+			case <-ctx.Done():
+				return
+			}
+		}
 		var v struct{ Seq int }
 		_ = json.Unmarshal(n.Data, &v)
 		rc.mu.Lock()
@@ -249,4 +259,71 @@ func TestDurableEpochChange(t *testing.T) {
 	}
 	publishSeqs(t, a.hub, "orders", 5, 7)
 	rc.expectSeqs(t, append(seqs(0, 3), 5, 6))
+}
+
+// A subscriber of a durable topic that reads slower than the topic is published lags
+// behind in the stream without delaying the topic's other subscribers; once retention
+// drops publications it has not read, its node disconnects it, and when it subscribes
+// again it is told TooOld and gets what the history holds: nothing twice, nothing out
+// of order.
+func TestDurableLaggingSubscriberOvertaken(t *testing.T) {
+	// The history keeps 200; the fast subscriber is never more than a batch (100)
+	// behind; the slow one is held still while 1500 are published, 16 KB each, far more
+	// than the stream reader's buffer (256), its queue (4) and the sockets hold (about
+	// 4 MB: 260 of them).
+	const n, keep, batch = 1500, 200, 100
+	pad := strings.Repeat("x", 16000)
+	topics := map[string]cluster.TopicConfig{"orders": {Durable: true, MaxMsgs: keep}}
+	a := newNode(t, cluster.Config{NodeID: "a", Topics: topics, DeliveryQueue: 4},
+		func(c *wsrpc.Config) { c.WriteTimeout = 2 * time.Minute }) // held still is not dead here
+	fast := newRecorder("orders")
+	fast.dial(t, a.url)
+	slow := newRecorder("orders")
+	slow.gate = make(chan struct{})
+	var connects atomic.Int32
+	slow.dial(t, a.url, wsrpc.WithReconnect(20*time.Millisecond, -1),
+		wsrpc.WithOnConnect(func(ctx context.Context, ch *wsrpc.Channel) {
+			connects.Add(1)
+			slow.r.OnConnect(ctx, ch)
+		}),
+		func(c *wsrpc.Config) {
+			c.MaxIncomingBytes = 8 << 10 // held still, it reads at most a few KiB more
+			c.Keepalive.Interval = -1
+		})
+	ctx := ctxT(t, 60*time.Second)
+	for i := 0; i < n; i += batch {
+		for j := i; j < i+batch; j++ {
+			if err := a.hub.Publish(ctx, "orders", map[string]any{"seq": j, "pad": pad}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fast.expectSeqs(t, seqs(0, i+batch)) // while the slow one is held still
+	}
+	close(slow.gate)
+	waitUntil(t, "the slow subscriber back", func() bool {
+		slow.mu.Lock()
+		defer slow.mu.Unlock()
+		return len(slow.recs) >= 2
+	})
+	rec, err := slow.last()
+	if err != nil || !rec["orders"].TooOld {
+		t.Fatalf("the overtaken subscriber's new subscription: %+v, %v", rec, err)
+	}
+	waitUntil(t, "the history's publications", func() bool {
+		got := slow.received()
+		return len(got) > 0 && got[len(got)-1] == n-1
+	})
+	got := slow.received()
+	for i := 1; i < len(got); i++ {
+		if got[i] <= got[i-1] {
+			t.Fatalf("the slow subscriber got %d after %d", got[i], got[i-1])
+		}
+	}
+	if len(got) >= n || connects.Load() < 2 {
+		t.Fatalf("the slow subscriber got %d of %d publications, connected %d times", len(got), n, connects.Load())
+	}
+	t.Logf("the slow subscriber got %d of %d publications (recovery from %d)", len(got), n, rec["orders"].Offset)
+	if st := a.hub.Stats(); st.Disconnected == 0 || st.Dropped == 0 {
+		t.Fatalf("stats %+v", st)
+	}
 }
