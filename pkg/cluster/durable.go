@@ -182,6 +182,13 @@ func (f *follower) stop() {
 
 // subscribeDurable subscribes l to a durable topic from since (nil: from now).
 func (h *Hub) subscribeDurable(ctx context.Context, ch *wsrpc.Channel, topic string, since *Position) (Recovery, error) {
+	h.mu.Lock()
+	l := h.locals[ch.ID()]
+	already := l != nil && l.ch == ch && l.topics[topic] != ""
+	h.mu.Unlock()
+	if already { // idempotent, as for plain topics: no second recovery
+		return Recovery{}, errSubscribed
+	}
 	st, err := h.stream(ctx, topic)
 	if err != nil {
 		return Recovery{}, err
@@ -220,7 +227,7 @@ func (h *Hub) subscribeDurable(ctx context.Context, ch *wsrpc.Channel, topic str
 	f := &follower{it: it, done: make(chan struct{})}
 
 	h.mu.Lock()
-	l := h.registerLocked(ch)
+	l = h.registerLocked(ch)
 	if l == nil || h.closed {
 		h.mu.Unlock()
 		f.stop()

@@ -167,10 +167,16 @@ func TestDurableRecoveryOnAnotherNode(t *testing.T) {
 			waitUntil(t, "the subscriber gone", func() bool { return a.hub.TopicStats("orders").Subscribers == 0 })
 			publishSeqs(t, a.hub, "orders", 10, 25) // missed
 
-			rc.dial(t, b.url, opts...)
+			c = rc.dial(t, b.url, opts...)
 			rec, err = rc.last()
 			if err != nil || !rec["orders"].Recovered || rec["orders"].TooOld {
 				t.Fatalf("recovery: %+v, %v", rec, err)
+			}
+			// Subscribing again is idempotent: no second recovery, no duplicates.
+			again, err := cluster.SubscribeSince(ctxT(t, 10*time.Second), c,
+				map[string]cluster.Position{"orders": {Offset: 1, Epoch: rec["orders"].Epoch}}, "orders")
+			if err != nil || len(again) != 0 {
+				t.Fatalf("subscribing again: %+v, %v", again, err)
 			}
 			publishSeqs(t, a.hub, "orders", 25, 30)
 			rc.expectSeqs(t, seqs(0, 30))
