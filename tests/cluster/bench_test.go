@@ -94,6 +94,12 @@ func BenchmarkCall(b *testing.B) {
 // own heartbeats come back through NATS in time). Should subscribers still be
 // disconnected, it fails at once saying so, and when deliveries make no progress for
 // 30 s it fails with the counts.
+//
+// The nodes' servers ping their connections every 5 minutes instead of every 20 s: at
+// the 20 s mark, under this load, the pongs of some of the 10,000 in-process readers
+// (15 to 1,135 in a run) did not come back within the ping's 10 s timeout and their
+// connections were closed (the default allows one failure). Why those pongs are so late
+// is not known yet; liveness is not what this benchmark measures.
 func BenchmarkFanout(b *testing.B) {
 	const subscribers = 10_000
 	natsURL := startNATS(b)
@@ -101,7 +107,7 @@ func BenchmarkFanout(b *testing.B) {
 	for _, id := range []string{"a", "b", "c"} {
 		// The default heartbeat: accepting 10,000 connections on a small machine can
 		// starve a node for more than the tests' 600 ms loss limit.
-		urls = append(urls, startNode(b, id, natsURL, "-heartbeat", "1s").url)
+		urls = append(urls, startNode(b, id, natsURL, "-heartbeat", "1s", "-keepalive", "5m").url)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
