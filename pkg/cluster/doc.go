@@ -97,7 +97,8 @@
 // loses nothing until retention drops what it has not read; its node then closes its
 // connection (counted in Stats.Dropped and Stats.Disconnected) and, back, it is told
 // too_old. Each subscriber of a durable topic costs its node a JetStream consumer; use
-// plain topics for very wide fan-out.
+// plain topics for very wide fan-out. AllTopics subscribers get a durable topic's
+// publications live, as those of plain topics, without offsets.
 //
 // # Presence
 //

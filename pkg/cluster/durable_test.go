@@ -237,6 +237,25 @@ func TestDurableBadOffsetAndPlainTopics(t *testing.T) {
 	if err != nil || len(rec) != 0 {
 		t.Fatalf("plain topic with since: %+v, %v", rec, err)
 	}
+
+	// AllTopics subscribers get a durable topic's publications live, without offsets;
+	// its subscribers get them with.
+	all := newSubscriber(t, a.url, "all", cluster.AllTopics)
+	durable := newSubscriber(t, a.url, "d", "orders")
+	if err := a.hub.Publish(ctx, "orders", "hello"); err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]*subscriber{"all topics": all, "durable": durable} {
+		if got := s.wait(t, 1); len(got) != 1 || got[0] != `"hello"` {
+			t.Fatalf("%s subscriber got %v", name, got)
+		}
+	}
+	if sub := all.subs[0]; sub.Topic != "orders" || sub.Offset != 0 || sub.Epoch != "" {
+		t.Fatalf("all-topics delivery %+v", sub)
+	}
+	if sub := durable.subs[0]; sub.Topic != "orders" || sub.Offset == 0 || sub.Epoch == "" {
+		t.Fatalf("durable delivery %+v", sub)
+	}
 }
 
 // A stream deleted and created again has a new epoch: an old position is not
