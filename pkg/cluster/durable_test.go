@@ -352,3 +352,30 @@ func TestDurableLaggingSubscriberOvertaken(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// Plain topics are core NATS: what is published while a subscriber is away is not
+// replayed, even to a Resumer, and plain deliveries carry no offset.
+func TestPlainTopicNoReplay(t *testing.T) {
+	a, b := durableNodes(t, 0)
+	rc := newRecorder("news")
+	c := rc.dial(t, a.url)
+	waitUntil(t, "the subscription on b's view", func() bool { return b.hub.TopicStats("news").Subscribers == 1 })
+	publishSeqs(t, b.hub, "news", 0, 3)
+	rc.expectSeqs(t, seqs(0, 3))
+	_ = c.Close()
+	waitUntil(t, "the subscriber gone", func() bool { return b.hub.TopicStats("news").Subscribers == 0 })
+	publishSeqs(t, b.hub, "news", 3, 6) // lost for it
+	rc.dial(t, b.url)
+	if rec, err := rc.last(); err != nil || len(rec) != 0 {
+		t.Fatalf("plain topic subscription: %+v, %v", rec, err)
+	}
+	publishSeqs(t, a.hub, "news", 6, 9)
+	rc.expectSeqs(t, append(seqs(0, 3), seqs(6, 9)...))
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for _, off := range rc.offs {
+		if off != 0 {
+			t.Fatalf("plain deliveries carry offsets %v", rc.offs)
+		}
+	}
+}
