@@ -2,8 +2,6 @@ package interop
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -47,21 +45,5 @@ func TestPubSubClientDurableTopic(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	code, lines := sub.wait(t, 30*time.Second)
-	var seqs []int
-	for _, l := range lines {
-		var e struct {
-			Topic string      `json:"topic"`
-			Data  pubsubEvent `json:"data"`
-		}
-		if strings.HasPrefix(l, "{") && json.Unmarshal([]byte(l), &e) == nil {
-			if e.Topic != topic || e.Data.Source != "go" {
-				t.Errorf("event %s", l)
-			}
-			seqs = append(seqs, e.Data.Seq)
-		}
-	}
-	if code != 0 || fmt.Sprint(seqs) != "[0 1 2 3 4]" {
-		t.Errorf("subscriber exit %d, events %v", code, seqs)
-	}
+	expectGoEvents(t, sub, topic, "[0 1 2 3 4]")
 }
