@@ -168,9 +168,11 @@ func natsErr(err error) error {
 
 // follower reads a durable topic's stream for one subscriber.
 type follower struct {
-	it   jetstream.MessagesContext
-	once sync.Once
-	done chan struct{}
+	it     jetstream.MessagesContext
+	cons   jetstream.Consumer
+	stream string
+	once   sync.Once
+	done   chan struct{}
 }
 
 func (f *follower) stop() {
@@ -224,7 +226,7 @@ func (h *Hub) subscribeDurable(ctx context.Context, ch *wsrpc.Channel, topic str
 	if err != nil {
 		return Recovery{}, fmt.Errorf("cluster: subscribe %q: %w", topic, natsErr(err))
 	}
-	f := &follower{it: it, done: make(chan struct{})}
+	f := &follower{it: it, cons: cons, stream: h.streamName(topic), done: make(chan struct{})}
 
 	h.mu.Lock()
 	l = h.registerLocked(ch)
@@ -264,7 +266,7 @@ var errSubscribed = errors.New("already subscribed")
 // follow writes a durable topic's publications, read from its stream after offset
 // last, into l's delivery queue, until f is stopped.
 func (h *Hub) follow(l *local, topic, subID, epoch string, last uint64, f *follower, ctr *counters) {
-	defer f.stop()
+	defer h.dropConsumer(f)
 	head := subscriptionHead(subID, l.ch.ID(), topic)
 	tail := []byte(`,"epoch":"` + epoch + `"},"data":`)
 	for {
@@ -310,6 +312,20 @@ func (h *Hub) follow(l *local, topic, subID, epoch string, last uint64, f *follo
 		p = append(p, msg.Data()...)
 		p = append(p, '}')
 		h.deliver(l, delivery{params: p, ctr: ctr}, Backpressure)
+	}
+}
+
+// dropConsumer stops f and deletes its consumer from the server at once (it would go
+// after its inactive threshold anyway).
+func (h *Hub) dropConsumer(f *follower) {
+	f.stop()
+	if h.ctx.Err() != nil {
+		return // the hub is closing: its connection with it
+	}
+	if info := f.cons.CachedInfo(); info != nil {
+		ctx, cancel := context.WithTimeout(h.ctx, h.cfg.ReachTimeout)
+		defer cancel()
+		_ = h.js.DeleteConsumer(ctx, f.stream, info.Name)
 	}
 }
 

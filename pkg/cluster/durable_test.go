@@ -205,6 +205,19 @@ func TestDurableTooOld(t *testing.T) {
 	rc.expectSeqs(t, seqs(0, 3))
 	_ = c.Close()
 	waitUntil(t, "the subscriber gone", func() bool { return a.hub.TopicStats("orders").Subscribers == 0 })
+	// Its node deletes the subscriber's consumer at once, not after its inactive threshold.
+	js, err := jetstream.New(a.hub.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "no consumer left on the stream", func() bool {
+		st, err := js.Stream(ctxT(t, 5*time.Second), "wsrpc_orders")
+		if err != nil {
+			return false
+		}
+		info, err := st.Info(ctxT(t, 5*time.Second))
+		return err == nil && info.State.Consumers == 0
+	})
 	publishSeqs(t, a.hub, "orders", 3, 13) // the history keeps 8..12
 	rc.dial(t, b.url)
 	rec, err := rc.last()
