@@ -213,6 +213,57 @@ test("events, close and calls after close", async () => {
   await rejects(c.notify("log_event", {}), (e) => assert.equal(e.kind, "closed"));
 });
 
+test("events: the client is an EventTarget of CustomEvents; on/off see their detail", async () => {
+  const onConnect = [];
+  const c = await connect(server.url, { ...quiet, on: { connect: (e) => onConnect.push(e) } });
+  assert.ok(c instanceof EventTarget);
+  const got = { on: [], listener: [], object: [], once: [], removed: [], offed: [] };
+  const unsubscribe = c.on("disconnect", (e) => got.on.push(e));
+  const offed = (e) => got.offed.push(e);
+  c.on("close", offed);
+  c.off("close", offed);
+  c.addEventListener("disconnect", (e) => {
+    assert.ok(e instanceof CustomEvent);
+    assert.equal(e.type, "disconnect");
+    assert.equal(e.target, c);
+    got.listener.push(e.detail);
+  });
+  c.addEventListener("close", { handleEvent: (e) => got.object.push(e.detail) });
+  c.addEventListener("close", (e) => got.once.push(e.detail), { once: true });
+  const removed = (e) => got.removed.push(e.detail);
+  c.addEventListener("disconnect", removed);
+  c.removeEventListener("disconnect", removed);
+  // A listener that throws is logged; the others still run and the process lives on.
+  const errors = [];
+  const consoleError = console.error;
+  console.error = (...args) => errors.push(args.join(" "));
+  c.addEventListener("disconnect", () => { throw new Error("listener bug"); });
+  try {
+    const closed = nextEvent(c, "close");
+    const channelId = c.channelId;
+    await c.close();
+    await closed;
+    await sleep(20); // (listeners added after nextEvent's run after it)
+    assert.equal(onConnect.length, 1);
+    assert.equal(onConnect[0].channelId, channelId);
+    assert.equal(got.on.length, 1);
+    assert.equal(got.on[0].channelId, channelId);
+    assert.deepEqual(got.listener, got.on); // the same detail
+    assert.deepEqual(got.object, [{}]);
+    assert.deepEqual(got.once, [{}]);
+    assert.deepEqual(got.removed, []);
+    assert.deepEqual(got.offed, []);
+    assert.ok(errors.some((e) => /disconnect listener threw.*listener bug/s.test(e)), errors.join("\n"));
+  } finally {
+    console.error = consoleError;
+  }
+  unsubscribe(); // (idempotent with off)
+  c.off("disconnect", () => {});
+  assert.throws(() => c.on("nope", () => {}), TypeError);
+  assert.throws(() => c.on("close", 5), TypeError);
+  assert.throws(() => c.addEventListener("close", 5), TypeError);
+});
+
 test("server closes the connection: client closes for good without auto_reconnect", async () => {
   const c = await connect(server.url, quiet);
   const closed = nextEvent(c, "close");
