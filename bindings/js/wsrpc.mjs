@@ -227,7 +227,18 @@ export class Client extends EventTarget {
     let guards = this.#guards.get(key);
     if (!guards) this.#guards.set(key, (guards = new Map()));
     let g = guards.get(listener);
-    if (!g) guards.set(listener, (g = guarded(type, listener)));
+    if (!g) {
+      guards.set(listener, (g = guarded(type, listener)));
+      // Forget the guard when EventTarget drops the listener by itself.
+      const forget = () => { if (guards.get(listener) === g) guards.delete(listener); };
+      if (options?.once) {
+        const run = g;
+        g = function (event) { forget(); run.call(this, event); };
+        guards.set(listener, g);
+      }
+      if (options?.signal?.aborted) forget();
+      else options?.signal?.addEventListener?.("abort", forget, { once: true });
+    }
     super.addEventListener(type, g, options);
   }
 
@@ -236,9 +247,10 @@ export class Client extends EventTarget {
     const key = `${type} ${typeof options === "boolean" ? options : Boolean(options?.capture)}`;
     const guards = this.#guards.get(key);
     const g = guards?.get(listener);
-    if (!g) return;
-    guards.delete(listener);
-    super.removeEventListener(type, g, options);
+    if (g) guards.delete(listener);
+    // Without a guard, listener may be one itself: Node's EventTarget removes a listener
+    // added with { signal } or { once } through this method, handing it what it was given.
+    super.removeEventListener(type, g ?? listener, options);
   }
 
   /** @internal Runs a registered method for Go; always returns a Promise. */

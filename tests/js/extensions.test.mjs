@@ -241,7 +241,7 @@ describe(`[${impl}] cancellation on the wire`, () => {
     assert.ok(median <= 50, `median ${median} ms`);
   });
 
-  test("a call's timeout and a batch entry's signal cancel the peer's handler too", async () => {
+  test("a call's timeout, a batch entry's signal and a sent batch's signal cancel the peer's handler too", async () => {
     const w = holdWatcher();
     const c = await connect(server.url, { ...quiet, methods: w.methods });
     try {
@@ -259,6 +259,19 @@ describe(`[${impl}] cancellation on the wire`, () => {
       await w.next("cancelled", `batch-${impl}`);
       await rejects(entry, (e) => assert.equal(e, ac.signal.reason));
       assert.equal(await other, "still answered");
+
+      // send's signal, aborted once the batch is out: the calls still waiting are cancelled
+      // (all of them: a wsrpc peer answers a batch in one message, once every member is done).
+      const whole = new AbortController();
+      const b2 = c.batch();
+      const held = b2.call("hold", { token: `batch-send-${impl}` });
+      const done = b2.call("concat", { a: "answered", b: " with the batch" });
+      await b2.send({ signal: whole.signal });
+      await w.next("started", `batch-send-${impl}`);
+      whole.abort();
+      await w.next("cancelled", `batch-send-${impl}`);
+      await rejects(held, (e) => assert.equal(e, whole.signal.reason));
+      await rejects(done, (e) => assert.equal(e, whole.signal.reason));
     } finally {
       await c.close();
     }

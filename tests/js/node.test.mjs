@@ -233,6 +233,10 @@ test("events: the client is an EventTarget of CustomEvents; on/off see their det
   const removed = (e) => got.removed.push(e.detail);
   c.addEventListener("disconnect", removed);
   c.removeEventListener("disconnect", removed);
+  c.addEventListener("disconnect", removed, { signal: AbortSignal.abort() });
+  const ac = new AbortController();
+  c.addEventListener("close", removed, { signal: ac.signal });
+  ac.abort();
   // A listener that throws is logged; the others still run and the process lives on.
   const errors = [];
   const consoleError = console.error;
