@@ -85,7 +85,11 @@ func (c *Channel) handleBatch(data []byte) {
 				b.put(c, i, nil, nil)
 				continue
 			}
-			c.dispatch(request{id: m.ID, name: m.Method, params: m.Params, batch: b, idx: i})
+			r := request{id: m.ID, name: m.Method, params: m.Params, batch: b, idx: i}
+			if c.ext {
+				r.meta = m.Incoming.Meta
+			}
+			c.dispatch(r)
 		case wire.KindResponse:
 			c.complete(&m, 0) // (a member: its result is copied when kept)
 			b.put(c, i, nil, nil)

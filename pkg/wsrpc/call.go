@@ -22,7 +22,8 @@ import (
 type CallOption func(*callOptions)
 
 type callOptions struct {
-	id string
+	id   string
+	meta map[string]string // OutgoingCall.Meta
 }
 
 // WithCallID sends the call with a custom id instead of a fresh random one. The id must be
@@ -224,7 +225,7 @@ func (c *Channel) Call(ctx context.Context, method string, params any, result an
 	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
 		return intercept(ctx, ois, &OutgoingCall{Channel: c, Method: method, Params: params},
 			func(ctx context.Context, call *OutgoingCall) error {
-				return c.call(ctx, call.Method, call.Params, result, opts)
+				return c.call(ctx, call.Method, call.Params, result, withMeta(opts, call.Meta))
 			})
 	}
 	return c.call(ctx, method, params, result, opts)
@@ -245,7 +246,7 @@ func (c *Channel) Go(ctx context.Context, method string, params any, opts ...Cal
 		var p *Pending
 		err := intercept(ctx, ois, &OutgoingCall{Channel: c, Method: method, Params: params, Async: true},
 			func(ctx context.Context, call *OutgoingCall) (err error) {
-				p, err = c.startCall(ctx, call.Method, call.Params, false, opts)
+				p, err = c.startCall(ctx, call.Method, call.Params, false, withMeta(opts, call.Meta))
 				return err
 			})
 		if err != nil {
@@ -276,6 +277,9 @@ func (c *Channel) startCall(ctx context.Context, method string, params any, wait
 	buf := getBuf()
 	data, err := c.encodeRequest(*buf, idRaw, method, raw)
 	if err == nil {
+		if o.meta != nil {
+			data = c.appendMeta(data, o.meta)
+		}
 		err = c.send(data)
 	}
 	putBuf(buf, data)
@@ -478,12 +482,14 @@ func (c *Channel) completeKey(key []byte, result []byte, e *Error, resultType st
 func (c *Channel) Notify(ctx context.Context, method string, params any) error {
 	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
 		return intercept(ctx, ois, &OutgoingCall{Channel: c, Method: method, Params: params, Notification: true},
-			func(ctx context.Context, call *OutgoingCall) error { return c.notify(ctx, call.Method, call.Params) })
+			func(ctx context.Context, call *OutgoingCall) error {
+				return c.notify(ctx, call.Method, call.Params, call.Meta)
+			})
 	}
-	return c.notify(ctx, method, params)
+	return c.notify(ctx, method, params, nil)
 }
 
-func (c *Channel) notify(ctx context.Context, method string, params any) error {
+func (c *Channel) notify(ctx context.Context, method string, params any, meta map[string]string) error {
 	if err := ctx.Err(); err != nil {
 		return wrapCtx(ctx, "notify "+method)
 	}
@@ -494,6 +500,9 @@ func (c *Channel) notify(ctx context.Context, method string, params any) error {
 	buf := getBuf()
 	data, err := c.encodeRequest(*buf, nil, method, raw)
 	if err == nil {
+		if meta != nil {
+			data = c.appendMeta(data, meta)
+		}
 		err = c.send(data)
 	}
 	putBuf(buf, data)

@@ -550,7 +550,11 @@ func (c *Channel) handleMessage(data []byte, text bool) bool {
 		if c.ext && c.cancelRequested(&m) {
 			return true
 		}
-		c.dispatch(request{id: m.ID, name: m.Method, params: m.Params, msg: len(data)})
+		r := request{id: m.ID, name: m.Method, params: m.Params, msg: len(data)}
+		if c.ext {
+			r.meta = m.Incoming.Meta
+		}
+		c.dispatch(r)
 	case wire.KindLegacy:
 		c.sendError(nil, wire.ErrorObject{Code: CodeInvalidRequest, Message: "Unknown message format: " + wire.PyRepr(data)})
 	default:
@@ -738,7 +742,7 @@ func (c *Channel) serve(ctx context.Context, r request) {
 	var result []byte
 	var err error
 	if len(c.cfg.IncomingInterceptors) > 0 {
-		result, err = c.intercepted(ctx, id, name, params, legacy, (*rbuf)[:0])
+		result, err = c.intercepted(ctx, &r, (*rbuf)[:0])
 	} else {
 		result, err = c.invoke(ctx, name, params, legacy, (*rbuf)[:0])
 	}
