@@ -22,6 +22,8 @@ type request struct {
 	idx   int
 	// tracked: the peer may cancel it (extended connections; see Channel.track).
 	tracked *inflight
+	// meta is the request's "$meta" member (extended connections; see MetaMember).
+	meta []byte
 }
 
 // workers runs requests on reusable goroutines: a goroutine that finished a request takes
