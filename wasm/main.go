@@ -24,7 +24,8 @@
 //	    (see client.batch)
 //	client.register(name), client.unregister(name) -> bool
 //	client.channelId() -> string | null
-//	client.close() -> Promise<undefined>
+//	client.stats() -> JSON text of wsrpc.Stats
+//	client.close() -> Promise<JSON text of wsrpc.Stats>: the final counters
 //
 // Promises reject with plain objects {kind, message, code?, data?}; kind is "remote" for the
 // peer's error answer (code, message and data as sent), else one of the local failures
@@ -230,18 +231,29 @@ func (cl *client) object() js.Value {
 		}
 		return nil
 	}))
+	add("stats", syncFunc(func([]js.Value) any { return cl.stats() }))
 	add("close", asyncFunc(func([]js.Value) any {
 		return promise(func() (any, error) {
-			// The loader calls nothing of this client after close, so its functions can go.
+			// The loader calls nothing of this client after close, so its functions can go;
+			// it keeps the final counters.
 			err := cl.c.Close()
 			for _, f := range cl.funcs {
 				f.Release()
 			}
 			cl.funcs = nil
-			return nil, err
+			return cl.stats(), err
 		})
 	}))
 	return o
+}
+
+// stats() -> JSON text of wsrpc.Client.Stats (snake_case members; the loader renames them).
+func (cl *client) stats() any {
+	b, err := json.Marshal(cl.c.Stats())
+	if err != nil {
+		return js.Global().Get("Error").New(err.Error())
+	}
+	return string(b)
 }
 
 // call(method, paramsJSON, timeoutMs, signal) -> Promise<resultJSON>

@@ -200,6 +200,41 @@ export class Batch {
   send(options?: BatchSendOptions): Promise<void>;
 }
 
+/**
+ * A client's counters (client.stats()), since connect() over all its connections: the Go
+ * core's Stats. Batch members count one by one in calls and notifications; a batch is one
+ * message. The library's own calls (readiness and keepalive pings) count too.
+ */
+export interface Stats {
+  /** Connections open now (0 or 1). */
+  connections: number;
+  /** Connections established. */
+  connectionsTotal: number;
+  /** Connections after the first. */
+  reconnects: number;
+  /** Requests received (the server calling the client's methods). */
+  callsIn: number;
+  /** Requests sent. */
+  callsOut: number;
+  notificationsIn: number;
+  notificationsOut: number;
+  /** Error responses received. */
+  errorsIn: number;
+  /** Error responses sent. */
+  errorsOut: number;
+  /** Requests refused by backpressure (-32000 answered). */
+  rejected: number;
+  /** Incoming requests being handled now. */
+  inFlightIn: number;
+  /** Outgoing calls awaiting their answer now. */
+  inFlightOut: number;
+  messagesIn: number;
+  messagesOut: number;
+  /** Message payload bytes. */
+  bytesIn: number;
+  bytesOut: number;
+}
+
 /** The events of a Client: CustomEvents whose detail is the event's information. */
 export type ClientEvent<E extends EventName> = CustomEvent<Events[E]>;
 
@@ -240,6 +275,11 @@ export class Client extends EventTarget {
   readonly channelId: string | null;
   /** Whether close() has been called. */
   readonly closed: boolean;
+  /**
+   * A snapshot of the client's counters (a new plain object each time); after close() has
+   * resolved, the final ones. Throws an RpcError "closed" while close() is in progress.
+   */
+  stats(): Stats;
   /** Closes the connection (status 1000) and stops reconnecting; idempotent. */
   close(): Promise<void>;
 }

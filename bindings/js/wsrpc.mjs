@@ -173,6 +173,11 @@ function toConfig(options, path = "") {
   return out;
 }
 
+/** Client.stats(): the Go Stats' JSON with camelCase members. */
+function statsObject(json) {
+  return Object.fromEntries(Object.entries(JSON.parse(json)).map(([k, v]) => [camel(k), v]));
+}
+
 const EVENTS = ["connect", "disconnect", "reconnecting", "close"];
 
 // A listener (a function or an object with handleEvent) that cannot throw out of an event:
@@ -201,6 +206,7 @@ export class Client extends EventTarget {
   #guards = new Map(); // `${type} ${capture}` -> Map(listener -> guarded listener)
   #onListeners = new Map(EVENTS.map((k) => [k, new Map()])); // event -> Map(fn -> listener)
   #closed = false;
+  #final = null; // the counters at close()
 
   /** @internal Use connect(). */
   constructor(state, methods) {
@@ -375,13 +381,23 @@ export class Client extends EventTarget {
   /** Whether close() has been called. */
   get closed() { return this.#closed; }
 
+  /**
+   * The client's counters since connect() (wsrpc.Client.Stats, members in camelCase), a
+   * plain object; after close(), the final ones.
+   */
+  stats() {
+    if (this.#final) return { ...this.#final };
+    if (this.#closed) throw new RpcError("wsrpc: stats: client is closing", { kind: "closed" });
+    return statsObject(sync(this.#live("stats").stats()));
+  }
+
   /** Closes the connection (status 1000) and stops reconnecting; idempotent. */
   async close() {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#state.exited) return;
     try {
-      await settled(this.#state, this.#go.close());
+      this.#final = statsObject(await settled(this.#state, this.#go.close()));
     } catch (e) {
       throw toError(e);
     }

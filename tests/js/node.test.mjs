@@ -268,6 +268,44 @@ test("events: the client is an EventTarget of CustomEvents; on/off see their det
   assert.throws(() => c.addEventListener("close", 5), TypeError);
 });
 
+test("stats(): the core's counters as a plain object, camelCase; the final ones after close", async () => {
+  const c = await connect(server.url, { ...quiet, keepalive: { interval: 0 }, methods: { client_echo: ({ text }) => text } });
+  const before = c.stats();
+  assert.equal(Object.getPrototypeOf(before), Object.prototype);
+  assert.deepEqual(Object.keys(before).sort(), [
+    "bytesIn", "bytesOut", "callsIn", "callsOut", "connections", "connectionsTotal", "errorsIn", "errorsOut",
+    "inFlightIn", "inFlightOut", "messagesIn", "messagesOut", "notificationsIn", "notificationsOut", "reconnects", "rejected",
+  ]);
+  assert.equal(before.connections, 1);
+  assert.equal(before.connectionsTotal, 1);
+  assert.equal(before.reconnects, 0);
+  assert.equal(await c.call("concat", { a: "a", b: "b" }), "ab");
+  await rejects(c.call("no_such_method"), (e) => assert.equal(e.code, -32601));
+  await c.notify("log_event", { stats: true });
+  const b = c.batch();
+  const entries = [b.call("add", [1, 2]), b.call("add", [3, 4])];
+  b.notify("log_event", { stats: "batch" });
+  await b.send();
+  await Promise.all(entries);
+  // The server calls the client once (callback's request in, its answer out).
+  assert.deepEqual(await c.call("callback", { method: "client_echo", params: { text: "x" } }), { result: "x" });
+  const after = c.stats();
+  const diff = (k) => after[k] - before[k];
+  assert.equal(diff("callsOut"), 5); // concat, no_such_method, 2 in the batch, callback
+  assert.equal(diff("notificationsOut"), 2);
+  assert.equal(diff("errorsIn"), 1);
+  assert.equal(diff("callsIn"), 1);
+  assert.equal(diff("messagesOut"), 6); // the batch is one message; plus callback's answer
+  assert.ok(diff("bytesOut") > 0 && diff("bytesIn") > 0);
+  assert.equal(after.inFlightOut, 0);
+  await c.close();
+  const final = c.stats();
+  assert.equal(final.connections, 0);
+  assert.equal(final.callsOut, after.callsOut);
+  final.callsOut = -1; // a copy each time
+  assert.equal(c.stats().callsOut, after.callsOut);
+});
+
 test("server closes the connection: client closes for good without auto_reconnect", async () => {
   const c = await connect(server.url, quiet);
   const closed = nextEvent(c, "close");

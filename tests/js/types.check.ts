@@ -1,5 +1,5 @@
 // Type-checked (tsc --noEmit) against bindings/js/index.d.ts; never run.
-import { connect, RpcError, type Batch, type Client, type ClientEvent, type ConnectOptions, type DisconnectEvent } from "wsrpc";
+import { connect, RpcError, type Batch, type Client, type ClientEvent, type ConnectOptions, type Stats, type DisconnectEvent } from "wsrpc";
 
 export async function usage(): Promise<string> {
   const options: ConnectOptions = {
@@ -35,6 +35,10 @@ export async function usage(): Promise<string> {
   c.removeEventListener("disconnect", onDisconnect);
   c.addEventListener("reconnecting", { handleEvent: (e) => console.log(e.detail.attempt) });
   const target: EventTarget = c;
+  const st: Stats = c.stats();
+  const sent: number = st.callsOut + st.notificationsOut + st.bytesOut + st.inFlightOut;
+  // @ts-expect-error: the members are camelCase
+  console.log(st.calls_out, sent);
   // @ts-expect-error: the detail of "connect" has no attempt
   c.addEventListener("connect", (e: ClientEvent<"connect">) => e.detail.attempt);
   // @ts-expect-error: batch options are camelCase
