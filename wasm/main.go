@@ -292,32 +292,60 @@ func (cl *client) batch(args []js.Value) any {
 	if arg(args, 1).Truthy() {
 		opts = append(opts, wsrpc.SplitUnsupported())
 	}
-	b := cl.c.NewBatch(opts...)
+	// First everything that reads JavaScript values (and may panic on odd ones, which
+	// syncFunc reports): then no Promise exists yet that nobody would handle.
+	type entry struct {
+		method  string
+		params  json.RawMessage
+		call    bool
+		ctx     context.Context
+		cancel  context.CancelFunc
+		release func()
+	}
 	ctx, cancel, release := abortable(context.Background(), signal)
+	var list []entry
+	ready := false
+	defer func() {
+		if !ready {
+			for _, e := range list {
+				e.release()
+				e.cancel()
+			}
+			release()
+			cancel()
+		}
+	}()
+	for i := 0; i < entries.Length(); i++ {
+		v := entries.Index(i)
+		e := entry{method: v.Index(0).String(), params: rawJSON(v.Index(1)), call: v.Index(2).Truthy(), ctx: ctx, cancel: func() {}, release: func() {}}
+		if e.call {
+			ectx, cancelT := withTimeout(ctx, v.Index(3))
+			ectx, cancelA, releaseA := abortable(ectx, v.Index(4))
+			e.ctx, e.cancel, e.release = ectx, func() { cancelA(); cancelT() }, releaseA
+		}
+		list = append(list, e)
+	}
+	ready = true
+
+	b := cl.c.NewBatch(opts...)
 	sent := make(chan struct{}) // closed once Send has returned
 	var wg sync.WaitGroup       // the batch's promises, until they settle
-	out := js.Global().Get("Array").New()
-	out.Call("push", js.Undefined()) // the send Promise, made last (all entries added)
-	for i := 0; i < entries.Length(); i++ {
-		e := entries.Index(i)
-		method, params := e.Index(0).String(), rawJSON(e.Index(1))
-		if !e.Index(2).Truthy() {
-			b.Notify(method, params)
-			out.Call("push", js.Undefined())
+	out := js.Global().Get("Array").New(len(list) + 1)
+	for i, e := range list {
+		if !e.call {
+			b.Notify(e.method, e.params)
+			out.SetIndex(i+1, js.Undefined())
 			continue
 		}
-		p := b.Call(method, params)
-		ectx, ecancel := withTimeout(ctx, e.Index(3))
-		ectx, ecancel2, erelease := abortable(ectx, e.Index(4))
+		p := b.Call(e.method, e.params)
 		wg.Add(1)
-		out.Call("push", promise(func() (any, error) {
+		out.SetIndex(i+1, promise(func() (any, error) {
 			defer wg.Done()
-			defer erelease()
-			defer ecancel2()
-			defer ecancel()
+			defer e.release()
+			defer e.cancel()
 			<-sent
 			var res json.RawMessage
-			err := p.Wait(ectx, &res)
+			err := p.Wait(e.ctx, &res)
 			return string(res), err
 		}))
 	}

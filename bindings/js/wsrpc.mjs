@@ -404,6 +404,12 @@ export class Client extends EventTarget {
   }
 }
 
+function checkSignal(signal, what) {
+  if (signal !== undefined && !(typeof signal?.aborted === "boolean" && typeof signal.addEventListener === "function")) {
+    throw new TypeError(`wsrpc: ${what}: signal is not an AbortSignal`);
+  }
+}
+
 /**
  * A JSON-RPC 2.0 batch (client.batch()): add calls and notifications, then send() them in one
  * message. Each call's Promise settles with its own answer once the batch is sent.
@@ -435,6 +441,7 @@ export class Batch {
   call(method, params, options = {}) {
     const { timeout, signal } = options;
     const p = this.#add("call", method, params);
+    checkSignal(signal, `batch call ${method}`);
     const result = new Promise((resolve, reject) => {
       this.#settle.push({ resolve, reject, signal });
     });
@@ -471,6 +478,7 @@ export class Batch {
     };
     let promises;
     try {
+      checkSignal(signal, "batch send");
       signal?.throwIfAborted();
       promises = this.#client._sendBatch(this.#entries, this.#split, signal);
     } catch (e) {

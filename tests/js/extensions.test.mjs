@@ -97,10 +97,38 @@ describe(`[${impl}] batches`, () => {
     assert.throws(() => b.call("echo", 5), TypeError);
     assert.throws(() => b.notify("echo", "x"), TypeError);
     assert.throws(() => c.batch({ split: true }), TypeError);
+    assert.throws(() => b.call("echo", {}, { signal: {} }), TypeError);
     assert.equal(b.length, 0);
     await rejects(b.send(), (e) => assert.equal(e.kind, "invalid_argument")); // empty
     await rejects(b.send(), (e) => assert.equal(e.kind, "invalid_argument")); // sent already
     assert.throws(() => b.call("echo", {}), (e) => e.kind === "invalid_argument");
+  });
+
+  test("send's signal that is not an AbortSignal: a TypeError, and the entries reject with it", async () => {
+    const b = c.batch();
+    const p = b.call("concat", { a: "a", b: "b" });
+    await rejects(b.send({ signal: { aborted: false } }), (e) => assert.ok(e instanceof TypeError));
+    await rejects(p, (e) => assert.ok(e instanceof TypeError));
+  });
+
+  test("an odd value past the loader's checks: an Error, no unhandled rejection, Go keeps running", async () => {
+    const unhandled = [];
+    const onUnhandled = (e) => unhandled.push(e);
+    process.on("unhandledRejection", onUnhandled);
+    const consoleError = console.error;
+    console.error = () => {}; // (the Go side logs the internal error)
+    try {
+      // The second entry's "signal" has no addEventListener: the Go side fails on it after
+      // the first entry was read.
+      const entries = [["concat", JSON.stringify({ a: "a", b: "b" }), true, undefined, undefined], ["echo", undefined, true, undefined, { aborted: false }]];
+      assert.throws(() => c._sendBatch(entries, false, undefined), /internal error/);
+      await sleep(100);
+      assert.deepEqual(unhandled, []);
+      assert.equal(await c.call("concat", { a: "still", b: " alive" }), "still alive");
+    } finally {
+      console.error = consoleError;
+      process.off("unhandledRejection", onUnhandled);
+    }
   });
 
   test("a batch over the server's limit: every entry rejects with its -32600", async () => {
