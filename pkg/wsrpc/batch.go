@@ -85,7 +85,11 @@ func (c *Channel) handleBatch(data []byte) {
 				b.put(c, i, nil, nil)
 				continue
 			}
-			c.dispatch(request{id: m.ID, name: m.Method, params: m.Params, batch: b, idx: i})
+			r := request{id: m.ID, name: m.Method, params: m.Params, batch: b, idx: i}
+			if c.ext {
+				r.meta = m.Incoming.Meta
+			}
+			c.dispatch(r)
 		case wire.KindResponse:
 			c.complete(&m, 0) // (a member: its result is copied when kept)
 			b.put(c, i, nil, nil)
@@ -101,6 +105,7 @@ func (c *Channel) handleBatch(data []byte) {
 					id = m.ID
 				}
 			}
+			c.stats.errorsOut.Add(1)
 			b.put(c, i, id, wire.EncodeError(id, e))
 		}
 	}
@@ -323,6 +328,9 @@ func (c *Channel) sendBatch(b *Batch) error {
 		c.forgetBatch(b)
 		return err
 	}
+	for _, e := range b.entries {
+		c.countSent(e.p != nil)
+	}
 	return nil
 }
 
@@ -385,6 +393,7 @@ func (c *Channel) sendSplit(b *Batch) error {
 			}
 			return nil
 		}
+		c.countSent(b.entries[i].p != nil)
 	}
 	return nil
 }

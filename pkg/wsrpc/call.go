@@ -22,7 +22,8 @@ import (
 type CallOption func(*callOptions)
 
 type callOptions struct {
-	id string
+	id   string
+	meta map[string]string // OutgoingCall.Meta
 }
 
 // WithCallID sends the call with a custom id instead of a fresh random one. The id must be
@@ -44,6 +45,7 @@ type Pending struct {
 	msg      int          // size of the message its answer came in (0 if unknown)
 	batch    *batchRecord // the batch it was sent in, while its fate is unknown (guarded by ch.mu)
 	answered atomic.Bool  // done is closed (cheaper to poll while spinning)
+	awaiting atomic.Bool  // counted in the channel's in-flight calls (see settle)
 	once     sync.Once
 
 	// set once before done is closed
@@ -60,6 +62,7 @@ func (p *Pending) ID() string { return p.key }
 func (p *Pending) Done() <-chan struct{} { return p.done }
 
 func (p *Pending) finish(result []byte, e *Error, err error) {
+	p.settle()
 	p.once.Do(func() {
 		p.result, p.hasErr, p.err = result, e, err
 		p.answered.Store(true)
@@ -205,6 +208,7 @@ func (c *Channel) forget(p *Pending) {
 	c.mu.Lock()
 	if c.pending[p.key] == p {
 		delete(c.pending, p.key)
+		p.settle()
 	}
 	c.mu.Unlock()
 }
@@ -221,7 +225,7 @@ func (c *Channel) Call(ctx context.Context, method string, params any, result an
 	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
 		return intercept(ctx, ois, &OutgoingCall{Channel: c, Method: method, Params: params},
 			func(ctx context.Context, call *OutgoingCall) error {
-				return c.call(ctx, call.Method, call.Params, result, opts)
+				return c.call(ctx, call.Method, call.Params, result, withMeta(opts, call.Meta))
 			})
 	}
 	return c.call(ctx, method, params, result, opts)
@@ -242,7 +246,7 @@ func (c *Channel) Go(ctx context.Context, method string, params any, opts ...Cal
 		var p *Pending
 		err := intercept(ctx, ois, &OutgoingCall{Channel: c, Method: method, Params: params, Async: true},
 			func(ctx context.Context, call *OutgoingCall) (err error) {
-				p, err = c.startCall(ctx, call.Method, call.Params, false, opts)
+				p, err = c.startCall(ctx, call.Method, call.Params, false, withMeta(opts, call.Meta))
 				return err
 			})
 		if err != nil {
@@ -275,6 +279,9 @@ func (c *Channel) startCall(ctx context.Context, method string, params any, wait
 	data, err := c.encodeRequest(*buf, idRaw, method, raw)
 	putParamEncoder(pe)
 	if err == nil {
+		if o.meta != nil {
+			data = c.appendMeta(data, o.meta)
+		}
 		err = c.send(data)
 	}
 	putBuf(buf, data)
@@ -282,6 +289,7 @@ func (c *Channel) startCall(ctx context.Context, method string, params any, wait
 		c.forget(p)
 		return nil, err
 	}
+	c.stats.callsOut.Add(1)
 	return p, nil
 }
 
@@ -359,6 +367,8 @@ func (c *Channel) registerPending(p *Pending, custom string) ([]byte, error) {
 		c.recent[custom] = now
 	}
 	c.pending[key] = p
+	p.awaiting.Store(true)
+	c.stats.inFlightOut.Add(1)
 	p.lone = len(c.pending) == 1
 	return idRaw, nil
 }
@@ -370,6 +380,7 @@ func (c *Channel) sweepLocked(now time.Time) {
 	for k, p := range c.pending {
 		if !p.waiting && now.Sub(p.created) >= pendingTTL {
 			delete(c.pending, k)
+			p.settle()
 			n++
 		}
 	}
@@ -417,6 +428,7 @@ func (c *Channel) TakeResponse(id string) (resp json.RawMessage, ok bool) {
 func (c *Channel) complete(m *wire.Message, msg int) {
 	var e *Error
 	if m.Error != nil {
+		c.stats.errorsIn.Add(1)
 		e = &Error{Code: int(m.Error.Code), Message: m.Error.Message, Data: bytes.Clone(m.Error.Data)}
 		if len(m.Key) == 0 && c.batchRefused(e) {
 			return
@@ -483,12 +495,14 @@ func (c *Channel) completeKey(key []byte, result []byte, e *Error, resultType st
 func (c *Channel) Notify(ctx context.Context, method string, params any) error {
 	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
 		return intercept(ctx, ois, &OutgoingCall{Channel: c, Method: method, Params: params, Notification: true},
-			func(ctx context.Context, call *OutgoingCall) error { return c.notify(ctx, call.Method, call.Params) })
+			func(ctx context.Context, call *OutgoingCall) error {
+				return c.notify(ctx, call.Method, call.Params, call.Meta)
+			})
 	}
-	return c.notify(ctx, method, params)
+	return c.notify(ctx, method, params, nil)
 }
 
-func (c *Channel) notify(ctx context.Context, method string, params any) error {
+func (c *Channel) notify(ctx context.Context, method string, params any, meta map[string]string) error {
 	if err := ctx.Err(); err != nil {
 		return wrapCtx(ctx, "notify "+method)
 	}
@@ -500,9 +514,15 @@ func (c *Channel) notify(ctx context.Context, method string, params any) error {
 	data, err := c.encodeRequest(*buf, nil, method, raw)
 	putParamEncoder(pe)
 	if err == nil {
+		if meta != nil {
+			data = c.appendMeta(data, meta)
+		}
 		err = c.send(data)
 	}
 	putBuf(buf, data)
+	if err == nil {
+		c.stats.notificationsOut.Add(1)
+	}
 	return err
 }
 

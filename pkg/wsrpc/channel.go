@@ -95,6 +95,8 @@ type Channel struct {
 	imu      sync.Mutex
 	inflight map[string]*handlerCtx
 	cancelQ  chan []byte
+
+	stats counters // see Stats
 }
 
 type chanKey struct{}
@@ -459,6 +461,8 @@ func (c *Channel) received(typ messageType, data []byte, err error) bool {
 		c.readFailed(err)
 		return false
 	}
+	c.stats.messagesIn.Add(1)
+	c.stats.bytesIn.Add(uint64(len(data)))
 	if c.idleTimer != nil {
 		c.lastRead.Store(time.Now().UnixNano())
 	}
@@ -550,7 +554,11 @@ func (c *Channel) handleMessage(data []byte, text bool) bool {
 		if c.ext && c.cancelRequested(&m) {
 			return true
 		}
-		c.dispatch(request{id: m.ID, name: m.Method, params: m.Params, msg: len(data)})
+		r := request{id: m.ID, name: m.Method, params: m.Params, msg: len(data)}
+		if c.ext {
+			r.meta = m.Incoming.Meta
+		}
+		c.dispatch(r)
 	case wire.KindLegacy:
 		c.sendError(nil, wire.ErrorObject{Code: CodeInvalidRequest, Message: "Unknown message format: " + wire.PyRepr(data)})
 	default:
@@ -573,7 +581,9 @@ func (c *Channel) handleMessage(data []byte, text bool) bool {
 func (c *Channel) sendError(id []byte, e wire.ErrorObject) {
 	if err := c.send(wire.EncodeError(id, e)); err != nil {
 		c.reportError(fmt.Errorf("wsrpc: sending error reply: %w", err))
+		return
 	}
+	c.stats.errorsOut.Add(1)
 }
 
 func (c *Channel) reportError(err error) {
@@ -598,6 +608,11 @@ func (c *Channel) reportError(err error) {
 // waits for the answer to a call of its own gives its slot and bytes back first (see
 // Pending.Wait), so the reader only ever waits for handlers that do not need it.
 func (c *Channel) dispatch(r request) {
+	if r.id != nil {
+		c.stats.callsIn.Add(1)
+	} else {
+		c.stats.notificationsIn.Add(1)
+	}
 	if c.cfg.Sequential {
 		if c.ext && r.id != nil && !r.legacy {
 			r.tracked = &handlerCtx{Context: c.ctx, c: c}
@@ -630,7 +645,9 @@ func (c *Channel) dispatch(r request) {
 			case c.handlerSem <- struct{}{}:
 			default:
 				msg := fmt.Sprintf("Server busy: too many concurrent requests (%d)", cap(c.handlerSem))
+				c.stats.rejected.Add(1)
 				if r.batch != nil {
+					c.stats.errorsOut.Add(1)
 					r.batch.put(c, r.idx, id, wire.EncodeError(id, wire.ErrorObject{Code: CodeServerBusy, Message: msg}))
 					return
 				}
@@ -749,7 +766,7 @@ func (c *Channel) serve(ctx context.Context, r request) {
 	var result []byte
 	var err error
 	if len(c.cfg.IncomingInterceptors) > 0 {
-		result, err = c.intercepted(ctx, id, name, params, legacy, (*rbuf)[:0])
+		result, err = c.intercepted(ctx, &r, (*rbuf)[:0])
 	} else {
 		result, err = c.invoke(ctx, name, params, legacy, (*rbuf)[:0])
 	}
@@ -794,6 +811,9 @@ func (c *Channel) serve(ctx context.Context, r request) {
 		out = wire.AppendResult(*buf, id, result)
 	}
 	if r.batch != nil {
+		if err != nil {
+			c.stats.errorsOut.Add(1)
+		}
 		r.batch.put(c, r.idx, id, bytes.Clone(out)) // out may be the pooled buffer
 		return
 	}
@@ -815,10 +835,15 @@ func (c *Channel) serve(ctx context.Context, r request) {
 				c.cfg.Logger.Error("wsrpc: reply too large to send", "channel", c.id, "method", name, "err", err)
 			}
 			if c.send(wire.EncodeError(id, wire.ErrorObject{Code: CodeInternalError, Message: "Internal server error"})) == nil {
+				c.stats.errorsOut.Add(1)
 				return
 			}
 		}
 		c.reportError(fmt.Errorf("wsrpc: sending reply to %s: %w", name, err))
+		return
+	}
+	if err != nil {
+		c.stats.errorsOut.Add(1)
 	}
 }
 
@@ -961,6 +986,8 @@ func (c *Channel) send(data []byte) error {
 		}
 		return &writeError{err: err}
 	}
+	c.stats.messagesOut.Add(1)
+	c.stats.bytesOut.Add(uint64(n))
 	return nil
 }
 

@@ -32,6 +32,12 @@ type Client struct {
 	closeErr error
 	done     chan struct{} // closed when the client has closed for good
 	super    sync.WaitGroup
+
+	// Stats (guarded by mu): connections set up, and the counters of those that ended
+	// (endedCh, the last of them, may still be ch).
+	established uint64
+	ended       Stats
+	endedCh     *Channel
 }
 
 var errIdle = &sentinel{msg: "wsrpc: idle timeout", parent: ErrClosed}
@@ -132,6 +138,7 @@ func (c *Client) rotate() {
 func (c *Client) setChannel(ch *Channel) {
 	c.mu.Lock()
 	c.ch = ch
+	c.established++
 	close(c.changed)
 	c.changed = make(chan struct{})
 	c.mu.Unlock()
@@ -150,6 +157,7 @@ func (c *Client) supervise(ch *Channel) {
 		}
 		err := ch.Err()
 		ch.wait()
+		c.channelEnded(ch)
 		if c.ctx.Err() != nil {
 			return
 		}
@@ -300,7 +308,7 @@ func (c *Client) Go(ctx context.Context, method string, params any, opts ...Call
 		var p *Pending
 		err := intercept(ctx, ois, &OutgoingCall{Method: method, Params: params, Async: true},
 			func(ctx context.Context, call *OutgoingCall) (err error) {
-				p, err = c.startCall(ctx, call.Method, call.Params, false, opts)
+				p, err = c.startCall(ctx, call.Method, call.Params, false, withMeta(opts, call.Meta))
 				return err
 			})
 		if err != nil {
@@ -330,7 +338,7 @@ func (c *Client) Call(ctx context.Context, method string, params any, result any
 	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
 		return intercept(ctx, ois, &OutgoingCall{Method: method, Params: params},
 			func(ctx context.Context, call *OutgoingCall) error {
-				return c.call(ctx, call.Method, call.Params, result, opts)
+				return c.call(ctx, call.Method, call.Params, result, withMeta(opts, call.Meta))
 			})
 	}
 	return c.call(ctx, method, params, result, opts)
@@ -348,18 +356,20 @@ func (c *Client) call(ctx context.Context, method string, params any, result any
 func (c *Client) Notify(ctx context.Context, method string, params any) error {
 	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
 		return intercept(ctx, ois, &OutgoingCall{Method: method, Params: params, Notification: true},
-			func(ctx context.Context, call *OutgoingCall) error { return c.notify(ctx, call.Method, call.Params) })
+			func(ctx context.Context, call *OutgoingCall) error {
+				return c.notify(ctx, call.Method, call.Params, call.Meta)
+			})
 	}
-	return c.notify(ctx, method, params)
+	return c.notify(ctx, method, params, nil)
 }
 
-func (c *Client) notify(ctx context.Context, method string, params any) error {
+func (c *Client) notify(ctx context.Context, method string, params any, meta map[string]string) error {
 	for {
 		ch, err := c.channel(ctx)
 		if err != nil {
 			return err
 		}
-		err = ch.notify(ctx, method, params)
+		err = ch.notify(ctx, method, params, meta)
 		if err != nil && notSent(err) && c.ctx.Err() == nil {
 			continue
 		}

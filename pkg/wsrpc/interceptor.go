@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"runtime/debug"
+
+	"github.com/wsrpc/wsrpc/pkg/wsrpc/internal/wire"
 )
 
 // Interceptors are hooks around every request and notification, on both sides of a
@@ -21,6 +23,10 @@ type IncomingRequest struct {
 	Params  json.RawMessage
 	ID      json.RawMessage // nil for a notification
 	Legacy  bool            // the legacy dialect's envelope
+	// Meta is the metadata the calling wsrpc peer attached to the request (its MetaMember
+	// member, see OutgoingCall.Meta); nil when there is none, and always on connections
+	// without the extensions (ExtensionSubprotocol), where the member is ignored.
+	Meta map[string]string
 }
 
 // Notification reports whether the request is a notification (no answer is sent).
@@ -48,6 +54,34 @@ type OutgoingCall struct {
 	// Async: started with Go; next returns once the request has been sent, and the
 	// answer arrives on the Pending later.
 	Async bool
+	// Meta is metadata for the peer (trace context, for example: W3C "traceparent" and
+	// "tracestate"): an interceptor sets it before it calls next. It is sent as the
+	// request's MetaMember member only on connections where the peer agreed to the
+	// extensions (ExtensionSubprotocol, wsrpc peers); other peers (the Python libraries)
+	// never see it. The IncomingRequest of the peer's interceptors has it as Meta.
+	Meta map[string]string
+}
+
+// MetaMember is the member of a request object that carries OutgoingCall.Meta between
+// wsrpc peers: {"jsonrpc":"2.0","method":...,"params":...,"id":...,"$meta":{"traceparent":"00-..."}},
+// an object of strings. It is sent only on connections that negotiated
+// ExtensionSubprotocol, and read only there.
+const MetaMember = wire.MetaMember
+
+// withMeta adds meta, when there is some, to a call's options.
+func withMeta(opts []CallOption, meta map[string]string) []CallOption {
+	if len(meta) == 0 {
+		return opts
+	}
+	return append(opts[:len(opts):len(opts)], func(o *callOptions) { o.meta = meta })
+}
+
+// appendMeta adds the metadata to an encoded request on extended connections.
+func (c *Channel) appendMeta(msg []byte, meta map[string]string) []byte {
+	if !c.ext || len(meta) == 0 {
+		return msg
+	}
+	return wire.AppendMeta(msg, meta)
 }
 
 // OutgoingInvoker sends the call (and, for Call, waits for its answer and decodes it):
@@ -72,8 +106,12 @@ func WithOutgoingInterceptor(i ...OutgoingInterceptor) Option {
 }
 
 // intercepted runs an incoming request through the interceptors, then invoke.
-func (c *Channel) intercepted(ctx context.Context, id []byte, name string, params []byte, legacy bool, dst []byte) (result []byte, err error) {
-	req := &IncomingRequest{Channel: c, Method: name, Params: params, ID: id, Legacy: legacy}
+func (c *Channel) intercepted(ctx context.Context, r *request, dst []byte) (result []byte, err error) {
+	name, params, legacy := r.name, r.params, r.legacy
+	req := &IncomingRequest{Channel: c, Method: name, Params: params, ID: r.id, Legacy: legacy}
+	if r.meta != nil {
+		req.Meta = wire.DecodeMeta(r.meta)
+	}
 	next := IncomingHandler(func(ctx context.Context, req *IncomingRequest) (json.RawMessage, error) {
 		return c.invoke(ctx, name, params, legacy, dst)
 	})

@@ -23,6 +23,8 @@ type request struct {
 	// tracked: its handler context, which the peer may cancel (extended connections;
 	// see Channel.track).
 	tracked *handlerCtx
+	// meta is the request's "$meta" member (extended connections; see MetaMember).
+	meta []byte
 }
 
 // workers runs requests on reusable goroutines: a goroutine that finished a request takes

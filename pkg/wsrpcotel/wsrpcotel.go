@@ -1,38 +1,60 @@
 // Package wsrpcotel instruments wsrpc with OpenTelemetry: a span per call on both sides
-// (incoming requests and notifications, outgoing calls and notifications) and metrics
-// (calls and errors by method and code, a duration histogram, calls in flight). It is built
-// on wsrpc's interceptors; the core package does not depend on it.
+// (incoming requests and notifications, outgoing calls and notifications), trace context
+// carried between wsrpc peers, and metrics (calls and errors by method and code, a
+// duration histogram, calls in flight; connections, reconnects, backpressure rejections,
+// messages and bytes from the Stats of the servers and clients it observes). It is built
+// on wsrpc's interceptors and Stats; the core package does not depend on it.
 //
 //	inst, err := wsrpcotel.New() // the global providers, or WithTracerProvider/WithMeterProvider
 //	srv, err := wsrpc.NewServer(methods, inst.Option())
+//	defer inst.ObserveServer(srv)()
 //	c, err := wsrpc.Dial(ctx, url, inst.Option())
+//	defer inst.ObserveClient(c)()
 //
 // Span names are the method names; spans carry rpc.system "jsonrpc", rpc.method,
 // rpc.jsonrpc.version, rpc.jsonrpc.request_id (requests), rpc.jsonrpc.error_code and
 // rpc.jsonrpc.error_message (errors answered or received), error.type (local failures:
 // "timeout", "connection_lost", ...), and wsrpc.channel_id when the connection is known.
 //
-// Metrics (attributes rpc.method and wsrpc.side, "server" for incoming and "client" for
-// outgoing, plus the code on errors):
+// Trace context: an outgoing call's span context goes to the peer in the request's
+// "$meta" member (W3C traceparent and tracestate, or what WithPropagator's propagator
+// writes), and the peer's server span is its child. The core sends "$meta" only on
+// connections where both ends are wsrpc (the negotiated subprotocol jsonrpc2.0+wsrpc):
+// Python peers never see it, and there each side's spans are children of the context they
+// run in.
+//
+// Metrics from the interceptors (attributes rpc.method and wsrpc.side, "server" for
+// incoming and "client" for outgoing, plus the code on errors):
 //
 //	wsrpc.calls      counter        calls and notifications
 //	wsrpc.errors     counter        those that ended with an error (rpc.jsonrpc.error_code, error.type)
 //	wsrpc.duration   histogram (s)  how long each took (outgoing notifications and Go: until sent)
 //	wsrpc.in_flight  up-down        being handled or awaited now
 //
-// Trace context is not carried across the connection (the Python peers have no place for
-// it); each side's spans are children of the context they run in.
+// Metrics from the Stats of the servers and clients registered with ObserveServer and
+// ObserveClient (attribute wsrpc.side: "server" for Servers, "client" for Clients; the
+// values of several of one side are added up):
+//
+//	wsrpc.connections          up-down (observable)  open now
+//	wsrpc.connections.opened   counter (observable)  accepted (servers) / established (clients)
+//	wsrpc.reconnects           counter (observable)  client connections after the first
+//	wsrpc.rejected             counter (observable)  requests refused by backpressure (-32000)
+//	wsrpc.messages             counter (observable)  messages, network.io.direction receive/transmit
+//	wsrpc.bytes                counter (observable)  message payload bytes, by direction
 package wsrpcotel
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wsrpc/wsrpc/pkg/wsrpc"
@@ -52,11 +74,18 @@ const (
 	keyErrorType    = attribute.Key("error.type")
 	keyChannel      = attribute.Key("wsrpc.channel_id")
 	keySide         = attribute.Key("wsrpc.side")
+	keyDirection    = attribute.Key("network.io.direction")
+)
+
+var (
+	sideServer = keySide.String("server")
+	sideClient = keySide.String("client")
 )
 
 type config struct {
-	tp trace.TracerProvider
-	mp metric.MeterProvider
+	tp   trace.TracerProvider
+	mp   metric.MeterProvider
+	prop propagation.TextMapPropagator
 }
 
 // Option configures New.
@@ -68,14 +97,33 @@ func WithTracerProvider(tp trace.TracerProvider) Option { return func(c *config)
 // WithMeterProvider sets the meter provider (default: otel.GetMeterProvider()).
 func WithMeterProvider(mp metric.MeterProvider) Option { return func(c *config) { c.mp = mp } }
 
+// WithPropagator sets how trace context is written into and read from the "$meta" of
+// requests between wsrpc peers (default: W3C Trace Context, propagation.TraceContext{}).
+// propagation.NewCompositeTextMapPropagator() with no propagators turns it off.
+func WithPropagator(p propagation.TextMapPropagator) Option { return func(c *config) { c.prop = p } }
+
 // Instrumentation holds the tracer and instruments; its interceptors may be installed on
 // any number of servers and clients.
 type Instrumentation struct {
 	tracer   trace.Tracer
+	prop     propagation.TextMapPropagator
 	calls    metric.Int64Counter
 	errors   metric.Int64Counter
 	duration metric.Float64Histogram
 	inFlight metric.Int64UpDownCounter
+
+	methods sync.Map // method name -> *methodAttrs
+	nMethod sync.Mutex
+	cached  int
+
+	mu      sync.Mutex
+	sources map[*source]struct{}
+}
+
+// source is a Server or Client whose Stats the observable instruments report.
+type source struct {
+	side  attribute.KeyValue
+	stats func() wsrpc.Stats
 }
 
 // New creates the tracer and the instruments.
@@ -90,8 +138,15 @@ func New(opts ...Option) (*Instrumentation, error) {
 	if c.mp == nil {
 		c.mp = otel.GetMeterProvider()
 	}
+	if c.prop == nil {
+		c.prop = propagation.TraceContext{}
+	}
 	meter := c.mp.Meter(ScopeName, metric.WithInstrumentationVersion(wsrpc.Version))
-	in := &Instrumentation{tracer: c.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(wsrpc.Version))}
+	in := &Instrumentation{
+		tracer:  c.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(wsrpc.Version)),
+		prop:    c.prop,
+		sources: map[*source]struct{}{},
+	}
 	var err error
 	if in.calls, err = meter.Int64Counter("wsrpc.calls", metric.WithUnit("{call}"),
 		metric.WithDescription("Calls and notifications, incoming (server side) and outgoing (client side).")); err != nil {
@@ -109,7 +164,158 @@ func New(opts ...Option) (*Instrumentation, error) {
 		metric.WithDescription("Calls being handled or awaited.")); err != nil {
 		return nil, err
 	}
+	if err := in.observables(meter); err != nil {
+		return nil, err
+	}
 	return in, nil
+}
+
+// observables creates the instruments that report the observed servers' and clients'
+// Stats, and the callback that reads them.
+func (in *Instrumentation) observables(meter metric.Meter) error {
+	conns, err := meter.Int64ObservableUpDownCounter("wsrpc.connections", metric.WithUnit("{connection}"),
+		metric.WithDescription("Connections open now."))
+	if err != nil {
+		return err
+	}
+	opened, err := meter.Int64ObservableCounter("wsrpc.connections.opened", metric.WithUnit("{connection}"),
+		metric.WithDescription("Connections accepted (servers) or established (clients)."))
+	if err != nil {
+		return err
+	}
+	reconnects, err := meter.Int64ObservableCounter("wsrpc.reconnects", metric.WithUnit("{connection}"),
+		metric.WithDescription("Client connections after the first."))
+	if err != nil {
+		return err
+	}
+	rejected, err := meter.Int64ObservableCounter("wsrpc.rejected", metric.WithUnit("{call}"),
+		metric.WithDescription("Requests refused by backpressure (answered -32000)."))
+	if err != nil {
+		return err
+	}
+	messages, err := meter.Int64ObservableCounter("wsrpc.messages", metric.WithUnit("{message}"),
+		metric.WithDescription("WebSocket messages received and sent."))
+	if err != nil {
+		return err
+	}
+	byteCount, err := meter.Int64ObservableCounter("wsrpc.bytes", metric.WithUnit("By"),
+		metric.WithDescription("Payload bytes of the messages received and sent."))
+	if err != nil {
+		return err
+	}
+	receive, transmit := keyDirection.String("receive"), keyDirection.String("transmit")
+	attrs := map[attribute.KeyValue][3]metric.ObserveOption{}
+	for _, side := range []attribute.KeyValue{sideServer, sideClient} {
+		attrs[side] = [3]metric.ObserveOption{
+			metric.WithAttributes(side),
+			metric.WithAttributes(side, receive),
+			metric.WithAttributes(side, transmit),
+		}
+	}
+	_, err = meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		for side, st := range in.snapshot() {
+			a := attrs[side]
+			o.ObserveInt64(conns, st.Connections, a[0])
+			o.ObserveInt64(opened, int64(st.ConnectionsTotal), a[0])
+			if side == sideClient {
+				o.ObserveInt64(reconnects, int64(st.Reconnects), a[0])
+			}
+			o.ObserveInt64(rejected, int64(st.Rejected), a[0])
+			o.ObserveInt64(messages, int64(st.MessagesIn), a[1])
+			o.ObserveInt64(messages, int64(st.MessagesOut), a[2])
+			o.ObserveInt64(byteCount, int64(st.BytesIn), a[1])
+			o.ObserveInt64(byteCount, int64(st.BytesOut), a[2])
+		}
+		return nil
+	}, conns, opened, reconnects, rejected, messages, byteCount)
+	return err
+}
+
+// snapshot adds up the Stats of the observed servers and of the observed clients.
+func (in *Instrumentation) snapshot() map[attribute.KeyValue]wsrpc.Stats {
+	in.mu.Lock()
+	srcs := make([]*source, 0, len(in.sources))
+	for s := range in.sources {
+		srcs = append(srcs, s)
+	}
+	in.mu.Unlock()
+	out := map[attribute.KeyValue]wsrpc.Stats{}
+	for _, s := range srcs {
+		st := s.stats()
+		sum := out[s.side]
+		add(&sum, st)
+		out[s.side] = sum
+	}
+	return out
+}
+
+func add(s *wsrpc.Stats, o wsrpc.Stats) {
+	s.Connections += o.Connections
+	s.ConnectionsTotal += o.ConnectionsTotal
+	s.Reconnects += o.Reconnects
+	s.Rejected += o.Rejected
+	s.MessagesIn += o.MessagesIn
+	s.MessagesOut += o.MessagesOut
+	s.BytesIn += o.BytesIn
+	s.BytesOut += o.BytesOut
+}
+
+// ObserveServer makes the connection metrics report s (its Stats, read when the metrics
+// are collected) until the returned function is called.
+func (in *Instrumentation) ObserveServer(s *wsrpc.Server) (unregister func()) {
+	return in.observe(&source{side: sideServer, stats: s.Stats})
+}
+
+// ObserveClient makes the connection metrics report c (its Stats, read when the metrics
+// are collected) until the returned function is called.
+func (in *Instrumentation) ObserveClient(c *wsrpc.Client) (unregister func()) {
+	return in.observe(&source{side: sideClient, stats: c.Stats})
+}
+
+func (in *Instrumentation) observe(s *source) func() {
+	in.mu.Lock()
+	in.sources[s] = struct{}{}
+	in.mu.Unlock()
+	return func() {
+		in.mu.Lock()
+		delete(in.sources, s)
+		in.mu.Unlock()
+	}
+}
+
+// maxCachedMethods bounds the methods whose attributes are kept (method names come from
+// peers: a peer must not make this grow without end). Others are built per call.
+const maxCachedMethods = 1024
+
+// methodAttrs are the attributes of one method, built once.
+type methodAttrs struct {
+	method attribute.KeyValue
+	span   []attribute.KeyValue     // rpc.system, rpc.method, rpc.jsonrpc.version
+	server metric.MeasurementOption // rpc.method, wsrpc.side server
+	client metric.MeasurementOption // rpc.method, wsrpc.side client
+}
+
+func (in *Instrumentation) attrs(method string) *methodAttrs {
+	if a, ok := in.methods.Load(method); ok {
+		return a.(*methodAttrs)
+	}
+	m := keyMethod.String(method)
+	a := &methodAttrs{
+		method: m,
+		span:   []attribute.KeyValue{keySystem.String("jsonrpc"), m, keyVersion.String("2.0")},
+		server: metric.WithAttributeSet(attribute.NewSet(m, sideServer)),
+		client: metric.WithAttributeSet(attribute.NewSet(m, sideClient)),
+	}
+	in.nMethod.Lock()
+	if in.cached < maxCachedMethods {
+		if prev, loaded := in.methods.LoadOrStore(method, a); loaded {
+			a = prev.(*methodAttrs)
+		} else {
+			in.cached++
+		}
+	}
+	in.nMethod.Unlock()
+	return a
 }
 
 // Option installs both interceptors (on a server or a client).
@@ -120,25 +326,32 @@ func (in *Instrumentation) Option() wsrpc.Option {
 	}
 }
 
-// Incoming is the interceptor for incoming requests and notifications.
+// Incoming is the interceptor for incoming requests and notifications. A request from a
+// wsrpc peer that carries trace context ("$meta") gets a server span that is a child of
+// the caller's span.
 func (in *Instrumentation) Incoming(ctx context.Context, req *wsrpc.IncomingRequest, next wsrpc.IncomingHandler) (json.RawMessage, error) {
-	method := attribute.String(string(keyMethod), req.Method)
-	side := keySide.String("server")
-	attrs := []attribute.KeyValue{keySystem.String("jsonrpc"), method, keyVersion.String("2.0")}
-	if req.ID != nil {
-		attrs = append(attrs, keyRequestID.String(idText(req.ID)))
+	ma := in.attrs(req.Method)
+	attrs := ma.span
+	if req.ID != nil || req.Channel != nil {
+		attrs = make([]attribute.KeyValue, len(ma.span), len(ma.span)+2)
+		copy(attrs, ma.span)
+		if req.ID != nil {
+			attrs = append(attrs, keyRequestID.String(idText(req.ID)))
+		}
+		if req.Channel != nil {
+			attrs = append(attrs, keyChannel.String(req.Channel.ID()))
+		}
 	}
-	if req.Channel != nil {
-		attrs = append(attrs, keyChannel.String(req.Channel.ID()))
+	if len(req.Meta) > 0 {
+		ctx = in.prop.Extract(ctx, propagation.MapCarrier(req.Meta))
 	}
 	ctx, span := in.tracer.Start(ctx, req.Method, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
 	defer span.End()
-	set := metric.WithAttributes(method, side)
-	in.inFlight.Add(ctx, 1, set)
+	in.inFlight.Add(ctx, 1, ma.server)
 	start := time.Now()
 	res, err := next(ctx, req)
-	in.inFlight.Add(ctx, -1, set)
-	in.duration.Record(ctx, time.Since(start).Seconds(), set)
+	in.inFlight.Add(ctx, -1, ma.server)
+	in.duration.Record(ctx, time.Since(start).Seconds(), ma.server)
 	if code := wsrpc.AnswerCode(err); code != 0 {
 		codeAttr := keyErrorCode.Int(code)
 		span.SetAttributes(codeAttr)
@@ -148,21 +361,22 @@ func (in *Instrumentation) Incoming(ctx context.Context, req *wsrpc.IncomingRequ
 		// The handler's own error text stays out of the span's status when the peer does
 		// not see it either: only the code is recorded.
 		span.SetStatus(codes.Error, "")
-		in.calls.Add(ctx, 1, metric.WithAttributes(method, side, codeAttr))
-		in.errors.Add(ctx, 1, metric.WithAttributes(method, side, codeAttr))
+		set := metric.WithAttributes(ma.method, sideServer, codeAttr)
+		in.calls.Add(ctx, 1, set)
+		in.errors.Add(ctx, 1, set)
 		return res, err
 	}
-	in.calls.Add(ctx, 1, set)
+	in.calls.Add(ctx, 1, ma.server)
 	return res, err
 }
 
-// Outgoing is the interceptor for outgoing calls and notifications.
+// Outgoing is the interceptor for outgoing calls and notifications. It hands the call's
+// span context to the core as OutgoingCall.Meta, which sends it to wsrpc peers only.
 func (in *Instrumentation) Outgoing(ctx context.Context, call *wsrpc.OutgoingCall, next wsrpc.OutgoingInvoker) error {
-	method := attribute.String(string(keyMethod), call.Method)
-	side := keySide.String("client")
-	attrs := []attribute.KeyValue{keySystem.String("jsonrpc"), method, keyVersion.String("2.0")}
+	ma := in.attrs(call.Method)
+	attrs := ma.span
 	if call.Channel != nil {
-		attrs = append(attrs, keyChannel.String(call.Channel.ID()))
+		attrs = append(ma.span[:len(ma.span):len(ma.span)], keyChannel.String(call.Channel.ID()))
 	}
 	kind := trace.SpanKindClient
 	if call.Notification {
@@ -170,27 +384,32 @@ func (in *Instrumentation) Outgoing(ctx context.Context, call *wsrpc.OutgoingCal
 	}
 	ctx, span := in.tracer.Start(ctx, call.Method, trace.WithSpanKind(kind), trace.WithAttributes(attrs...))
 	defer span.End()
-	set := metric.WithAttributes(method, side)
-	in.inFlight.Add(ctx, 1, set)
+	if span.SpanContext().IsValid() && (call.Channel == nil || call.Channel.Extended()) {
+		if call.Meta == nil {
+			call.Meta = make(map[string]string, 2)
+		}
+		in.prop.Inject(ctx, propagation.MapCarrier(call.Meta))
+	}
+	in.inFlight.Add(ctx, 1, ma.client)
 	start := time.Now()
 	err := next(ctx, call)
-	in.inFlight.Add(ctx, -1, set)
-	in.duration.Record(ctx, time.Since(start).Seconds(), set)
+	in.inFlight.Add(ctx, -1, ma.client)
+	in.duration.Record(ctx, time.Since(start).Seconds(), ma.client)
 	if err == nil {
-		in.calls.Add(ctx, 1, set)
+		in.calls.Add(ctx, 1, ma.client)
 		return nil
 	}
-	var errAttrs []attribute.KeyValue
+	var errAttr attribute.KeyValue
 	if re := wsrpc.RemoteError(err); re != nil {
-		errAttrs = []attribute.KeyValue{keyErrorCode.Int(re.Code)}
-		span.SetAttributes(keyErrorCode.Int(re.Code), keyErrorMessage.String(re.Message))
+		errAttr = keyErrorCode.Int(re.Code)
+		span.SetAttributes(errAttr, keyErrorMessage.String(re.Message))
 	} else {
-		errAttrs = []attribute.KeyValue{keyErrorType.String(wsrpc.KindOf(err).String())}
-		span.SetAttributes(errAttrs...)
+		errAttr = keyErrorType.String(wsrpc.KindOf(err).String())
+		span.SetAttributes(errAttr)
 		span.RecordError(err)
 	}
 	span.SetStatus(codes.Error, err.Error())
-	all := metric.WithAttributes(append([]attribute.KeyValue{method, side}, errAttrs...)...)
+	all := metric.WithAttributes(ma.method, sideClient, errAttr)
 	in.calls.Add(ctx, 1, all)
 	in.errors.Add(ctx, 1, all)
 	return err
@@ -198,9 +417,14 @@ func (in *Instrumentation) Outgoing(ctx context.Context, call *wsrpc.OutgoingCal
 
 // idText is a request id as an attribute value: a string's text, an integer's digits.
 func idText(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
+	if len(raw) >= 2 && raw[0] == '"' {
+		if !bytes.ContainsRune(raw, '\\') {
+			return string(raw[1 : len(raw)-1])
+		}
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
 	}
 	return string(raw)
 }

@@ -1,6 +1,11 @@
 package wire
 
-import "github.com/mailru/easyjson/jwriter"
+import (
+	"slices"
+
+	"github.com/mailru/easyjson/jlexer"
+	"github.com/mailru/easyjson/jwriter"
+)
 
 // Version is the value of the jsonrpc member of every message we send.
 const Version = "2.0"
@@ -8,6 +13,60 @@ const Version = "2.0"
 // EncodeRequest encodes a request, or a notification when id is nil. params may be nil.
 func EncodeRequest(id []byte, method string, params []byte) []byte {
 	return AppendRequest(nil, id, method, params)
+}
+
+// MetaMember is the request member that carries a call's metadata between wsrpc peers.
+const MetaMember = "$meta"
+
+// AppendMeta adds the member "$meta": {meta's keys and values, keys sorted} to the encoded
+// request msg (which must end with its closing brace).
+func AppendMeta(msg []byte, meta map[string]string) []byte {
+	if len(meta) == 0 || len(msg) == 0 || msg[len(msg)-1] != '}' {
+		return msg
+	}
+	var small [4]string
+	keys := small[:0]
+	for k := range meta {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	w := jwriter.Writer{NoEscapeHTML: true}
+	w.Buffer.Buf = append(msg[:len(msg)-1], `,"`+MetaMember+`":{`...)
+	for i, k := range keys {
+		if i > 0 {
+			w.RawByte(',')
+		}
+		w.String(k)
+		w.RawByte(':')
+		w.String(meta[k])
+	}
+	w.RawString("}}")
+	return mustBytes(&w)
+}
+
+// DecodeMeta decodes a "$meta" member: an object of strings, else nil.
+func DecodeMeta(raw []byte) map[string]string {
+	if FirstByte(raw) != '{' {
+		return nil
+	}
+	l := jlexer.Lexer{Data: raw}
+	m := map[string]string{}
+	l.Delim('{')
+	for !l.IsDelim('}') {
+		k := l.UnsafeFieldName(false)
+		l.WantColon()
+		v := l.String()
+		if l.Error() != nil {
+			return nil
+		}
+		m[k] = v
+		l.WantComma()
+	}
+	l.Delim('}')
+	if l.Error() != nil || len(m) == 0 {
+		return nil
+	}
+	return m
 }
 
 // AppendRequest is EncodeRequest writing into dst's spare capacity when it suffices (the

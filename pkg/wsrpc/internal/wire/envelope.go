@@ -22,6 +22,8 @@ type Incoming struct {
 	Error    []byte `json:"-"`
 	Request  []byte `json:"-"`
 	Response []byte `json:"-"`
+	// Meta is the "$meta" member of a request between wsrpc peers (the extensions).
+	Meta []byte `json:"-"`
 }
 
 // Request is an outgoing request or, with a nil ID, a notification.

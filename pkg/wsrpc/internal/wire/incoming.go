@@ -32,6 +32,8 @@ func (m *Incoming) field(key string) *[]byte {
 		return &m.Request
 	case "response":
 		return &m.Response
+	case MetaMember:
+		return &m.Meta
 	}
 	return nil
 }
