@@ -11,7 +11,10 @@ import "C"
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wsrpc/wsrpc/pkg/wsrpc"
@@ -29,16 +32,55 @@ type waiter interface {
 }
 
 type pendingCall struct {
-	p      *wsrpc.Pending
-	ctx    context.Context // the call's deadline (timeout_ms or default_response_timeout)
-	cancel context.CancelFunc
+	p        *wsrpc.Pending
+	ctx      context.Context // the call's deadline (timeout_ms or default_response_timeout)
+	cancel   context.CancelFunc
+	owner    uintptr // the client or server, for its done callback (wsrpc_call_on_done)
+	gate     *gate
+	canceled atomic.Bool // wsrpc_call_cancel or wsrpc_call_release gave it up
+	notified atomic.Bool // its outcome goes to a done callback (wsrpc_call_on_done)
+
+	once   sync.Once
+	result json.RawMessage
+	err    error
+}
+
+// settle takes the call's outcome from the core, once. Called when the call has been
+// answered or its context has ended, so Pending.Wait returns at once; when the context
+// ended first, Wait forgets the call and, on a connection to a wsrpc peer that agreed to
+// the extensions, asks the peer to cancel the method's handler ($/cancelRequest).
+func (pc *pendingCall) settle() {
+	pc.once.Do(func() {
+		pc.err = pc.p.Wait(pc.ctx, &pc.result)
+		pc.cancel()
+	})
+}
+
+// outcome settles the call and returns its result or failure (WSRPC_ERR_CANCELED for a
+// call given up by wsrpc_call_cancel before it ended).
+func (pc *pendingCall) outcome() (json.RawMessage, *failure) {
+	pc.settle()
+	switch {
+	case pc.err == nil:
+		return pc.result, nil
+	case pc.canceled.Load() && errors.Is(pc.err, context.Canceled):
+		return nil, failed(stCanceled, fmt.Errorf("wsrpc: canceled: %w", pc.err))
+	}
+	return nil, failed(stUnspecified, pc.err)
+}
+
+// giveUp cancels the call's context and settles it: the peer is told (see settle).
+func (pc *pendingCall) giveUp() {
+	pc.canceled.Store(true)
+	pc.cancel()
+	pc.settle()
 }
 
 var calls sync.Map // handle -> *pendingCall
 
 // startCall sends a.method on c and stores the pending call's handle into *out. No
 // goroutine: the waits select on the answer, the call's deadline and the wait's own slice.
-func startCall(c waiter, a *callArgs, defaultTimeout time.Duration, out *C.uintptr_t) *failure {
+func startCall(owner uintptr, g *gate, c waiter, a *callArgs, defaultTimeout time.Duration, out *C.uintptr_t) *failure {
 	if _, ok := a.ctx.Deadline(); !ok && defaultTimeout > 0 {
 		cancel := a.cancel
 		ctx, cancelT := context.WithTimeout(a.ctx, defaultTimeout)
@@ -50,9 +92,21 @@ func startCall(c waiter, a *callArgs, defaultTimeout time.Duration, out *C.uintp
 		return failed(stUnspecified, err)
 	}
 	h := newHandle()
-	calls.Store(h, &pendingCall{p: p, ctx: a.ctx, cancel: a.cancel})
+	calls.Store(h, &pendingCall{p: p, ctx: a.ctx, cancel: a.cancel, owner: owner, gate: g})
 	*out = C.uintptr_t(h)
 	return nil
+}
+
+// lookupCall finds a pending call by handle.
+func lookupCall(h C.uintptr_t) (*pendingCall, *failure) {
+	if h == 0 {
+		return nil, fail(stInvalidArg, "call is NULL")
+	}
+	v, ok := calls.Load(uintptr(h))
+	if !ok {
+		return nil, fail(stClosed, "call is already finished or released (or not a call handle)")
+	}
+	return v.(*pendingCall), nil
 }
 
 //export wsrpc_client_call_start
@@ -66,7 +120,7 @@ func wsrpc_client_call_start(h C.uintptr_t, method, params *C.char, timeoutMS C.
 	if f != nil {
 		return report(f, errOut)
 	}
-	return report(startCall(conn, a, cl.cfg.DefaultTimeout, out), errOut)
+	return report(startCall(cl.id, cl.gate, conn, a, cl.cfg.DefaultTimeout, out), errOut)
 }
 
 //export wsrpc_server_call_start
@@ -80,7 +134,7 @@ func wsrpc_server_call_start(h C.uintptr_t, chanID, method, params *C.char, time
 	if f != nil {
 		return report(f, errOut)
 	}
-	return report(startCall(ch, a, s.cfg.DefaultTimeout, out), errOut)
+	return report(startCall(s.id, s.gate, ch, a, s.cfg.DefaultTimeout, out), errOut)
 }
 
 //export wsrpc_call_wait
@@ -89,14 +143,13 @@ func wsrpc_call_wait(h C.uintptr_t, waitMS C.int, result **C.char, errOut *C.wsr
 		*result = nil
 	}
 	defer guard(errOut, &st)
-	if h == 0 {
-		return report(fail(stInvalidArg, "call is NULL"), errOut)
+	pc, f := lookupCall(h)
+	if f != nil {
+		return report(f, errOut)
 	}
-	v, ok := calls.Load(uintptr(h))
-	if !ok {
-		return report(fail(stClosed, "call is already finished or released (or not a call handle)"), errOut)
+	if pc.notified.Load() {
+		return report(fail(stState, "the call's outcome goes to its done callback (wsrpc_call_on_done)"), errOut)
 	}
-	pc := v.(*pendingCall)
 	done, expired := pc.p.Done(), pc.ctx.Done()
 	switch {
 	case waitMS < 0:
@@ -126,10 +179,9 @@ func wsrpc_call_wait(h C.uintptr_t, waitMS C.int, result **C.char, errOut *C.wsr
 		// another thread's wait took the outcome first
 		return report(fail(stClosed, "call is already finished or released"), errOut)
 	}
-	defer pc.cancel()
-	var out json.RawMessage
-	if err := pc.p.Wait(pc.ctx, &out); err != nil { // returns at once: answered or expired
-		return report(failed(stUnspecified, err), errOut)
+	out, f := pc.outcome()
+	if f != nil {
+		return report(f, errOut)
 	}
 	if result != nil {
 		*result = cstr(string(out))
@@ -137,18 +189,61 @@ func wsrpc_call_wait(h C.uintptr_t, waitMS C.int, result **C.char, errOut *C.wsr
 	return stOK
 }
 
+//export wsrpc_call_cancel
+func wsrpc_call_cancel(h C.uintptr_t) (st C.int) {
+	defer guard(nil, &st)
+	pc, f := lookupCall(h)
+	if f != nil {
+		return f.status
+	}
+	pc.giveUp()
+	return stOK
+}
+
+//export wsrpc_call_on_done
+func wsrpc_call_on_done(h C.uintptr_t, fn, user C.uintptr_t, errOut *C.wsrpc_error) (st C.int) {
+	defer guard(errOut, &st)
+	if fn == 0 {
+		return report(fail(stInvalidArg, "completion callback is NULL"), errOut)
+	}
+	pc, f := lookupCall(h)
+	if f != nil {
+		return report(f, errOut)
+	}
+	if !pc.notified.CompareAndSwap(false, true) {
+		return report(fail(stState, "the call has a done callback already"), errOut)
+	}
+	if !pc.gate.enter(false) {
+		pc.notified.Store(false)
+		return report(fail(stClosed, "closed"), errOut)
+	}
+	go func() {
+		defer pc.gate.leave()
+		select {
+		case <-pc.p.Done():
+		case <-pc.ctx.Done():
+		}
+		calls.Delete(uintptr(h))
+		out, f := pc.outcome()
+		done(pc.owner, fn, user, out, f)
+	}()
+	return stOK
+}
+
 //export wsrpc_call_release
 func wsrpc_call_release(h C.uintptr_t) (st C.int) {
 	defer guard(nil, &st)
-	if h == 0 {
-		return stInvalidArg
+	pc, f := lookupCall(h)
+	if f != nil {
+		return f.status
 	}
-	v, ok := calls.LoadAndDelete(uintptr(h))
-	if !ok {
+	if pc.notified.Load() { // the done callback ends it
+		pc.giveUp()
+		return stOK
+	}
+	if _, mine := calls.LoadAndDelete(uintptr(h)); !mine {
 		return stClosed
 	}
-	pc := v.(*pendingCall)
-	pc.cancel()
-	_ = pc.p.Wait(pc.ctx, nil) // the context is cancelled: forgets the call and returns
+	pc.giveUp()
 	return stOK
 }

@@ -2,7 +2,8 @@
 #
 #   build-capi       build/libwsrpc.so(.0, .$(VERSION)) + build/include/wsrpc.h + build/wsrpc.pc
 #   build-c-example  build/bin/c-client (examples/c/client.c, compiled via pkg-config)
-#   test-c           tests/c/test_capi.c under AddressSanitizer + LeakSanitizer (valgrind with VALGRIND=yes)
+#   test-c           tests/c/test_capi.c under AddressSanitizer + LeakSanitizer (valgrind with VALGRIND=yes),
+#                    with a fastapi-ws-rpc server as the peer without batches (tests/c/with-python-peer.sh)
 #   test-python      pytest bindings/python/tests in build/venv
 #   install-capi     (make install) lib/libwsrpc.so*, include/wsrpc.h, lib/pkgconfig/wsrpc.pc
 #                    under $(DESTDIR)$(PREFIX); uninstall-capi removes them
@@ -78,14 +79,15 @@ $(BUILD)/bin/test-capi-asan: tests/c/test_capi.c $(CAPI_LIB) $(CAPI_HDR) $(CAPI_
 		$$($(PKGCONF) --cflags --libs wsrpc) -pthread
 
 ifeq ($(VALGRIND),yes)
-test-c: $(BUILD)/bin/test-capi
+test-c: $(BUILD)/bin/test-capi venv
 	@command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
-	WSRPC_LOG=error valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
+	WSRPC_LOG=error bash tests/c/with-python-peer.sh $(PY) valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
 		--error-exitcode=1 --suppressions=tests/c/valgrind.supp --gen-suppressions=all \
 		$(BUILD)/bin/test-capi
 else
-test-c: $(BUILD)/bin/test-capi-asan
-	WSRPC_LOG=error ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=tests/c/lsan.supp $(BUILD)/bin/test-capi-asan
+test-c: $(BUILD)/bin/test-capi-asan venv
+	WSRPC_LOG=error ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=tests/c/lsan.supp \
+		bash tests/c/with-python-peer.sh $(PY) $(BUILD)/bin/test-capi-asan
 endif
 
 # Installs the binding (with libwsrpc.so bundled) into build/venv the way a user would.

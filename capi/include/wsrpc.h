@@ -88,7 +88,11 @@ typedef enum wsrpc_status {
     WSRPC_ERR_LISTEN = 12,           /* the server could not bind its address */
     WSRPC_ERR_NOT_FOUND = 13,        /* no open connection has that channel id */
     WSRPC_ERR_STATE = 14,            /* wrong state: already connected / already listening */
-    WSRPC_PENDING = 15               /* wsrpc_call_wait only: not finished yet (not an error) */
+    WSRPC_PENDING = 15,              /* wsrpc_call_wait, wsrpc_batch_*: not finished yet (not an error) */
+    WSRPC_ERR_BATCH_UNSUPPORTED = 16,/* the peer answered a batch with one error (a Python peer):
+                                        none of it ran; see WSRPC_BATCH_SPLIT */
+    WSRPC_ERR_CANCELED = 17          /* the call was cancelled (wsrpc_call_cancel) or, for
+                                        wsrpc_reply_check, the request was */
 } wsrpc_status;
 
 /* Well-known JSON-RPC error codes (wsrpc_error.rpc_code, wsrpc_reply_error). */
@@ -179,6 +183,13 @@ typedef void (*wsrpc_log_fn)(void *user_data, int level, const char *message,
 
 /* Opaque pending call (wsrpc_client_call_start / wsrpc_server_call_start). */
 typedef struct wsrpc_call wsrpc_call;
+
+/* Opaque JSON-RPC 2.0 batch (wsrpc_client_batch_new / wsrpc_server_batch_new). */
+typedef struct wsrpc_batch wsrpc_batch;
+
+/* Flags of wsrpc_*_batch_new. */
+#define WSRPC_BATCH_SPLIT 1 /* a peer without batches (WSRPC_ERR_BATCH_UNSUPPORTED) gets the
+                               entries as single calls and notifications instead */
 
 #ifndef WSRPC_NO_PROTOTYPES
 
@@ -280,10 +291,35 @@ int wsrpc_client_call_start(wsrpc_client *client, const char *method,
 int wsrpc_call_wait(wsrpc_call *call, int wait_ms, char **result_json, wsrpc_error *err);
 
 /*
- * Give up a pending call: stop waiting for its answer locally (the peer is not told; an
- * answer that arrives later is dropped) and release the handle.  WSRPC_OK, or
- * WSRPC_ERR_CLOSED if the call was already released or its outcome taken by
- * wsrpc_call_wait; WSRPC_ERR_INVALID_ARG for NULL.
+ * Cancel a pending call: stop waiting for its answer (an answer that arrives later is
+ * dropped) and, on a connection to a wsrpc peer (both ends agreed to the extensions at the
+ * handshake; never to a Python peer), ask the peer to cancel the method's handler
+ * ($/cancelRequest): its context ends, which a C method sees with wsrpc_reply_check.
+ * The handle stays valid: wsrpc_call_wait (also one already blocked in another thread)
+ * returns WSRPC_ERR_CANCELED, or the call's outcome if it had ended before; a done
+ * callback (wsrpc_call_on_done) is called with it.  WSRPC_OK; WSRPC_ERR_CLOSED if the call
+ * was already released or its outcome taken; WSRPC_ERR_INVALID_ARG for NULL.  Any thread.
+ * A call's timeout (timeout_ms, default_response_timeout) cancels it on the peer the same
+ * way, for wsrpc_client_call and wsrpc_client_call_async too.
+ */
+int wsrpc_call_cancel(wsrpc_call *call);
+
+/*
+ * Have the outcome of a pending call delivered to done(user_data, ...) instead of waiting
+ * for it: called exactly once, on a library thread, as for wsrpc_client_call_async (also
+ * when the call is cancelled: WSRPC_ERR_CANCELED, or when the client closes), before the
+ * client's close returns.  The handle stays valid for wsrpc_call_cancel until done has been
+ * called, and is released then; wsrpc_call_wait on it returns WSRPC_ERR_STATE, and
+ * wsrpc_call_release cancels it (done is still called).  WSRPC_ERR_STATE if the call has a
+ * done callback already; on any error done is never called.  done must not be NULL.
+ */
+int wsrpc_call_on_done(wsrpc_call *call, wsrpc_done_fn done, void *user_data, wsrpc_error *err);
+
+/*
+ * Give up a pending call and release the handle: wsrpc_call_cancel (the peer is told, when
+ * it is a wsrpc peer) without waiting for the outcome.  WSRPC_OK, or WSRPC_ERR_CLOSED if the
+ * call was already released or its outcome taken by wsrpc_call_wait; WSRPC_ERR_INVALID_ARG
+ * for NULL.
  */
 int wsrpc_call_release(wsrpc_call *call);
 
@@ -320,6 +356,16 @@ int wsrpc_reply_error(wsrpc_reply *reply, int code, const char *message,
 
 /* Answer as a failed handler (see wsrpc_method_fn). */
 int wsrpc_reply_fail(wsrpc_reply *reply, const char *message);
+
+/*
+ * Whether the caller still wants the answer: WSRPC_OK while it does; WSRPC_ERR_CANCELED
+ * once the request is cancelled: by a wsrpc peer that gave up the call (wsrpc_call_cancel,
+ * its timeout, a cancelled Go context or Python task; see the README's "Cancellation"), or
+ * because the connection or the object closed.  A long-running method may poll it and
+ * return early (its answer is then dropped).  WSRPC_ERR_CLOSED after the callback has
+ * returned.  Cheap; any thread.
+ */
+int wsrpc_reply_check(wsrpc_reply *reply);
 
 /* ---- server ----------------------------------------------------------------------- */
 
@@ -370,6 +416,81 @@ int wsrpc_server_notify(wsrpc_server *server, const char *channel_id, const char
 /* Stop listening, close every connection (status 1001; pending calls fail), wait for
  * running callbacks and release the handle.  Same rules as wsrpc_client_close. */
 int wsrpc_server_close(wsrpc_server *server, wsrpc_error *err);
+
+/* ---- batches (JSON-RPC 2.0 §6) ------------------------------------------------------
+ *
+ * A batch sends calls and notifications in one message; a wsrpc peer runs them
+ * concurrently and answers the calls in one message.  Build it (wsrpc_batch_call,
+ * wsrpc_batch_notify), send it once (wsrpc_batch_send), wait for its calls
+ * (wsrpc_batch_wait or wsrpc_batch_on_done), read each call's outcome
+ * (wsrpc_batch_result), and free it (wsrpc_batch_free).  A peer that answers a batch with
+ * one error object (the Python libraries) ran none of it: every call ends with
+ * WSRPC_ERR_BATCH_UNSUPPORTED, unless the batch was made with WSRPC_BATCH_SPLIT, which sends
+ * the entries again one by one (and later batches of that connection one by one at once).
+ *
+ * Entries are numbered from 0 in the order they were added, notifications included.
+ * Every function may be called from any thread; a batch's functions are serialised
+ * internally.  After wsrpc_batch_free every function given the batch returns
+ * WSRPC_ERR_CLOSED (as for closed clients, handle values are never reused).
+ */
+
+/* Start a batch on the client's current connection.  flags: 0 or WSRPC_BATCH_SPLIT.
+ * NULL on error (WSRPC_ERR_NOT_CONNECTED, WSRPC_ERR_INVALID_ARG for unknown flags, ...).
+ * Release with wsrpc_batch_free. */
+wsrpc_batch *wsrpc_client_batch_new(wsrpc_client *client, int flags, wsrpc_error *err);
+
+/* Start a batch to the client connected on channel_id (WSRPC_ERR_NOT_FOUND if none). */
+wsrpc_batch *wsrpc_server_batch_new(wsrpc_server *server, const char *channel_id, int flags,
+                                    wsrpc_error *err);
+
+/* Add a call; *index (if not NULL) receives its entry number.  method and params_json as
+ * for wsrpc_client_call (checked here: WSRPC_ERR_INVALID_ARG, nothing added).
+ * WSRPC_ERR_STATE once the batch is sent. */
+int wsrpc_batch_call(wsrpc_batch *batch, const char *method, const char *params_json,
+                     int *index, wsrpc_error *err);
+
+/* Add a notification (it takes an entry number too, and has no answer). */
+int wsrpc_batch_notify(wsrpc_batch *batch, const char *method, const char *params_json,
+                       wsrpc_error *err);
+
+/*
+ * Send the batch (once: WSRPC_ERR_STATE after that) and return once it is written; the
+ * calls' answers arrive afterwards.  timeout_ms bounds the wait for them (as for a call:
+ * 0 means default_response_timeout, else none); a call unanswered then ends with
+ * WSRPC_ERR_TIMEOUT and is cancelled on a wsrpc peer.  An empty batch is
+ * WSRPC_ERR_INVALID_ARG.  On an error nothing was sent and every call ends with that
+ * error (WSRPC_ERR_BATCH_UNSUPPORTED on a legacy-dialect connection, or after the peer
+ * refused an earlier batch without WSRPC_BATCH_SPLIT).
+ */
+int wsrpc_batch_send(wsrpc_batch *batch, int timeout_ms, wsrpc_error *err);
+
+/* Wait up to wait_ms (0: just look; < 0: until done) for every call of a sent batch to
+ * end: WSRPC_OK when they all have (read them with wsrpc_batch_result), WSRPC_PENDING if
+ * not yet (nothing filled), WSRPC_ERR_STATE if the batch is not sent.  A batch of
+ * notifications only has ended as soon as it is sent. */
+int wsrpc_batch_wait(wsrpc_batch *batch, int wait_ms, wsrpc_error *err);
+
+/* Call done(user_data, WSRPC_OK, "null", NULL) once, on a library thread, when every call
+ * of the sent batch has ended (at once if they have), before the owner's close returns;
+ * then read the outcomes with wsrpc_batch_result (from done too).  WSRPC_ERR_STATE if the
+ * batch is not sent; on any error done is never called. */
+int wsrpc_batch_on_done(wsrpc_batch *batch, wsrpc_done_fn done, void *user_data,
+                        wsrpc_error *err);
+
+/*
+ * The outcome of call entry `index`, as wsrpc_client_call returns it: WSRPC_OK and
+ * *result_json (if not NULL; free it), or the entry's error in *err (WSRPC_ERR_REMOTE
+ * with rpc_code for the peer's error answer, WSRPC_ERR_BATCH_UNSUPPORTED, WSRPC_ERR_TIMEOUT,
+ * ...).  WSRPC_PENDING while the entry has not ended; WSRPC_ERR_STATE before the batch is
+ * sent; WSRPC_ERR_INVALID_ARG for an index out of range or a notification's.  May be
+ * read any number of times.
+ */
+int wsrpc_batch_result(wsrpc_batch *batch, int index, char **result_json, wsrpc_error *err);
+
+/* Release the batch.  Its calls still unanswered are given up as by wsrpc_call_release
+ * (a wsrpc peer is told).  WSRPC_OK; WSRPC_ERR_CLOSED if already freed;
+ * WSRPC_ERR_INVALID_ARG for NULL.  Batches are not freed by closing their client. */
+int wsrpc_batch_free(wsrpc_batch *batch);
 
 #endif /* WSRPC_NO_PROTOTYPES */
 
