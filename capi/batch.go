@@ -47,9 +47,20 @@ func batchOptions(flags C.int) ([]wsrpc.BatchOption, *failure) {
 	return nil, nil
 }
 
-func newBatch(owner uintptr, g *gate, timeout time.Duration, b *wsrpc.Batch) C.uintptr_t {
+// newBatch registers the batch open makes (with the options flags asks for) and returns its
+// handle, or reports why there is none.
+func newBatch(flags C.int, errOut *C.wsrpc_error, open func([]wsrpc.BatchOption) (*batch, *failure)) C.uintptr_t {
+	opts, f := batchOptions(flags)
+	var bt *batch
+	if f == nil {
+		bt, f = open(opts)
+	}
+	if f != nil {
+		report(f, errOut)
+		return 0
+	}
 	h := newHandle()
-	batches.Store(h, &batch{owner: owner, gate: g, timeout: timeout, b: b})
+	batches.Store(h, bt)
 	return C.uintptr_t(h)
 }
 
@@ -68,44 +79,34 @@ func lookupBatch(h C.uintptr_t) (*batch, *failure) {
 func wsrpc_client_batch_new(h C.uintptr_t, flags C.int, errOut *C.wsrpc_error) (out C.uintptr_t) {
 	var st C.int
 	defer guard(errOut, &st)
-	cl, f := lookupClient(h)
-	if f != nil {
-		report(f, errOut)
-		return 0
-	}
-	opts, f := batchOptions(flags)
-	if f != nil {
-		report(f, errOut)
-		return 0
-	}
-	conn, f := cl.current()
-	if f != nil {
-		report(f, errOut)
-		return 0
-	}
-	return newBatch(cl.id, cl.gate, cl.cfg.DefaultTimeout, conn.NewBatch(opts...))
+	return newBatch(flags, errOut, func(opts []wsrpc.BatchOption) (*batch, *failure) {
+		cl, f := lookupClient(h)
+		if f != nil {
+			return nil, f
+		}
+		conn, f := cl.current()
+		if f != nil {
+			return nil, f
+		}
+		return &batch{owner: cl.id, gate: cl.gate, timeout: cl.cfg.DefaultTimeout, b: conn.NewBatch(opts...)}, nil
+	})
 }
 
 //export wsrpc_server_batch_new
 func wsrpc_server_batch_new(h C.uintptr_t, chanID *C.char, flags C.int, errOut *C.wsrpc_error) (out C.uintptr_t) {
 	var st C.int
 	defer guard(errOut, &st)
-	s, f := lookupServer(h)
-	if f != nil {
-		report(f, errOut)
-		return 0
-	}
-	opts, f := batchOptions(flags)
-	if f != nil {
-		report(f, errOut)
-		return 0
-	}
-	ch, f := s.channel(chanID)
-	if f != nil {
-		report(f, errOut)
-		return 0
-	}
-	return newBatch(s.id, s.gate, s.cfg.DefaultTimeout, ch.NewBatch(opts...))
+	return newBatch(flags, errOut, func(opts []wsrpc.BatchOption) (*batch, *failure) {
+		s, f := lookupServer(h)
+		if f != nil {
+			return nil, f
+		}
+		ch, f := s.channel(chanID)
+		if f != nil {
+			return nil, f
+		}
+		return &batch{owner: s.id, gate: s.gate, timeout: s.cfg.DefaultTimeout, b: ch.NewBatch(opts...)}, nil
+	})
 }
 
 // add adds a call (call true) or a notification and returns its entry index.
@@ -193,14 +194,18 @@ func wsrpc_batch_send(h C.uintptr_t, timeoutMS C.int, errOut *C.wsrpc_error) (st
 	return stOK
 }
 
-// sentCalls returns the batch's calls and deadline once sent.
-func (bt *batch) sentCalls() ([]*pendingCall, context.Context, *failure) {
+// lookupSent finds a batch that has been sent, with its calls and deadline.
+func lookupSent(h C.uintptr_t) (*batch, []*pendingCall, context.Context, *failure) {
+	bt, f := lookupBatch(h)
+	if f != nil {
+		return nil, nil, nil, f
+	}
 	bt.mu.Lock()
 	defer bt.mu.Unlock()
 	if !bt.sent {
-		return nil, nil, fail(stState, "batch is not sent yet")
+		return nil, nil, nil, fail(stState, "batch is not sent yet")
 	}
-	return bt.calls, bt.ctx, nil
+	return bt, bt.calls, bt.ctx, nil
 }
 
 // ended waits up to wait (< 0: without limit) for every call of the batch to end.
@@ -236,11 +241,7 @@ func ended(calls []*pendingCall, ctx context.Context, wait time.Duration) bool {
 //export wsrpc_batch_wait
 func wsrpc_batch_wait(h C.uintptr_t, waitMS C.int, errOut *C.wsrpc_error) (st C.int) {
 	defer guard(errOut, &st)
-	bt, f := lookupBatch(h)
-	if f != nil {
-		return report(f, errOut)
-	}
-	calls, ctx, f := bt.sentCalls()
+	_, calls, ctx, f := lookupSent(h)
 	if f != nil {
 		return report(f, errOut)
 	}
@@ -256,11 +257,7 @@ func wsrpc_batch_on_done(h C.uintptr_t, fn, user C.uintptr_t, errOut *C.wsrpc_er
 	if fn == 0 {
 		return report(fail(stInvalidArg, "completion callback is NULL"), errOut)
 	}
-	bt, f := lookupBatch(h)
-	if f != nil {
-		return report(f, errOut)
-	}
-	calls, ctx, f := bt.sentCalls()
+	bt, calls, ctx, f := lookupSent(h)
 	if f != nil {
 		return report(f, errOut)
 	}
@@ -281,11 +278,7 @@ func wsrpc_batch_result(h C.uintptr_t, index C.int, result **C.char, errOut *C.w
 		*result = nil
 	}
 	defer guard(errOut, &st)
-	bt, f := lookupBatch(h)
-	if f != nil {
-		return report(f, errOut)
-	}
-	calls, ctx, f := bt.sentCalls()
+	_, calls, ctx, f := lookupSent(h)
 	if f != nil {
 		return report(f, errOut)
 	}
