@@ -218,6 +218,22 @@ static void srv_wait_cancel(void *user, const char *chan, const char *params, ws
     atomic_store(&wc_ended[slot], 1);
 }
 
+/* sum([n, ...]): the README's batch example */
+static void srv_sum(void *user, const char *chan, const char *params, wsrpc_reply *r) {
+    (void)user;
+    (void)chan;
+    long total = 0;
+    for (const char *p = params + 1; *p != 0 && *p != ']';) {
+        char *end;
+        total += strtol(p, &end, 10);
+        p = end;
+        while (*p == ',' || *p == ' ') p++;
+    }
+    char out[32];
+    snprintf(out, sizeof out, "%ld", total);
+    wsrpc_reply_result(r, out);
+}
+
 /* server_id(c, sid): the server's channel id for client c's connection */
 static void server_id(wsrpc_client *c, char sid[33]) {
     char *res = NULL;
@@ -457,6 +473,8 @@ static void test_server_setup(void) {
     CHECK_ST(wsrpc_server_register(g_server, "whoami", srv_whoami, NULL, &err), WSRPC_OK, &err);
     CHECK_ST(wsrpc_server_register(g_server, "call_back", srv_call_back, NULL, &err), WSRPC_OK, &err);
     CHECK_ST(wsrpc_server_register(g_server, "wait_cancel", srv_wait_cancel, NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_server_register(g_server, "sum", srv_sum, NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_server_register(g_server, "log_event", srv_note, NULL, &err), WSRPC_OK, &err);
     CHECK_ST(wsrpc_server_register(g_server, "", srv_echo, NULL, &err), WSRPC_ERR_INVALID_ARG, &err);
     wsrpc_error_clear(&err);
     CHECK_ST(wsrpc_server_on_event(g_server, srv_event, &srv_connected, &err), WSRPC_OK, &err);
@@ -1341,6 +1359,18 @@ static void test_batches(void) {
     CHECK(wsrpc_batch_free(b) == WSRPC_ERR_CLOSED);
     CHECK_ST(wsrpc_batch_result(b, 0, &res, &err), WSRPC_ERR_CLOSED, &err);
     wsrpc_error_clear(&err);
+
+    /* the README's example */
+    notes = atomic_load(&srv_notes);
+    b = wsrpc_client_batch_new(c, 0, &err);
+    int sum;
+    CHECK_ST(wsrpc_batch_call(b, "sum", "[1, 2, 4]", &sum, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_notify(b, "log_event", "{\"level\": \"info\"}", &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_send(b, 5000, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_wait(b, -1, &err), WSRPC_OK, &err);
+    check_result(b, sum, "7");
+    CHECK(wait_atomic(&srv_notes, notes + 1, 5000));
+    CHECK(wsrpc_batch_free(b) == WSRPC_OK);
 
     /* notifications only: nothing to wait for */
     b = wsrpc_client_batch_new(c, 0, &err);

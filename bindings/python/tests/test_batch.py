@@ -202,3 +202,17 @@ def test_python_peer_split_asend(fastapi_server: str) -> None:
             return x.result()
 
     assert asyncio.run(main()) == "12"
+
+
+def test_readme_example() -> None:
+    """README "Batches", the Python part, against a server with its methods."""
+    logged = []
+    methods = {"sum": lambda *n: sum(n), "subtract": lambda a, b: a - b,
+               "log_event": lambda **kw: logged.append(kw)}
+    with wsrpc.Server(methods=methods) as s, wsrpc.Client(s.url) as client:
+        with client.batch() as b:
+            total = b.call("sum", 1, 2, 4)
+            b.notify("log_event", level="info")
+            diff = b.call("subtract", 42, 23)
+        assert (total.result(), diff.result()) == (7, 19)
+        assert wait_for(lambda: logged == [{"level": "info"}])

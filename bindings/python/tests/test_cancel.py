@@ -5,6 +5,8 @@ process, so the latency from the cancel to the handler seeing it is measured on 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import statistics
 import threading
 import time
@@ -175,3 +177,19 @@ def test_cancelled_acall_against_a_python_server(fastapi_server: str) -> None:
             return await c.acall("concat", a="o", b="k")
 
     assert asyncio.run(main()) == "ok"
+
+
+def test_ctrl_c_in_a_blocking_call_cancels_the_handler(server: wsrpc.Server, handlers: Handlers) -> None:
+    assert threading.current_thread() is threading.main_thread()
+    started, cancelled, _ = handlers.events(6)
+    with wsrpc.Client(server.url) as c:
+        def interrupt() -> None:
+            if started.wait(5):
+                os.kill(os.getpid(), signal.SIGINT)
+
+        timer = threading.Thread(target=interrupt)
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            c.call("wait_cancel", 6, 30)
+        timer.join()
+        assert cancelled.wait(5)
