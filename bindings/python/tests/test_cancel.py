@@ -193,3 +193,35 @@ def test_ctrl_c_in_a_blocking_call_cancels_the_handler(server: wsrpc.Server, han
             c.call("wait_cancel", 6, 30)
         timer.join()
         assert cancelled.wait(5)
+
+
+def test_cancelled_acall_cancels_a_go_handler(go_cancel_server: str) -> None:
+    """Against tests/cancelserver: the Go handler's ctx.Done() follows the task's cancel
+    within 5 s, 5 times, median <= 50 ms (both processes read the same wall clock); a sync
+    call's _timeout cancels it too."""
+    latencies = []
+
+    async def main() -> None:
+        async with wsrpc.Client(go_cancel_server) as c:
+            for i in range(5):
+                tag = f"py{i}"
+                task = asyncio.create_task(c.acall("wait_cancel", tag))
+                assert await c.acall("started", tag, 5) is True
+                await asyncio.sleep(0.02)
+                t0 = time.time_ns()
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+                at = await c.acall("cancelled", tag, 5)
+                assert at > 0, f"{tag}: the Go handler's context did not end"
+                latencies.append((at - t0) / 1e9)
+
+    asyncio.run(main())
+    median = statistics.median(latencies)
+    print(f"\ncancel -> Go handler's ctx.Done(): median {median * 1e3:.2f} ms, "
+          f"min {min(latencies) * 1e3:.2f}, max {max(latencies) * 1e3:.2f} over {len(latencies)}")
+    assert median <= 0.050
+    with wsrpc.Client(go_cancel_server) as c:
+        with pytest.raises(wsrpc.Timeout):
+            c.call("wait_cancel", "py-timeout", _timeout=0.2)
+        assert c.call("cancelled", "py-timeout", 5) > 0
