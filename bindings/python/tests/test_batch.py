@@ -216,3 +216,14 @@ def test_readme_example() -> None:
             diff = b.call("subtract", 42, 23)
         assert (total.result(), diff.result()) == (7, 19)
         assert wait_for(lambda: logged == [{"level": "info"}])
+
+
+def test_status_codes_of_the_new_errors() -> None:
+    """The C API's WSRPC_ERR_BATCH_UNSUPPORTED (16) and WSRPC_ERR_CANCELED (17)."""
+    from wsrpc._lib import lib
+    from wsrpc.errors import from_status
+    assert lib.wsrpc_status_name(16) == b"batch unsupported"
+    assert lib.wsrpc_status_name(17) == b"canceled"
+    e = from_status(16, "wsrpc: the peer does not support batch requests")
+    assert type(e) is wsrpc.BatchUnsupported and isinstance(e, wsrpc.WsRpcError) and e.status == 16
+    assert type(from_status(17, "canceled")) is wsrpc.Cancelled
