@@ -7,10 +7,11 @@
  * ------------------------------------------------------------------------------------
  * CONVENTIONS (they hold for every function below unless its comment says otherwise)
  *
- * Handles.  wsrpc_client and wsrpc_server are opaque; never dereference them.  A handle
- *   stays valid until its *_close function; after that every function given it returns
- *   WSRPC_ERR_CLOSED (a closed handle value is never reused, so use-after-close and double
- *   close are reported, not undefined).  NULL handles give WSRPC_ERR_INVALID_ARG.
+ * Handles.  wsrpc_client, wsrpc_server, wsrpc_call and wsrpc_batch are opaque; never
+ *   dereference them.  A handle stays valid until its *_close function (for a call: until
+ *   its outcome is taken or it is released; for a batch: wsrpc_batch_free); after that
+ *   every function given it returns WSRPC_ERR_CLOSED (a closed handle value is never
+ *   reused, so use-after-close and double close are reported, not undefined).  NULL handles give WSRPC_ERR_INVALID_ARG.
  *
  * Status.  Functions return a wsrpc_status: WSRPC_OK (0) or an error.  On error, if the
  *   `err` argument is not NULL, *err is filled: err->status, err->message (always set) and,
@@ -286,7 +287,9 @@ int wsrpc_client_call_start(wsrpc_client *client, const char *method,
  * that (WSRPC_ERR_CLOSED).  The call's own timeout_ms still applies.  Any thread; several
  * threads may wait for one call, and exactly one of them gets the outcome (the others
  * WSRPC_ERR_CLOSED).  Closing the client fails the call (WSRPC_ERR_CLOSED), but the handle
- * must still be waited for or released.
+ * must still be waited for or released.  A call that timed out (WSRPC_ERR_TIMEOUT) or was
+ * cancelled (WSRPC_ERR_CANCELED, see wsrpc_call_cancel) is cancelled on a wsrpc peer too.
+ * WSRPC_ERR_STATE if the call has a done callback (wsrpc_call_on_done).
  */
 int wsrpc_call_wait(wsrpc_call *call, int wait_ms, char **result_json, wsrpc_error *err);
 
