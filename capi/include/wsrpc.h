@@ -11,7 +11,8 @@
  *   dereference them.  A handle stays valid until its *_close function (for a call: until
  *   its outcome is taken or it is released; for a batch: wsrpc_batch_free); after that
  *   every function given it returns WSRPC_ERR_CLOSED (a closed handle value is never
- *   reused, so use-after-close and double close are reported, not undefined).  NULL handles give WSRPC_ERR_INVALID_ARG.
+ *   reused, so use-after-close and double close are reported, not undefined).  NULL
+ *   handles give WSRPC_ERR_INVALID_ARG.
  *
  * Status.  Functions return a wsrpc_status: WSRPC_OK (0) or an error.  On error, if the
  *   `err` argument is not NULL, *err is filled: err->status, err->message (always set) and,
