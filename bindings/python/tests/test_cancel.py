@@ -225,3 +225,31 @@ def test_cancelled_acall_cancels_a_go_handler(go_cancel_server: str) -> None:
         with pytest.raises(wsrpc.Timeout):
             c.call("wait_cancel", "py-timeout", _timeout=0.2)
         assert c.call("cancelled", "py-timeout", 5) > 0
+
+
+def test_many_cancelled_acalls_leave_nothing_behind(go_cancel_server: str) -> None:
+    """100 acalls cancelled at once: every Go handler is cancelled, every completion has
+    run (the binding keeps no entry of them), and the client goes on."""
+    from wsrpc import _core
+
+    async def main() -> None:
+        async with wsrpc.Client(go_cancel_server) as c:
+            tags = [f"storm{i}" for i in range(100)]
+            tasks = [asyncio.create_task(c.acall("wait_cancel", t)) for t in tags]
+            for t in tags:
+                assert await c.acall("started", t, 5) is True
+            for task in tasks:
+                task.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            assert all(isinstance(r, asyncio.CancelledError) for r in results)
+            for t in tags:
+                assert await c.acall("cancelled", t, 5) > 0, t
+            for _ in range(500):
+                with _core._pending_lock:
+                    if not _core._pending:
+                        break
+                await asyncio.sleep(0.01)
+            with _core._pending_lock:
+                assert not _core._pending
+
+    asyncio.run(main())
