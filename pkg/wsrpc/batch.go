@@ -101,6 +101,7 @@ func (c *Channel) handleBatch(data []byte) {
 					id = m.ID
 				}
 			}
+			c.stats.errorsOut.Add(1)
 			b.put(c, i, id, wire.EncodeError(id, e))
 		}
 	}
@@ -323,6 +324,9 @@ func (c *Channel) sendBatch(b *Batch) error {
 		c.forgetBatch(b)
 		return err
 	}
+	for _, e := range b.entries {
+		c.countSent(e.p != nil)
+	}
 	return nil
 }
 
@@ -381,6 +385,7 @@ func (c *Channel) sendSplit(b *Batch) error {
 			}
 			return nil
 		}
+		c.countSent(b.entries[i].p != nil)
 	}
 	return nil
 }

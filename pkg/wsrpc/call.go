@@ -44,6 +44,7 @@ type Pending struct {
 	msg      int          // size of the message its answer came in (0 if unknown)
 	batch    *batchRecord // the batch it was sent in, while its fate is unknown (guarded by ch.mu)
 	answered atomic.Bool  // done is closed (cheaper to poll while spinning)
+	awaiting atomic.Bool  // counted in the channel's in-flight calls (see settle)
 	once     sync.Once
 
 	// set once before done is closed
@@ -60,6 +61,7 @@ func (p *Pending) ID() string { return p.key }
 func (p *Pending) Done() <-chan struct{} { return p.done }
 
 func (p *Pending) finish(result []byte, e *Error, err error) {
+	p.settle()
 	p.once.Do(func() {
 		p.result, p.hasErr, p.err = result, e, err
 		p.answered.Store(true)
@@ -205,6 +207,7 @@ func (c *Channel) forget(p *Pending) {
 	c.mu.Lock()
 	if c.pending[p.key] == p {
 		delete(c.pending, p.key)
+		p.settle()
 	}
 	c.mu.Unlock()
 }
@@ -280,6 +283,7 @@ func (c *Channel) startCall(ctx context.Context, method string, params any, wait
 		c.forget(p)
 		return nil, err
 	}
+	c.stats.callsOut.Add(1)
 	return p, nil
 }
 
@@ -346,6 +350,8 @@ func (c *Channel) registerPending(p *Pending, custom string) ([]byte, error) {
 		c.recent[custom] = now
 	}
 	c.pending[key] = p
+	p.awaiting.Store(true)
+	c.stats.inFlightOut.Add(1)
 	p.lone = len(c.pending) == 1
 	return idRaw, nil
 }
@@ -357,6 +363,7 @@ func (c *Channel) sweepLocked(now time.Time) {
 	for k, p := range c.pending {
 		if !p.waiting && now.Sub(p.created) >= pendingTTL {
 			delete(c.pending, k)
+			p.settle()
 			n++
 		}
 	}
@@ -404,6 +411,7 @@ func (c *Channel) TakeResponse(id string) (resp json.RawMessage, ok bool) {
 func (c *Channel) complete(m *wire.Message, msg int) {
 	var e *Error
 	if m.Error != nil {
+		c.stats.errorsIn.Add(1)
 		e = &Error{Code: int(m.Error.Code), Message: m.Error.Message, Data: bytes.Clone(m.Error.Data)}
 		if len(m.Key) == 0 && c.batchRefused(e) {
 			return
@@ -489,6 +497,9 @@ func (c *Channel) notify(ctx context.Context, method string, params any) error {
 		err = c.send(data)
 	}
 	putBuf(buf, data)
+	if err == nil {
+		c.stats.notificationsOut.Add(1)
+	}
 	return err
 }
 

@@ -92,6 +92,8 @@ type Channel struct {
 	imu      sync.Mutex
 	inflight map[string]*inflight
 	cancelQ  chan []byte
+
+	stats counters // see Stats
 }
 
 type chanKey struct{}
@@ -455,6 +457,8 @@ func (c *Channel) received(typ messageType, data []byte, err error) bool {
 		c.readFailed(err)
 		return false
 	}
+	c.stats.messagesIn.Add(1)
+	c.stats.bytesIn.Add(uint64(len(data)))
 	if c.idleTimer != nil {
 		c.lastRead.Store(time.Now().UnixNano())
 	}
@@ -569,7 +573,9 @@ func (c *Channel) handleMessage(data []byte, text bool) bool {
 func (c *Channel) sendError(id []byte, e wire.ErrorObject) {
 	if err := c.send(wire.EncodeError(id, e)); err != nil {
 		c.reportError(fmt.Errorf("wsrpc: sending error reply: %w", err))
+		return
 	}
+	c.stats.errorsOut.Add(1)
 }
 
 func (c *Channel) reportError(err error) {
@@ -594,6 +600,11 @@ func (c *Channel) reportError(err error) {
 // waits for the answer to a call of its own gives its slot and bytes back first (see
 // Pending.Wait), so the reader only ever waits for handlers that do not need it.
 func (c *Channel) dispatch(r request) {
+	if r.id != nil {
+		c.stats.callsIn.Add(1)
+	} else {
+		c.stats.notificationsIn.Add(1)
+	}
 	if c.cfg.Sequential {
 		if c.ext && r.id != nil && !r.legacy {
 			r.tracked = c.track(r.id)
@@ -616,7 +627,9 @@ func (c *Channel) dispatch(r request) {
 			case c.handlerSem <- struct{}{}:
 			default:
 				msg := fmt.Sprintf("Server busy: too many concurrent requests (%d)", cap(c.handlerSem))
+				c.stats.rejected.Add(1)
 				if r.batch != nil {
+					c.stats.errorsOut.Add(1)
 					r.batch.put(c, r.idx, id, wire.EncodeError(id, wire.ErrorObject{Code: CodeServerBusy, Message: msg}))
 					return
 				}
@@ -765,6 +778,9 @@ func (c *Channel) serve(ctx context.Context, r request) {
 		out = wire.AppendResult(*buf, id, result)
 	}
 	if r.batch != nil {
+		if err != nil {
+			c.stats.errorsOut.Add(1)
+		}
 		r.batch.put(c, r.idx, id, bytes.Clone(out)) // out may be the pooled buffer
 		return
 	}
@@ -786,10 +802,15 @@ func (c *Channel) serve(ctx context.Context, r request) {
 				c.cfg.Logger.Error("wsrpc: reply too large to send", "channel", c.id, "method", name, "err", err)
 			}
 			if c.send(wire.EncodeError(id, wire.ErrorObject{Code: CodeInternalError, Message: "Internal server error"})) == nil {
+				c.stats.errorsOut.Add(1)
 				return
 			}
 		}
 		c.reportError(fmt.Errorf("wsrpc: sending reply to %s: %w", name, err))
+		return
+	}
+	if err != nil {
+		c.stats.errorsOut.Add(1)
 	}
 }
 
@@ -931,6 +952,8 @@ func (c *Channel) send(data []byte) error {
 		}
 		return &writeError{err: err}
 	}
+	c.stats.messagesOut.Add(1)
+	c.stats.bytesOut.Add(uint64(n))
 	return nil
 }
 

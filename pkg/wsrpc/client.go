@@ -32,6 +32,12 @@ type Client struct {
 	closeErr error
 	done     chan struct{} // closed when the client has closed for good
 	super    sync.WaitGroup
+
+	// Stats (guarded by mu): connections set up, and the counters of those that ended
+	// (endedCh, the last of them, may still be ch).
+	established uint64
+	ended       Stats
+	endedCh     *Channel
 }
 
 var errIdle = &sentinel{msg: "wsrpc: idle timeout", parent: ErrClosed}
@@ -132,6 +138,7 @@ func (c *Client) rotate() {
 func (c *Client) setChannel(ch *Channel) {
 	c.mu.Lock()
 	c.ch = ch
+	c.established++
 	close(c.changed)
 	c.changed = make(chan struct{})
 	c.mu.Unlock()
@@ -150,6 +157,7 @@ func (c *Client) supervise(ch *Channel) {
 		}
 		err := ch.Err()
 		ch.wait()
+		c.channelEnded(ch)
 		if c.ctx.Err() != nil {
 			return
 		}

@@ -24,6 +24,9 @@ type Server struct {
 	chans  map[*Channel]struct{}
 	closed bool
 	wg     sync.WaitGroup
+	// Stats (guarded by mu): connections accepted, and the counters of those that ended.
+	accepted uint64
+	ended    Stats
 }
 
 // NewServer returns a Server exposing methods (nil for only the built-ins).
@@ -91,6 +94,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.chans[ch] = struct{}{}
+	s.accepted++
 	s.wg.Add(1) // until the connection's goroutines are done (see below)
 	s.mu.Unlock()
 
@@ -118,8 +122,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ch.wait()
 		s.mu.Lock()
 		delete(s.chans, ch)
+		s.ended.add(ch.Stats().totals())
 		s.mu.Unlock()
 	}()
+}
+
+// Stats returns the server's counters since NewServer: those of its connections, open
+// and ended.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.ended
+	for ch := range s.chans {
+		live := ch.Stats()
+		live.ConnectionsTotal = 0
+		st.add(live)
+	}
+	st.ConnectionsTotal = s.accepted
+	return st
 }
 
 func (s *Server) isClosed() bool {
