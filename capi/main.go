@@ -490,6 +490,18 @@ func asyncCall(owner uintptr, g *gate, c caller, a *callArgs, fn, user C.uintptr
 	return nil
 }
 
+// statsOut writes a Stats snapshot as JSON into *out (when out is not NULL).
+func statsOut(s wsrpc.Stats, out **C.char) *failure {
+	text, err := json.Marshal(s)
+	if err != nil {
+		return failed(stInternal, err)
+	}
+	if out != nil {
+		*out = cstr(string(text))
+	}
+	return nil
+}
+
 func parseOptions(options *C.char) (wsrpc.Config, *failure) {
 	var text []byte
 	if options != nil {

@@ -336,6 +336,18 @@ int wsrpc_client_notify(wsrpc_client *client, const char *method, const char *pa
 int wsrpc_client_channel_id(wsrpc_client *client, char **channel_id, wsrpc_error *err);
 
 /*
+ * A snapshot of the client's counters since it connected, as a JSON object into
+ * *stats_json (free it with wsrpc_free): {"connections": 1, "connections_total": 1,
+ * "reconnects": 0, "calls_in": 0, "calls_out": 12, "notifications_in": 0,
+ * "notifications_out": 0, "errors_in": 1, "errors_out": 0, "rejected": 0,
+ * "in_flight_in": 0, "in_flight_out": 0, "messages_in": 14, "messages_out": 13,
+ * "bytes_in": 2048, "bytes_out": 1536} (the Go core's wsrpc.Stats; counts only grow, except
+ * connections and in_flight_*; more members may come).  Every counter is 0 before the first
+ * connect.  For programs that export metrics; cheap enough to poll.
+ */
+int wsrpc_client_stats(wsrpc_client *client, char **stats_json, wsrpc_error *err);
+
+/*
  * Close the connection (status 1000), stop reconnecting, fail pending calls (blocked
  * wsrpc_client_call return WSRPC_ERR_CLOSED, async ones get their done callback), wait
  * until every running callback of this client has returned, and release the handle.
@@ -395,6 +407,10 @@ int wsrpc_server_listen(wsrpc_server *server, const char *addr, const char *path
 
 /* The open connections' channel ids as a JSON array of strings into *ids_json (free it). */
 int wsrpc_server_channels(wsrpc_server *server, char **ids_json, wsrpc_error *err);
+
+/* A snapshot of the server's counters since it was created (all its connections, open and
+ * ended; "reconnects" is 0), as for wsrpc_client_stats. */
+int wsrpc_server_stats(wsrpc_server *server, char **stats_json, wsrpc_error *err);
 
 /* Call a method of the client connected on channel_id (from a method callback's
  * channel_id, a CONNECTED event or wsrpc_server_channels) and wait; as wsrpc_client_call.

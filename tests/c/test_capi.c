@@ -1568,6 +1568,66 @@ static void test_batch_python_peer(void) {
     CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
 }
 
+/* ---- stats ----------------------------------------------------------------------------- */
+
+/* stat_of(json, name): the value of counter name in a stats snapshot */
+static long long stat_of(const char *json, const char *name) {
+    char key[64];
+    snprintf(key, sizeof key, "\"%s\":", name);
+    const char *p = strstr(json, key);
+    CHECK(p != NULL);
+    return strtoll(p + strlen(key), NULL, 10);
+}
+
+static void test_stats(void) {
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    char *cs = NULL, *ss = NULL, *res = NULL;
+    CHECK_ST(wsrpc_client_stats(NULL, &cs, &err), WSRPC_ERR_INVALID_ARG, &err);
+    CHECK(cs == NULL);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_server_stats(NULL, &ss, &err), WSRPC_ERR_INVALID_ARG, &err);
+    wsrpc_error_clear(&err);
+
+    wsrpc_client *c = wsrpc_client_new(NULL, &err);
+    CHECK(c != NULL);
+    CHECK_ST(wsrpc_client_stats(c, &cs, &err), WSRPC_OK, &err); /* not connected: zeros */
+    CHECK(cs[0] == '{' && stat_of(cs, "calls_out") == 0 && stat_of(cs, "connections") == 0 && stat_of(cs, "bytes_out") == 0);
+    wsrpc_free(cs);
+    CHECK_ST(wsrpc_client_connect(c, g_url, 5000, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_server_stats(g_server, &ss, &err), WSRPC_OK, &err);
+    long long calls_in = stat_of(ss, "calls_in"), conns = stat_of(ss, "connections_total");
+    wsrpc_free(ss);
+    CHECK(conns >= 1);
+    CHECK_ST(wsrpc_client_stats(c, &cs, &err), WSRPC_OK, &err);
+    long long out0 = stat_of(cs, "calls_out"), bytes0 = stat_of(cs, "bytes_out"), errs0 = stat_of(cs, "errors_in");
+    long long notes0 = stat_of(cs, "notifications_out");
+    CHECK(stat_of(cs, "connections") == 1 && stat_of(cs, "connections_total") == 1 && stat_of(cs, "reconnects") == 0);
+    wsrpc_free(cs);
+
+    for (int i = 0; i < 10; i++) {
+        CHECK_ST(wsrpc_client_call(c, "concat", "[\"a\", \"b\"]", 5000, &res, &err), WSRPC_OK, &err);
+        wsrpc_free(res);
+    }
+    CHECK_ST(wsrpc_client_call(c, "fail", NULL, 5000, &res, &err), WSRPC_ERR_REMOTE, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_client_notify(c, "note", NULL, &err), WSRPC_OK, &err);
+
+    CHECK_ST(wsrpc_client_stats(c, &cs, &err), WSRPC_OK, &err);
+    CHECK(stat_of(cs, "calls_out") == out0 + 11);
+    CHECK(stat_of(cs, "errors_in") == errs0 + 1);
+    CHECK(stat_of(cs, "notifications_out") == notes0 + 1);
+    CHECK(stat_of(cs, "bytes_out") > bytes0 && stat_of(cs, "messages_in") >= 11 && stat_of(cs, "in_flight_out") == 0);
+    wsrpc_free(cs);
+    CHECK_ST(wsrpc_server_stats(g_server, &ss, &err), WSRPC_OK, &err);
+    CHECK(stat_of(ss, "calls_in") >= calls_in + 11 && stat_of(ss, "connections") >= 1);
+    wsrpc_free(ss);
+    CHECK_ST(wsrpc_client_stats(c, NULL, &err), WSRPC_OK, &err); /* the out pointer may be NULL */
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_client_stats(c, &cs, &err), WSRPC_ERR_CLOSED, &err);
+    CHECK(cs == NULL);
+    wsrpc_error_clear(&err);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     struct {
@@ -1587,6 +1647,7 @@ int main(void) {
         {"cancel_go_handler", test_cancel_go_handler},
         {"batches", test_batches},
         {"batch_python_peer", test_batch_python_peer},
+        {"stats", test_stats},
         {"close_with_pending", test_close_with_pending},
         {"close_from_callback", test_close_from_callback},
         {"concurrency", test_concurrency},

@@ -521,6 +521,13 @@ class Client(_Endpoint):
         from ._batch import Batch
         return Batch(lambda flags, err: lib.wsrpc_client_batch_new(self._h, flags, byref(err)), split)
 
+    def stats(self) -> Dict[str, int]:
+        """A snapshot of the client's counters since it connected (all zero before):
+        ``connections``, ``connections_total``, ``reconnects``, ``calls_in``, ``calls_out``,
+        ``notifications_in``/``_out``, ``errors_in``/``_out``, ``rejected``,
+        ``in_flight_in``/``_out``, ``messages_in``/``_out``, ``bytes_in``/``_out``."""
+        return _stats(lambda out, err: lib.wsrpc_client_stats(self._h, byref(out), byref(err)))
+
     @property
     def channel_id(self) -> str:
         """This end's id of the current connection (raises NotConnected while there is none)."""
@@ -605,6 +612,11 @@ class Server(_Endpoint):
         _check(lib.wsrpc_server_channels(self._h, byref(out), byref(err)), err)
         return list(json.loads(_lib.take_string(out)))
 
+    def stats(self) -> Dict[str, int]:
+        """A snapshot of the server's counters since it was created (all its connections);
+        the members of ``Client.stats``."""
+        return _stats(lambda out, err: lib.wsrpc_server_stats(self._h, byref(out), byref(err)))
+
     def call(self, channel_id: str, method: str, /, *args: Any, _timeout: Optional[float] = None,
              **kwargs: Any) -> Any:
         """Call a method of the client connected on ``channel_id`` and return its result."""
@@ -659,6 +671,12 @@ def _options(options: Dict[str, Any]) -> "tuple[bytes, int]":
     if options.get("log_level") is None:
         options = {**options, "log_level": _logging.default_log_level()}
     return _dumps(options), _logging.level_of(options["log_level"])
+
+
+def _stats(get: Callable[[c_void_p, Error], int]) -> Dict[str, int]:
+    out, err = c_void_p(), Error()
+    _check(get(out, err), err)
+    return dict(json.loads(_lib.take_string(out)))
 
 
 def library_version() -> str:

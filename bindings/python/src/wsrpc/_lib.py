@@ -124,6 +124,8 @@ _signatures: dict[str, tuple[Optional[type], list]] = {
     "wsrpc_batch_on_done": (c_int, [_h, DONE_FN, c_void_p, _e]),
     "wsrpc_batch_result": (c_int, [_h, c_int, _out, _e]),
     "wsrpc_batch_free": (c_int, [_h]),
+    "wsrpc_client_stats": (c_int, [_h, _out, _e]),
+    "wsrpc_server_stats": (c_int, [_h, _out, _e]),
 }
 
 for _name, (_res, _args) in _signatures.items():
