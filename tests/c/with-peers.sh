@@ -9,32 +9,25 @@ set -euo pipefail
 py=$1
 goserver=$2
 shift 2
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-	for pid in "${pids[@]}"; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
+suite=with-peers
+# shellcheck source=../install/lib.sh
+source "$(dirname "$0")/../install/lib.sh" # $tmp, and $pids stopped at exit
 
 # start NAME COMMAND...: runs COMMAND in the background and sets port to the port of its
 # "LISTENING <port>" line.
 start() {
 	local name=$1
 	shift
-	"$@" >"$dir/$name.out" 2>"$dir/$name.err" &
+	"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
 	local pid=$!
 	pids+=($pid)
 	for _ in $(seq 300); do
-		grep -q '^LISTENING ' "$dir/$name.out" && break
-		kill -0 $pid 2>/dev/null || { echo "$name exited:" >&2; cat "$dir/$name.err" >&2; exit 1; }
+		grep -q '^LISTENING ' "$tmp/$name.out" && break
+		kill -0 $pid 2>/dev/null || { cp "$tmp/$name.err" "$tmp/detail"; fail "$name exited"; }
 		sleep 0.1
 	done
-	port=$(awk '/^LISTENING /{print $2; exit}' "$dir/$name.out")
-	[ -n "$port" ] || { echo "$name did not start" >&2; exit 1; }
+	port=$(awk '/^LISTENING /{print $2; exit}' "$tmp/$name.out")
+	[ -n "$port" ] || { cp "$tmp/$name.err" "$tmp/detail"; fail "$name did not start"; }
 }
 
 start fastapi "$py" "$(dirname "$0")/../../bindings/python/tests/fastapi_server.py" --lifetime 900

@@ -2,28 +2,9 @@
 from __future__ import annotations
 
 import pytest
+from test_batch import server  # noqa: F401  (the fixture: a server with add, refuse, note)
 
 import wsrpc
-
-
-@pytest.fixture()
-def server():
-    s = wsrpc.Server(host="127.0.0.1", port=0)
-
-    @s.method()
-    def add(a: int, b: int) -> int:
-        return a + b
-
-    @s.method()
-    def refuse(reason: str) -> None:
-        raise wsrpc.RpcError(4001, "refused", {"reason": reason})
-
-    @s.method()
-    def note(n: int) -> None:
-        pass
-
-    with s:
-        yield s
 
 
 def test_stats_counters_move(server) -> None:
