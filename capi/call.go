@@ -69,11 +69,27 @@ func (pc *pendingCall) outcome() (json.RawMessage, *failure) {
 	return nil, failed(stUnspecified, pc.err)
 }
 
-// giveUp cancels the call's context and settles it: the peer is told (see settle).
+// giveUp cancels the call's context and settles it: the peer is told (see settle). A call
+// with a done callback is settled by its goroutine, which the context's end wakes.
 func (pc *pendingCall) giveUp() {
 	pc.canceled.Store(true)
 	pc.cancel()
-	pc.settle()
+	if !pc.notified.Load() {
+		pc.settle()
+	}
+}
+
+// deliver waits for the call (started) to end, releases its handle h and calls its done
+// callback; on the goroutine of a call with a done callback, holding a place in its gate.
+func (pc *pendingCall) deliver(h uintptr, fn, user C.uintptr_t) {
+	defer pc.gate.leave()
+	select {
+	case <-pc.p.Done():
+	case <-pc.ctx.Done():
+	}
+	calls.Delete(h)
+	out, f := pc.outcome()
+	done(pc.owner, fn, user, out, f)
 }
 
 var calls sync.Map // handle -> *pendingCall
@@ -81,11 +97,7 @@ var calls sync.Map // handle -> *pendingCall
 // startCall sends a.method on c and stores the pending call's handle into *out. No
 // goroutine: the waits select on the answer, the call's deadline and the wait's own slice.
 func startCall(owner uintptr, g *gate, c waiter, a *callArgs, defaultTimeout time.Duration, out *C.uintptr_t) *failure {
-	if _, ok := a.ctx.Deadline(); !ok && defaultTimeout > 0 {
-		cancel := a.cancel
-		ctx, cancelT := context.WithTimeout(a.ctx, defaultTimeout)
-		a.ctx, a.cancel = ctx, func() { cancelT(); cancel() }
-	}
+	a.withDefault(defaultTimeout)
 	p, err := c.GoWaited(a.ctx, a.method, a.params)
 	if err != nil {
 		a.cancel()
@@ -94,6 +106,85 @@ func startCall(owner uintptr, g *gate, c waiter, a *callArgs, defaultTimeout tim
 	h := newHandle()
 	calls.Store(h, &pendingCall{p: p, ctx: a.ctx, cancel: a.cancel, owner: owner, gate: g})
 	*out = C.uintptr_t(h)
+	return nil
+}
+
+// withDefault gives a call without a deadline the owner's default_response_timeout.
+func (a *callArgs) withDefault(d time.Duration) {
+	if _, ok := a.ctx.Deadline(); !ok && d > 0 {
+		cancel := a.cancel
+		ctx, cancelT := context.WithTimeout(a.ctx, d)
+		a.ctx, a.cancel = ctx, func() { cancelT(); cancel() }
+	}
+}
+
+// startCancelable is asyncCall with a pending-call handle in *out for wsrpc_call_cancel:
+// the call is sent, waited for and delivered to done on a goroutine of its own.
+func startCancelable(owner uintptr, g *gate, c waiter, a *callArgs, defaultTimeout time.Duration, fn, user C.uintptr_t, out *C.uintptr_t) *failure {
+	if !g.enter(false) {
+		a.cancel()
+		return fail(stClosed, "closed")
+	}
+	a.withDefault(defaultTimeout)
+	pc := &pendingCall{ctx: a.ctx, cancel: a.cancel, owner: owner, gate: g}
+	pc.notified.Store(true)
+	h := newHandle()
+	calls.Store(h, pc)
+	*out = C.uintptr_t(h)
+	go func() {
+		p, err := c.GoWaited(pc.ctx, a.method, a.params)
+		if err != nil {
+			defer g.leave()
+			calls.Delete(h)
+			pc.cancel()
+			f := failed(stUnspecified, err)
+			if pc.canceled.Load() && errors.Is(err, context.Canceled) {
+				f = failed(stCanceled, fmt.Errorf("wsrpc: canceled: %w", err))
+			}
+			done(owner, fn, user, nil, f)
+			return
+		}
+		pc.p = p // (read only by this goroutine: the handle's other users see notified)
+		pc.deliver(h, fn, user)
+	}()
+	return nil
+}
+
+//export wsrpc_client_call_async_cancelable
+func wsrpc_client_call_async_cancelable(h C.uintptr_t, method, params *C.char, timeoutMS C.int, fn, user C.uintptr_t, out *C.uintptr_t, errOut *C.wsrpc_error) (st C.int) {
+	defer guard(errOut, &st)
+	if f := asyncArgs(fn, out); f != nil {
+		return report(f, errOut)
+	}
+	cl, conn, a, f := clientCall(h, method, params, timeoutMS)
+	if f != nil {
+		return report(f, errOut)
+	}
+	return report(startCancelable(cl.id, cl.gate, conn, a, cl.cfg.DefaultTimeout, fn, user, out), errOut)
+}
+
+//export wsrpc_server_call_async_cancelable
+func wsrpc_server_call_async_cancelable(h C.uintptr_t, chanID, method, params *C.char, timeoutMS C.int, fn, user C.uintptr_t, out *C.uintptr_t, errOut *C.wsrpc_error) (st C.int) {
+	defer guard(errOut, &st)
+	if f := asyncArgs(fn, out); f != nil {
+		return report(f, errOut)
+	}
+	s, ch, a, f := serverCall(h, chanID, method, params, timeoutMS)
+	if f != nil {
+		return report(f, errOut)
+	}
+	return report(startCancelable(s.id, s.gate, ch, a, s.cfg.DefaultTimeout, fn, user, out), errOut)
+}
+
+// asyncArgs checks the done callback and the out pointer of the cancelable async calls.
+func asyncArgs(fn C.uintptr_t, out *C.uintptr_t) *failure {
+	if out == nil {
+		return fail(stInvalidArg, "call is NULL (the out pointer for the pending call)")
+	}
+	*out = 0
+	if fn == 0 {
+		return fail(stInvalidArg, "completion callback is NULL")
+	}
 	return nil
 }
 
@@ -217,16 +308,7 @@ func wsrpc_call_on_done(h C.uintptr_t, fn, user C.uintptr_t, errOut *C.wsrpc_err
 		pc.notified.Store(false)
 		return report(fail(stClosed, "closed"), errOut)
 	}
-	go func() {
-		defer pc.gate.leave()
-		select {
-		case <-pc.p.Done():
-		case <-pc.ctx.Done():
-		}
-		calls.Delete(uintptr(h))
-		out, f := pc.outcome()
-		done(pc.owner, fn, user, out, f)
-	}()
+	go pc.deliver(uintptr(h), fn, user)
 	return stOK
 }
 

@@ -269,6 +269,20 @@ int wsrpc_client_call_async(wsrpc_client *client, const char *method,
                             void *user_data, wsrpc_error *err);
 
 /*
+ * wsrpc_client_call_async that can be cancelled: the same (the call is sent and waited for
+ * on a library thread; done is called exactly once, also with WSRPC_ERR_CANCELED), and
+ * *call receives a pending call for wsrpc_call_cancel, valid until done has been called
+ * (then WSRPC_ERR_CLOSED); do not wait for it (WSRPC_ERR_STATE) or release it (it is
+ * released by the library; wsrpc_call_release cancels it).  On error *call is NULL and
+ * done is never called.  call and done must not be NULL.  This is how an event loop calls:
+ * one library call per call, nothing sent from the loop's thread.
+ */
+int wsrpc_client_call_async_cancelable(wsrpc_client *client, const char *method,
+                                       const char *params_json, int timeout_ms,
+                                       wsrpc_done_fn done, void *user_data, wsrpc_call **call,
+                                       wsrpc_error *err);
+
+/*
  * Start a call and return at once with a pending call in *call; then wait for it with
  * wsrpc_call_wait, as long as you like per wait, which is how a thread that must stay
  * responsive (a program's main thread handling signals, an interpreter) calls without
@@ -303,8 +317,9 @@ int wsrpc_call_wait(wsrpc_call *call, int wait_ms, char **result_json, wsrpc_err
  * returns WSRPC_ERR_CANCELED, or the call's outcome if it had ended before; a done
  * callback (wsrpc_call_on_done) is called with it.  WSRPC_OK; WSRPC_ERR_CLOSED if the call
  * was already released or its outcome taken; WSRPC_ERR_INVALID_ARG for NULL.  Any thread.
- * A call's timeout (timeout_ms, default_response_timeout) cancels it on the peer the same
- * way, for wsrpc_client_call and wsrpc_client_call_async too.
+ * Calls started with wsrpc_*_call_async_cancelable are cancelled the same way.  A call's
+ * timeout (timeout_ms, default_response_timeout) cancels it on the peer the same way, for
+ * wsrpc_client_call and wsrpc_client_call_async too.
  */
 int wsrpc_call_cancel(wsrpc_call *call);
 
@@ -423,6 +438,12 @@ int wsrpc_server_call(wsrpc_server *server, const char *channel_id, const char *
 int wsrpc_server_call_async(wsrpc_server *server, const char *channel_id,
                             const char *method, const char *params_json, int timeout_ms,
                             wsrpc_done_fn done, void *user_data, wsrpc_error *err);
+
+/* Cancelable form of wsrpc_server_call_async; as wsrpc_client_call_async_cancelable. */
+int wsrpc_server_call_async_cancelable(wsrpc_server *server, const char *channel_id,
+                                       const char *method, const char *params_json,
+                                       int timeout_ms, wsrpc_done_fn done, void *user_data,
+                                       wsrpc_call **call, wsrpc_error *err);
 
 /* Pending-call form of wsrpc_server_call; as wsrpc_client_call_start. */
 int wsrpc_server_call_start(wsrpc_server *server, const char *channel_id, const char *method,

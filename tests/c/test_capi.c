@@ -1246,6 +1246,46 @@ static void test_cancel(void) {
     }
     CHECK(wsrpc_call_cancel(call) == WSRPC_ERR_CLOSED);
 
+    /* wsrpc_client_call_async_cancelable: answered, then cancelled */
+    CHECK_ST(wsrpc_client_call_async_cancelable(c, "concat", "[\"g\", \"h\"]", 5000, on_done, &box, NULL, &err),
+             WSRPC_ERR_INVALID_ARG, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_client_call_async_cancelable(c, "concat", NULL, 5000, NULL, &box, &call, &err),
+             WSRPC_ERR_INVALID_ARG, &err);
+    CHECK(call == NULL);
+    wsrpc_error_clear(&err);
+    box.calls = 0;
+    CHECK_ST(wsrpc_client_call_async_cancelable(c, "concat", "[\"g\", \"h\"]", 5000, on_done, &box, &call, &err),
+             WSRPC_OK, &err);
+    CHECK(call != NULL);
+    box_wait(&box, 1);
+    CHECK(box.status == WSRPC_OK && strcmp(box.result, "\"gh\"") == 0);
+    CHECK(wsrpc_call_cancel(call) == WSRPC_ERR_CLOSED); /* released before done ran */
+    box.calls = 0;
+    CHECK_ST(wsrpc_client_call_async_cancelable(c, "wait_cancel", "[14, 20000]", 30000, on_done, &box, &call, &err),
+             WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_wait(call, 0, &res, &err), WSRPC_ERR_STATE, &err);
+    wsrpc_error_clear(&err);
+    CHECK(wait_atomic(&wc_started[14], 1, 5000));
+    CHECK(wsrpc_call_cancel(call) == WSRPC_OK);
+    box_wait(&box, 1);
+    CHECK(box.calls == 1 && box.status == WSRPC_ERR_CANCELED);
+    CHECK(wait_atomic(&wc_canceled[14], 1, 5000));
+
+    /* the server's side: a cancelled call cancels the client's handler */
+    char chan[33];
+    server_id(c, chan);
+    CHECK_ST(wsrpc_client_register(c, "wait_cancel", srv_wait_cancel, NULL, &err), WSRPC_OK, &err);
+    box.calls = 0;
+    CHECK_ST(wsrpc_server_call_async_cancelable(g_server, chan, "wait_cancel", "[15, 20000]", 30000, on_done, &box,
+                                                &call, &err),
+             WSRPC_OK, &err);
+    CHECK(wait_atomic(&wc_started[15], 1, 5000));
+    CHECK(wsrpc_call_release(call) == WSRPC_OK); /* cancels; done still runs */
+    box_wait(&box, 1);
+    CHECK(box.status == WSRPC_ERR_CANCELED);
+    CHECK(wait_atomic(&wc_canceled[15], 1, 5000));
+
     /* cancelling a call that has been answered: its outcome stands */
     CHECK_ST(wsrpc_client_call_start(c, "concat", "[\"c\", \"d\"]", 5000, &call, &err), WSRPC_OK, &err);
     box.calls = 0;

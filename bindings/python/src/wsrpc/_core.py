@@ -121,16 +121,20 @@ def _timeout_ms(timeout: Optional[float], what: str = "timeout") -> int:
 _SLICE_MS = 50
 
 
-def _wait(call: c_void_p) -> Any:
-    """Wait for a pending call (wsrpc_*_call_start) and return its decoded result."""
-    out, err = c_void_p(), Error()
+def _call(start: Callable[[c_void_p, Error], int]) -> Any:
+    """Start a pending call (wsrpc_*_call_start), wait for it and return its decoded result.
+    An exception while it runs (KeyboardInterrupt, also one raised the instant the start
+    returns) gives the call up: wsrpc_call_release, which cancels it on a wsrpc peer."""
+    call, out, err = c_void_p(), c_void_p(), Error()
     wait_ms = _SLICE_MS if threading.current_thread() is threading.main_thread() else -1
     try:
+        _check(start(call, err), err)
         status = lib.wsrpc_call_wait(call, wait_ms, byref(out), byref(err))
         while status == PENDING:
             status = lib.wsrpc_call_wait(call, wait_ms, byref(out), byref(err))
     except BaseException:  # KeyboardInterrupt & co: give the call up, drop what it left
-        lib.wsrpc_call_release(call)
+        if call.value:
+            lib.wsrpc_call_release(call)  # (WSRPC_ERR_CLOSED if it had ended: harmless)
         if out.value:
             lib.wsrpc_free(out)
         lib.wsrpc_error_clear(byref(err))
@@ -368,10 +372,10 @@ class _Endpoint:
 
     # -- async plumbing --
 
-    async def _await_call(self, start: Callable[[c_void_p, Error], int]) -> Any:
-        """Start a pending call and await its outcome, delivered by wsrpc_call_on_done.
-        Cancelling the awaiting task cancels the call (wsrpc_call_cancel): on a wsrpc peer
-        the method's handler is cancelled too."""
+    async def _await_call(self, start: Callable[[Any, c_void_p, c_void_p, Error], int]) -> Any:
+        """Start a cancelable async call (wsrpc_*_call_async_cancelable) and await its
+        outcome. Cancelling the awaiting task cancels the call (wsrpc_call_cancel): on a
+        wsrpc peer the method's handler is cancelled too."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future = loop.create_future()
 
@@ -392,16 +396,13 @@ class _Endpoint:
             except RuntimeError:  # the loop is closed: nobody waits any more
                 pass
 
-        call, err = c_void_p(), Error()
-        _check(start(call, err), err)
         key = next(_keys)
         with _pending_lock:
             _pending[key] = complete
-        status = lib.wsrpc_call_on_done(call, _on_done, c_void_p(key), byref(err))
-        if status != 0:
+        call, err = c_void_p(), Error()
+        if start(_on_done, c_void_p(key), call, err) != 0:
             with _pending_lock:
                 _pending.pop(key, None)
-            lib.wsrpc_call_release(call)
             _raise(err)
         try:
             return await fut
@@ -493,9 +494,8 @@ class Client(_Endpoint):
         on a wsrpc server too (its handler's context ends).
         """
         name, params, ms = _method_name(method), _encode_params(args, kwargs), _timeout_ms(_timeout)
-        call, err = c_void_p(), Error()
-        _check(lib.wsrpc_client_call_start(self._h, name, params, ms, byref(call), byref(err)), err)
-        return _wait(call)
+        return _call(lambda call, err: lib.wsrpc_client_call_start(
+            self._h, name, params, ms, byref(call), byref(err)))
 
     async def acall(self, method: str, /, *args: Any, _timeout: Optional[float] = None, **kwargs: Any) -> Any:
         """``call`` for asyncio: awaits the answer without blocking the event loop.
@@ -503,8 +503,8 @@ class Client(_Endpoint):
         a wsrpc server the method's handler is cancelled too (``request_cancelled()``, a Go
         handler's ctx)."""
         name, params, ms = _method_name(method), _encode_params(args, kwargs), _timeout_ms(_timeout)
-        return await self._await_call(lambda call, err: lib.wsrpc_client_call_start(
-            self._h, name, params, ms, byref(call), byref(err)))
+        return await self._await_call(lambda fn, key, call, err: lib.wsrpc_client_call_async_cancelable(
+            self._h, name, params, ms, fn, key, byref(call), byref(err)))
 
     def notify(self, method: str, /, *args: Any, **kwargs: Any) -> None:
         """Send a notification (no answer)."""
@@ -622,17 +622,16 @@ class Server(_Endpoint):
         """Call a method of the client connected on ``channel_id`` and return its result."""
         name, params, ms = _method_name(method), _encode_params(args, kwargs), _timeout_ms(_timeout)
         chan = _cstr(channel_id, "channel_id")
-        call, err = c_void_p(), Error()
-        _check(lib.wsrpc_server_call_start(self._h, chan, name, params, ms, byref(call), byref(err)), err)
-        return _wait(call)
+        return _call(lambda call, err: lib.wsrpc_server_call_start(
+            self._h, chan, name, params, ms, byref(call), byref(err)))
 
     async def acall(self, channel_id: str, method: str, /, *args: Any,
                     _timeout: Optional[float] = None, **kwargs: Any) -> Any:
         """``call`` for asyncio."""
         name, params, ms = _method_name(method), _encode_params(args, kwargs), _timeout_ms(_timeout)
         chan = _cstr(channel_id, "channel_id")
-        return await self._await_call(lambda call, err: lib.wsrpc_server_call_start(
-            self._h, chan, name, params, ms, byref(call), byref(err)))
+        return await self._await_call(lambda fn, key, call, err: lib.wsrpc_server_call_async_cancelable(
+            self._h, chan, name, params, ms, fn, key, byref(call), byref(err)))
 
     def batch(self, channel_id: str, *, split: bool = False) -> "Batch":
         """A JSON-RPC 2.0 batch to the client connected on ``channel_id``; see Client.batch."""

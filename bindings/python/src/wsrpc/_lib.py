@@ -113,6 +113,8 @@ _signatures: dict[str, tuple[Optional[type], list]] = {
     "wsrpc_call_release": (c_int, [c_void_p]),
     "wsrpc_set_log_handler": (c_int, [LOG_FN, c_void_p]),
     "wsrpc_call_cancel": (c_int, [c_void_p]),
+    "wsrpc_client_call_async_cancelable": (c_int, [_h, _s, _s, c_int, DONE_FN, c_void_p, _out, _e]),
+    "wsrpc_server_call_async_cancelable": (c_int, [_h, _s, _s, _s, c_int, DONE_FN, c_void_p, _out, _e]),
     "wsrpc_call_on_done": (c_int, [c_void_p, DONE_FN, c_void_p, _e]),
     "wsrpc_reply_check": (c_int, [c_void_p]),
     "wsrpc_client_batch_new": (_h, [_h, c_int, _e]),
