@@ -91,10 +91,10 @@ typedef enum wsrpc_status {
     WSRPC_ERR_NOT_FOUND = 13,        /* no open connection has that channel id */
     WSRPC_ERR_STATE = 14,            /* wrong state: already connected / already listening */
     WSRPC_PENDING = 15,              /* wsrpc_call_wait, wsrpc_batch_*: not finished yet (not an error) */
-    WSRPC_ERR_BATCH_UNSUPPORTED = 16,/* the peer answered a batch with one error (a Python peer):
-                                        none of it ran; see WSRPC_BATCH_SPLIT */
-    WSRPC_ERR_CANCELED = 17          /* the call was cancelled (wsrpc_call_cancel) or, for
-                                        wsrpc_reply_check, the request was */
+    WSRPC_ERR_BATCH_UNSUPPORTED = 16, /* the peer answered a batch with one error (a Python
+                                         peer): none of it ran; see WSRPC_BATCH_SPLIT */
+    WSRPC_ERR_CANCELED = 17           /* the call was cancelled (wsrpc_call_cancel) or, for
+                                         wsrpc_reply_check, the request was */
 } wsrpc_status;
 
 /* Well-known JSON-RPC error codes (wsrpc_error.rpc_code, wsrpc_reply_error). */
