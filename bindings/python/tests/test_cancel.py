@@ -253,3 +253,22 @@ def test_many_cancelled_acalls_leave_nothing_behind(go_cancel_server: str) -> No
                 assert not _core._pending
 
     asyncio.run(main())
+
+
+def test_cancelled_asend_cancels_the_batch_calls(go_cancel_server: str) -> None:
+    """A batch's asend task cancelled: its calls still unanswered are cancelled on the peer."""
+    async def main() -> None:
+        async with wsrpc.Client(go_cancel_server) as c:
+            b = c.batch()
+            b.call("wait_cancel", "batch-a")
+            b.call("wait_cancel", "batch-b")
+            task = asyncio.create_task(b.asend())
+            for t in ("batch-a", "batch-b"):
+                assert await c.acall("started", t, 5) is True
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            for t in ("batch-a", "batch-b"):
+                assert await c.acall("cancelled", t, 5) > 0, t
+
+    asyncio.run(main())
