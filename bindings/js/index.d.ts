@@ -89,6 +89,8 @@ export interface Config {
   /** 0 = unlimited. */
   maxConcurrentRequests?: number;
   sequential?: boolean;
+  /** Run a connection's notifications one at a time in arrival order (requests stay concurrent). */
+  orderedNotifications?: boolean;
   /** Milliseconds a call waits for its answer unless it says otherwise. */
   defaultResponseTimeout?: number;
   /** Milliseconds. */

@@ -82,6 +82,22 @@ func echoCall(payload []byte) func(ctx context.Context, c *wsrpc.Client) error {
 	}
 }
 
+// echoCallValid is echoCall with params the caller vouches for (wsrpc.ValidJSON: the
+// client sends them without validating them again).
+func echoCallValid(payload []byte) func(ctx context.Context, c *wsrpc.Client) error {
+	params := wsrpc.ValidJSON(payload)
+	return func(ctx context.Context, c *wsrpc.Client) error {
+		var out json.RawMessage
+		if err := c.Call(ctx, "echo", params, &out); err != nil {
+			return err
+		}
+		if len(out) != len(params) {
+			return fmt.Errorf("echo answered %d bytes, sent %d", len(out), len(params))
+		}
+		return nil
+	}
+}
+
 var paramsKey = []byte(`"params":`)
 
 // rawEchoResponder answers each request with its params as the result of the same id (a
@@ -134,7 +150,8 @@ func largeMessages(rep *report, o options, echoURL, wsURL string) {
 			{nameRawEcho, rawGenTurn(echoURL, 1, z.inflight, w, nil), 0},
 			{nameServerSide, rawGenTurn(wsURL, 1, z.inflight, w, nil), 0},
 			{nameRawToResponder, rawGenTurn(resp.URL, 1, z.inflight, w, nil), 2},
-			{nameClientToResponder, wsTurn(resp.URL, 1, z.inflight, echoCall(payload)), 2},
+			{nameClientToResponder, wsTurn(resp.URL, 1, z.inflight, echoCallValid(payload)), 2},
+			{nameClientRawParams, wsTurn(resp.URL, 1, z.inflight, echoCall(payload)), 2},
 		})
 	}
 	rep.LargeRSS = largeRSS(o)
