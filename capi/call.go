@@ -92,7 +92,38 @@ func (pc *pendingCall) deliver(h uintptr, fn, user C.uintptr_t) {
 	done(pc.owner, fn, user, out, f)
 }
 
-var calls sync.Map // handle -> *pendingCall
+// calls holds the pending calls by handle. A plain map: every handle is new and short-lived,
+// the pattern sync.Map is slowest at.
+var calls = callTable{m: map[uintptr]*pendingCall{}}
+
+type callTable struct {
+	mu sync.Mutex
+	m  map[uintptr]*pendingCall
+}
+
+func (t *callTable) Store(h uintptr, pc *pendingCall) {
+	t.mu.Lock()
+	t.m[h] = pc
+	t.mu.Unlock()
+}
+
+func (t *callTable) Load(h uintptr) (*pendingCall, bool) {
+	t.mu.Lock()
+	pc, ok := t.m[h]
+	t.mu.Unlock()
+	return pc, ok
+}
+
+func (t *callTable) Delete(h uintptr) { t.LoadAndDelete(h) }
+
+// LoadAndDelete removes h and reports whether this caller removed it.
+func (t *callTable) LoadAndDelete(h uintptr) (*pendingCall, bool) {
+	t.mu.Lock()
+	pc, ok := t.m[h]
+	delete(t.m, h)
+	t.mu.Unlock()
+	return pc, ok
+}
 
 // startCall sends a.method on c and stores the pending call's handle into *out. No
 // goroutine: the waits select on the answer, the call's deadline and the wait's own slice.
@@ -193,11 +224,11 @@ func lookupCall(h C.uintptr_t) (*pendingCall, *failure) {
 	if h == 0 {
 		return nil, fail(stInvalidArg, "call is NULL")
 	}
-	v, ok := calls.Load(uintptr(h))
+	pc, ok := calls.Load(uintptr(h))
 	if !ok {
 		return nil, fail(stClosed, "call is already finished or released (or not a call handle)")
 	}
-	return v.(*pendingCall), nil
+	return pc, nil
 }
 
 //export wsrpc_client_call_start
