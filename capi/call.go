@@ -32,7 +32,7 @@ type waiter interface {
 }
 
 type pendingCall struct {
-	p        *wsrpc.Pending
+	p        *wsrpc.Pending  // nil for a wsrpc_*_call_async_cancelable call (its goroutine waits)
 	ctx      context.Context // the call's deadline (timeout_ms or default_response_timeout)
 	cancel   context.CancelFunc
 	owner    uintptr // the client or server, for its done callback (wsrpc_call_on_done)
@@ -60,13 +60,19 @@ func (pc *pendingCall) settle() {
 // call given up by wsrpc_call_cancel before it ended).
 func (pc *pendingCall) outcome() (json.RawMessage, *failure) {
 	pc.settle()
-	switch {
-	case pc.err == nil:
-		return pc.result, nil
-	case pc.canceled.Load() && errors.Is(pc.err, context.Canceled):
-		return nil, failed(stCanceled, fmt.Errorf("wsrpc: canceled: %w", pc.err))
+	if pc.err != nil {
+		return nil, pc.failure(pc.err)
 	}
-	return nil, failed(stUnspecified, pc.err)
+	return pc.result, nil
+}
+
+// failure reports the call's error: WSRPC_ERR_CANCELED when it was given up by
+// wsrpc_call_cancel before it ended.
+func (pc *pendingCall) failure(err error) *failure {
+	if pc.canceled.Load() && errors.Is(err, context.Canceled) {
+		return failed(stCanceled, fmt.Errorf("wsrpc: canceled: %w", err))
+	}
+	return failed(stUnspecified, err)
 }
 
 // giveUp cancels the call's context and settles it: the peer is told (see settle). A call
@@ -149,9 +155,10 @@ func (a *callArgs) withDefault(d time.Duration) {
 	}
 }
 
-// startCancelable is asyncCall with a pending-call handle in *out for wsrpc_call_cancel:
-// the call is sent, waited for and delivered to done on a goroutine of its own.
-func startCancelable(owner uintptr, g *gate, c waiter, a *callArgs, defaultTimeout time.Duration, fn, user C.uintptr_t, out *C.uintptr_t) *failure {
+// startCancelable is asyncCall with a pending-call handle in *out for wsrpc_call_cancel,
+// which cancels the call's context: the call's goroutine then gives it up as any caller
+// whose context ends (the peer is told).
+func startCancelable(owner uintptr, g *gate, c caller, a *callArgs, defaultTimeout time.Duration, fn, user C.uintptr_t, out *C.uintptr_t) *failure {
 	if !g.enter(false) {
 		a.cancel()
 		return fail(stClosed, "closed")
@@ -163,20 +170,16 @@ func startCancelable(owner uintptr, g *gate, c waiter, a *callArgs, defaultTimeo
 	calls.Store(h, pc)
 	*out = C.uintptr_t(h)
 	go func() {
-		p, err := c.GoWaited(pc.ctx, a.method, a.params)
+		defer g.leave()
+		var result json.RawMessage
+		err := c.Call(pc.ctx, a.method, a.params, &result)
+		calls.Delete(h)
+		pc.cancel()
+		var f *failure
 		if err != nil {
-			defer g.leave()
-			calls.Delete(h)
-			pc.cancel()
-			f := failed(stUnspecified, err)
-			if pc.canceled.Load() && errors.Is(err, context.Canceled) {
-				f = failed(stCanceled, fmt.Errorf("wsrpc: canceled: %w", err))
-			}
-			done(owner, fn, user, nil, f)
-			return
+			f = pc.failure(err)
 		}
-		pc.p = p // (read only by this goroutine: the handle's other users see notified)
-		pc.deliver(h, fn, user)
+		done(owner, fn, user, result, f)
 	}()
 	return nil
 }
