@@ -393,7 +393,7 @@ func (cl *client) register(name string) {
 		if v.Type() != js.TypeString {
 			return nil, nil // undefined: the result is null
 		}
-		return json.RawMessage(v.String()), nil
+		return json.RawMessage(wsrpc.JSStringBytes(v)), nil
 	})
 }
 
@@ -552,7 +552,7 @@ func rawJSON(v js.Value) json.RawMessage {
 	if v.Type() != js.TypeString {
 		return nil
 	}
-	return json.RawMessage(v.String())
+	return json.RawMessage(wsrpc.JSStringBytes(v))
 }
 
 // consoleHandler is a small slog.Handler writing to the JavaScript console.
