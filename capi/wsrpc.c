@@ -83,3 +83,148 @@ __attribute__((visibility("hidden"))) void wsrpc__call_log(uintptr_t fn, uintptr
 	((wsrpc_log_fn)fn)((void *)user, level, message, attrs_json);
 	wsrpc__owner = prev;
 }
+
+/* ---- waiters: a C thread waiting for a pending call ---------------------------------
+ *
+ * A thread waiting for a call waits here, in C, not inside Go: a C thread blocked in Go
+ * parks a goroutine locked to its thread, and waking it hands the scheduler's P from the
+ * reader's thread to this one and back (two thread switches more per call).  Go signals the
+ * waiter when the answer arrives (Pending.AfterDone) or the call's deadline passes.  Go
+ * holds one reference while the call is pending, each waiting thread one while it waits. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+typedef struct wsrpc__waiter {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	atomic_int signaled;
+	atomic_int sleepers; /* threads in pthread_cond_(timed)wait */
+	atomic_int refs;
+} wsrpc__waiter;
+
+__attribute__((visibility("hidden"))) wsrpc__waiter *wsrpc__waiter_new(void) {
+	wsrpc__waiter *w = calloc(1, sizeof *w);
+	if (w == NULL) {
+		return NULL;
+	}
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	pthread_mutex_init(&w->mu, NULL);
+	atomic_init(&w->refs, 1);
+	return w;
+}
+
+__attribute__((visibility("hidden"))) void wsrpc__waiter_ref(wsrpc__waiter *w) {
+	atomic_fetch_add(&w->refs, 1);
+}
+
+__attribute__((visibility("hidden"))) void wsrpc__waiter_unref(wsrpc__waiter *w) {
+	if (atomic_fetch_sub(&w->refs, 1) == 1) {
+		pthread_cond_destroy(&w->cond);
+		pthread_mutex_destroy(&w->mu);
+		free(w);
+	}
+}
+
+__attribute__((visibility("hidden"))) void wsrpc__waiter_signal(wsrpc__waiter *w) {
+	pthread_mutex_lock(&w->mu);
+	atomic_store(&w->signaled, 1);
+	if (atomic_load(&w->sleepers) > 0) {
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* 1 once signaled, 0 when wait_ms (>= 0) passed first; wait_ms < 0 waits for the signal. */
+static int waiter_wait(wsrpc__waiter *w, int wait_ms) {
+	struct timespec until;
+	if (wait_ms > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += wait_ms / 1000;
+		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+	}
+	pthread_mutex_lock(&w->mu);
+	atomic_fetch_add(&w->sleepers, 1);
+	while (!atomic_load(&w->signaled) && wait_ms != 0) {
+		if (wait_ms < 0) {
+			pthread_cond_wait(&w->cond, &w->mu);
+		} else if (pthread_cond_timedwait(&w->cond, &w->mu, &until) == ETIMEDOUT) {
+			break;
+		}
+	}
+	atomic_fetch_sub(&w->sleepers, 1);
+	int ok = atomic_load(&w->signaled);
+	pthread_mutex_unlock(&w->mu);
+	return ok;
+}
+
+/* In call.go. */
+int wsrpc__call_waiter(uintptr_t call, wsrpc__waiter **w, wsrpc_error *err);
+int wsrpc__call_collect(uintptr_t call, char **result_json, wsrpc_error *err);
+int wsrpc__client_call_begin(uintptr_t client, const char *method, const char *params_json,
+                             int timeout_ms, uintptr_t *call, wsrpc__waiter **w, wsrpc_error *err);
+int wsrpc__server_call_begin(uintptr_t server, const char *channel_id, const char *method,
+                             const char *params_json, int timeout_ms, uintptr_t *call,
+                             wsrpc__waiter **w, wsrpc_error *err);
+
+/* Waits on w (a reference the caller holds and this releases), then takes the outcome. */
+static int wait_and_collect(uintptr_t call, wsrpc__waiter *w, int wait_ms, char **result_json,
+                            wsrpc_error *err) {
+	int ready = waiter_wait(w, wait_ms);
+	wsrpc__waiter_unref(w);
+	if (!ready) {
+		return WSRPC_PENDING;
+	}
+	return wsrpc__call_collect(call, result_json, err);
+}
+
+int wsrpc_call_wait(wsrpc_call *call, int wait_ms, char **result_json, wsrpc_error *err) {
+	if (result_json != NULL) {
+		*result_json = NULL;
+	}
+	wsrpc__waiter *w = NULL;
+	int st = wsrpc__call_waiter((uintptr_t)call, &w, err);
+	if (st != WSRPC_OK) {
+		return st;
+	}
+	return wait_and_collect((uintptr_t)call, w, wait_ms, result_json, err);
+}
+
+int wsrpc_client_call(wsrpc_client *client, const char *method, const char *params_json,
+                      int timeout_ms, char **result_json, wsrpc_error *err) {
+	if (result_json != NULL) {
+		*result_json = NULL;
+	}
+	uintptr_t call = 0;
+	wsrpc__waiter *w = NULL;
+	int st = wsrpc__client_call_begin((uintptr_t)client, method, params_json, timeout_ms, &call, &w, err);
+	if (st != WSRPC_OK) {
+		return st;
+	}
+	return wait_and_collect(call, w, -1, result_json, err);
+}
+
+int wsrpc_server_call(wsrpc_server *server, const char *channel_id, const char *method,
+                      const char *params_json, int timeout_ms, char **result_json,
+                      wsrpc_error *err) {
+	if (result_json != NULL) {
+		*result_json = NULL;
+	}
+	uintptr_t call = 0;
+	wsrpc__waiter *w = NULL;
+	int st = wsrpc__server_call_begin((uintptr_t)server, channel_id, method, params_json, timeout_ms,
+	                                  &call, &w, err);
+	if (st != WSRPC_OK) {
+		return st;
+	}
+	return wait_and_collect(call, w, -1, result_json, err);
+}

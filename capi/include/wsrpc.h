@@ -177,7 +177,8 @@ typedef void (*wsrpc_done_fn)(void *user_data, int status, const char *result_js
 typedef void (*wsrpc_log_fn)(void *user_data, int level, const char *message,
                              const char *attrs_json);
 
-/* Opaque pending call (wsrpc_client_call_start / wsrpc_server_call_start). */
+/* Opaque pending call (wsrpc_client_call_start / wsrpc_server_call_start /
+ * wsrpc_client_connect_start). */
 typedef struct wsrpc_call wsrpc_call;
 
 #ifndef WSRPC_NO_PROTOTYPES
@@ -241,6 +242,17 @@ int wsrpc_client_on_event(wsrpc_client *client, wsrpc_event_fn fn, void *user_da
  * connected, WSRPC_ERR_STATE; a failed connect may be retried. */
 int wsrpc_client_connect(wsrpc_client *client, const char *url, int timeout_ms,
                          wsrpc_error *err);
+
+/*
+ * Start wsrpc_client_connect and return at once with a pending call in *call, to wait for
+ * with wsrpc_call_wait in slices (as wsrpc_client_call_start; *result_json is NULL on
+ * WSRPC_OK) so that a thread that must stay responsive is never blocked in the library
+ * for long while the connect retries.  wsrpc_call_release gives the connect up: it stops
+ * the attempt and returns once it has stopped (the client stays unconnected and may
+ * connect again).  The same errors as wsrpc_client_connect, at once or from the wait.
+ */
+int wsrpc_client_connect_start(wsrpc_client *client, const char *url, int timeout_ms,
+                               wsrpc_call **call, wsrpc_error *err);
 
 /* Call method on the server and wait for the answer.  On WSRPC_OK *result_json (if not
  * NULL) receives the result as JSON text ("null" for none): free it with wsrpc_free. */

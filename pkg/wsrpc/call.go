@@ -45,6 +45,7 @@ type Pending struct {
 	batch    *batchRecord // the batch it was sent in, while its fate is unknown (guarded by ch.mu)
 	answered atomic.Bool  // done is closed (cheaper to poll while spinning)
 	once     sync.Once
+	after    atomic.Pointer[func()] // AfterDone's functions, or &finished once done is closed
 
 	// set once before done is closed
 	resultType string // legacy result_type (JSON text), if any
@@ -64,7 +65,40 @@ func (p *Pending) finish(result []byte, e *Error, err error) {
 		p.result, p.hasErr, p.err = result, e, err
 		p.answered.Store(true)
 		close(p.done)
+		if f := p.after.Swap(&finished); f != nil {
+			(*f)()
+		}
 	})
+}
+
+// finished marks a Pending whose AfterDone functions have run.
+var finished = func() {}
+
+// AfterDone arranges for f to run once Done is closed: at once, on the caller's goroutine,
+// if it is closed already, else on the goroutine that closes it (the connection's reader,
+// usually), right after. f must be quick and must not block; it may call Wait. Each f
+// given runs exactly once. It lets a caller be told of the answer without a goroutine per
+// call waiting on Done (the C API wakes a waiting C thread, or queues the outcome, this way).
+func (p *Pending) AfterDone(f func()) {
+	if f == nil {
+		return
+	}
+	for {
+		old := p.after.Load()
+		if old == &finished {
+			f()
+			return
+		}
+		next := &f
+		if old != nil {
+			prev := *old
+			both := func() { prev(); f() }
+			next = &both
+		}
+		if p.after.CompareAndSwap(old, next) {
+			return
+		}
+	}
 }
 
 // Wait waits for the answer and decodes its result into result (which may be nil to

@@ -1077,6 +1077,110 @@ static void test_pending_calls(void) {
     wsrpc_error_clear(&err);
 }
 
+/* several threads waiting for one pending call: exactly one gets the outcome */
+typedef struct shared_wait {
+    wsrpc_call *call;
+    atomic_int ok, closed, other;
+} shared_wait;
+
+static void *wait_shared(void *arg) {
+    shared_wait *sw = arg;
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    char *res = NULL;
+    int st;
+    while ((st = wsrpc_call_wait(sw->call, 10, &res, &err)) == WSRPC_PENDING) {
+    }
+    if (st == WSRPC_OK && res != NULL && strcmp(res, "200") == 0) {
+        atomic_fetch_add(&sw->ok, 1);
+    } else if (st == WSRPC_ERR_CLOSED && res == NULL) {
+        atomic_fetch_add(&sw->closed, 1);
+    } else {
+        atomic_fetch_add(&sw->other, 1);
+    }
+    wsrpc_free(res);
+    wsrpc_error_clear(&err);
+    return NULL;
+}
+
+static void test_shared_wait(void) {
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    wsrpc_client *c = connect_client(g_url, NULL);
+    for (int round = 0; round < 2; round++) {
+        shared_wait sw = {0};
+        CHECK_ST(wsrpc_client_call_start(c, "slow", "[200]", 10000, &sw.call, &err), WSRPC_OK, &err);
+        pthread_t t[4];
+        for (int i = 0; i < 4; i++) CHECK(pthread_create(&t[i], NULL, wait_shared, &sw) == 0);
+        if (round == 1) {
+            /* released while they wait: every waiter returns CLOSED */
+            CHECK(wsrpc_call_release(sw.call) == WSRPC_OK);
+        }
+        for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+        CHECK(atomic_load(&sw.ok) == (round == 0 ? 1 : 0));
+        CHECK(atomic_load(&sw.closed) == (round == 0 ? 3 : 4));
+        CHECK(atomic_load(&sw.other) == 0);
+    }
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+}
+
+/* wsrpc_client_connect_start: the connect as a pending call */
+static void test_connect_start(void) {
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    char *res = (char *)"sentinel";
+    wsrpc_call *call = (wsrpc_call *)"sentinel";
+    CHECK_ST(wsrpc_client_connect_start(NULL, "ws://x", 0, &call, &err), WSRPC_ERR_INVALID_ARG, &err);
+    CHECK(call == NULL);
+    wsrpc_error_clear(&err);
+
+    /* refused, no retries: the wait reports it, with its cause */
+    wsrpc_client *c = wsrpc_client_new("{\"retry\": {\"enabled\": false}}", &err);
+    CHECK(c != NULL);
+    CHECK_ST(wsrpc_client_connect_start(c, "ws://127.0.0.1:1/ws", 5000, NULL, &err), WSRPC_ERR_INVALID_ARG, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_client_connect_start(c, NULL, 5000, &call, &err), WSRPC_ERR_INVALID_ARG, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_client_connect_start(c, "ws://127.0.0.1:1/ws", 5000, &call, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_wait(call, -1, &res, &err), WSRPC_ERR_CONNECT, &err);
+    CHECK(res == NULL && strstr(err.message, "connection refused") != NULL);
+    wsrpc_error_clear(&err);
+
+    /* waited for in slices until connected; then calls work; a second one is refused */
+    CHECK_ST(wsrpc_client_connect_start(c, g_url, 5000, &call, &err), WSRPC_OK, &err);
+    int st;
+    res = (char *)"sentinel";
+    while ((st = wsrpc_call_wait(call, 5, &res, &err)) == WSRPC_PENDING) {
+    }
+    CHECK_ST(st, WSRPC_OK, &err);
+    CHECK(res == NULL);
+    CHECK(wsrpc_call_release(call) == WSRPC_ERR_CLOSED);
+    CHECK_ST(wsrpc_client_call(c, "concat", "[\"o\", \"k\"]", 5000, &res, &err), WSRPC_OK, &err);
+    CHECK(strcmp(res, "\"ok\"") == 0);
+    wsrpc_free(res);
+    CHECK_ST(wsrpc_client_connect_start(c, g_url, 5000, &call, &err), WSRPC_ERR_STATE, &err);
+    CHECK(call == NULL);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+
+    /* given up while retrying: release stops it, and the client can connect again */
+    c = wsrpc_client_new("{\"retry\": {\"max_attempts\": 100000, \"min_wait\": 0.02, \"max_wait\": 0.02}}", &err);
+    CHECK(c != NULL);
+    CHECK_ST(wsrpc_client_connect_start(c, "ws://127.0.0.1:1/ws", 0, &call, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_wait(call, 50, &res, &err), WSRPC_PENDING, (wsrpc_error *)NULL);
+    CHECK_ST(wsrpc_client_connect(c, g_url, 5000, &err), WSRPC_ERR_STATE, &err); /* still connecting */
+    wsrpc_error_clear(&err);
+    CHECK(wsrpc_call_release(call) == WSRPC_OK);
+    CHECK(wsrpc_call_release(call) == WSRPC_ERR_CLOSED);
+    CHECK_ST(wsrpc_client_connect(c, g_url, 5000, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+
+    /* closed while connecting: the wait reports CLOSED; the handle is still waited for */
+    c = wsrpc_client_new("{\"retry\": {\"max_attempts\": 100000, \"min_wait\": 0.02, \"max_wait\": 0.02}}", &err);
+    CHECK(c != NULL);
+    CHECK_ST(wsrpc_client_connect_start(c, "ws://127.0.0.1:1/ws", 0, &call, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_wait(call, -1, &res, &err), WSRPC_ERR_CLOSED, &err);
+    wsrpc_error_clear(&err);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     struct {
@@ -1092,6 +1196,8 @@ int main(void) {
         {"options", test_options},
         {"log_handler", test_log_handler},
         {"pending_calls", test_pending_calls},
+        {"shared_wait", test_shared_wait},
+        {"connect_start", test_connect_start},
         {"close_with_pending", test_close_with_pending},
         {"close_from_callback", test_close_from_callback},
         {"concurrency", test_concurrency},

@@ -115,7 +115,8 @@ _SLICE_MS = 50
 
 
 def _wait(call: c_void_p) -> Any:
-    """Wait for a pending call (wsrpc_*_call_start) and return its decoded result."""
+    """Wait for a pending call (wsrpc_*_call_start, wsrpc_client_connect_start) and return
+    its decoded result (None for a connect)."""
     out, err = c_void_p(), Error()
     wait_ms = _SLICE_MS if threading.current_thread() is threading.main_thread() else -1
     try:
@@ -448,9 +449,13 @@ class Client(_Endpoint):
 
     def connect(self) -> "Client":
         """Connect (retrying as the ``retry`` option says) and return self. Methods
-        registered before are answered from the first message on."""
-        err = Error()
-        _check(lib.wsrpc_client_connect(self._h, self._url, self._connect_ms, byref(err)), err)
+        registered before are answered from the first message on. Ctrl-C
+        (KeyboardInterrupt) interrupts it; the client stays unconnected and may connect
+        again."""
+        pending, err = c_void_p(), Error()
+        _check(lib.wsrpc_client_connect_start(self._h, self._url, self._connect_ms, byref(pending),
+                                              byref(err)), err)
+        _wait(pending)
         self._connected = True
         return self
 

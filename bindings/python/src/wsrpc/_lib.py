@@ -88,6 +88,7 @@ _signatures: dict[str, tuple[Optional[type], list]] = {
     "wsrpc_client_register": (c_int, [_h, _s, METHOD_FN, c_void_p, _e]),
     "wsrpc_client_on_event": (c_int, [_h, EVENT_FN, c_void_p, _e]),
     "wsrpc_client_connect": (c_int, [_h, _s, c_int, _e]),
+    "wsrpc_client_connect_start": (c_int, [_h, _s, c_int, _out, _e]),
     "wsrpc_client_call": (c_int, [_h, _s, _s, c_int, _out, _e]),
     "wsrpc_client_call_async": (c_int, [_h, _s, _s, c_int, DONE_FN, c_void_p, _e]),
     "wsrpc_client_notify": (c_int, [_h, _s, _s, _e]),
