@@ -89,11 +89,7 @@ func (pc *pendingCall) waiterRef() *C.wsrpc__waiter {
 // w is not NULL, its waiter, with a reference for the caller, into *w). No goroutine: the
 // answer (Pending.AfterDone) or the call's deadline (context.AfterFunc) signals the waiter.
 func startCall(c waiter, a *callArgs, defaultTimeout time.Duration, out *C.uintptr_t, w **C.wsrpc__waiter) *failure {
-	if _, ok := a.ctx.Deadline(); !ok && defaultTimeout > 0 {
-		cancel := a.cancel
-		ctx, cancelT := context.WithTimeout(a.ctx, defaultTimeout)
-		a.ctx, a.cancel = ctx, func() { cancelT(); cancel() }
-	}
+	a.defaultTimeout(defaultTimeout)
 	cw := C.wsrpc__waiter_new()
 	if cw == nil {
 		a.cancel()
@@ -116,6 +112,15 @@ func startCall(c waiter, a *callArgs, defaultTimeout time.Duration, out *C.uintp
 	pc.stop = context.AfterFunc(a.ctx, pc.signal)
 	p.AfterDone(pc.signal)
 	return nil
+}
+
+// defaultTimeout gives the call the deadline d (default_response_timeout) unless it has one.
+func (a *callArgs) defaultTimeout(d time.Duration) {
+	if _, ok := a.ctx.Deadline(); !ok && d > 0 {
+		cancel := a.cancel
+		ctx, cancelT := context.WithTimeout(a.ctx, d)
+		a.ctx, a.cancel = ctx, func() { cancelT(); cancel() }
+	}
 }
 
 //export wsrpc_client_call_start

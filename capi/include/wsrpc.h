@@ -59,6 +59,7 @@
 #define WSRPC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -176,6 +177,9 @@ typedef void (*wsrpc_done_fn)(void *user_data, int status, const char *result_js
  */
 typedef void (*wsrpc_log_fn)(void *user_data, int level, const char *message,
                              const char *attrs_json);
+
+/* Opaque completion queue (wsrpc_queue_new). */
+typedef struct wsrpc_queue wsrpc_queue;
 
 /* Opaque pending call (wsrpc_client_call_start / wsrpc_server_call_start /
  * wsrpc_client_connect_start). */
@@ -299,6 +303,49 @@ int wsrpc_call_wait(wsrpc_call *call, int wait_ms, char **result_json, wsrpc_err
  */
 int wsrpc_call_release(wsrpc_call *call);
 
+/* ---- completion queues ------------------------------------------------------------ */
+
+/*
+ * For event loops (asyncio, libuv, ...): calls started with wsrpc_client_call_queued /
+ * wsrpc_server_call_queued put their outcomes in a queue instead of calling back, and the
+ * queue's file descriptor (wsrpc_queue_fd) becomes readable when it holds any.  Watch it
+ * for reading in the loop, and when it is readable take every outcome at once with
+ * wsrpc_queue_take: one wake-up and one call for however many calls have finished.
+ * All functions are thread-safe.  Release with wsrpc_queue_close.
+ */
+wsrpc_queue *wsrpc_queue_new(wsrpc_error *err);
+
+/* The descriptor to watch for reading (owned by the queue: do not read or close it);
+ * -1 for NULL or a closed queue. */
+int wsrpc_queue_fd(wsrpc_queue *queue);
+
+/*
+ * Take every outcome queued so far: *outcomes_json receives a JSON array (free it with
+ * wsrpc_free), or NULL when there is none (after a spurious wake-up, say).  Each member is
+ *   [tag, 0, result]                                    the call succeeded, or
+ *   [tag, status, null, rpc_code, message, data]        it failed: status as the call's
+ *                                                       return value, rpc_code and data
+ *                                                       (JSON, null if none) as in
+ *                                                       wsrpc_error for WSRPC_ERR_REMOTE.
+ * It also makes the descriptor unreadable again until the next outcome arrives.
+ */
+int wsrpc_queue_take(wsrpc_queue *queue, char **outcomes_json, wsrpc_error *err);
+
+/* Close the queue: its descriptor closes, outcomes not taken yet and those of calls still
+ * running are dropped.  WSRPC_OK, WSRPC_ERR_CLOSED if already closed, INVALID_ARG for NULL. */
+int wsrpc_queue_close(wsrpc_queue *queue);
+
+/*
+ * Start a call and return at once; its outcome goes to queue with tag (any number the
+ * caller chooses; JSON readers that use doubles keep up to 2^53 exactly).  On WSRPC_OK the
+ * outcome is queued exactly once (also when the client is closed meanwhile:
+ * WSRPC_ERR_CLOSED or WSRPC_ERR_CONNECTION_LOST; on timeout_ms: WSRPC_ERR_TIMEOUT), unless
+ * the queue is closed first.  On any other return value nothing is queued.
+ */
+int wsrpc_client_call_queued(wsrpc_client *client, const char *method,
+                             const char *params_json, int timeout_ms, wsrpc_queue *queue,
+                             uint64_t tag, wsrpc_error *err);
+
 /* Send a notification (no answer).  Returns once it is written. */
 int wsrpc_client_notify(wsrpc_client *client, const char *method, const char *params_json,
                         wsrpc_error *err);
@@ -369,6 +416,11 @@ int wsrpc_server_call(wsrpc_server *server, const char *channel_id, const char *
 int wsrpc_server_call_async(wsrpc_server *server, const char *channel_id,
                             const char *method, const char *params_json, int timeout_ms,
                             wsrpc_done_fn done, void *user_data, wsrpc_error *err);
+
+/* Queued form of wsrpc_server_call; as wsrpc_client_call_queued. */
+int wsrpc_server_call_queued(wsrpc_server *server, const char *channel_id, const char *method,
+                             const char *params_json, int timeout_ms, wsrpc_queue *queue,
+                             uint64_t tag, wsrpc_error *err);
 
 /* Pending-call form of wsrpc_server_call; as wsrpc_client_call_start. */
 int wsrpc_server_call_start(wsrpc_server *server, const char *channel_id, const char *method,

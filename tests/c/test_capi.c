@@ -7,6 +7,7 @@
  * Prints "N passed, 0 failed" at the end; any failed check aborts at once.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -1181,6 +1182,99 @@ static void test_connect_start(void) {
     wsrpc_error_clear(&err);
 }
 
+/* completion queues: outcomes gathered from the queue's descriptor */
+static char *take_until(wsrpc_queue *q, const char *const *wanted, int n) {
+    static char seen[8192];
+    seen[0] = 0;
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    for (int rounds = 0; rounds < 1000; rounds++) {
+        int all = 1;
+        for (int i = 0; i < n; i++) all = all && strstr(seen, wanted[i]) != NULL;
+        if (all) return seen;
+        struct pollfd p = {wsrpc_queue_fd(q), POLLIN, 0};
+        CHECK(poll(&p, 1, 10000) == 1);
+        char *batch = NULL;
+        CHECK_ST(wsrpc_queue_take(q, &batch, &err), WSRPC_OK, &err);
+        if (batch != NULL) {
+            CHECK(batch[0] == '[' && batch[strlen(batch) - 1] == ']');
+            CHECK(strlen(seen) + strlen(batch) < sizeof seen);
+            strcat(seen, batch);
+            wsrpc_free(batch);
+        }
+    }
+    CHECK(0 && "outcomes never arrived");
+    return seen;
+}
+
+static void test_queue(void) {
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    char *batch = (char *)"sentinel";
+    CHECK(wsrpc_queue_fd(NULL) == -1);
+    CHECK_ST(wsrpc_queue_take(NULL, &batch, &err), WSRPC_ERR_INVALID_ARG, &err);
+    CHECK(batch == NULL);
+    wsrpc_error_clear(&err);
+    CHECK(wsrpc_queue_close(NULL) == WSRPC_ERR_INVALID_ARG);
+
+    wsrpc_queue *q = wsrpc_queue_new(&err);
+    CHECK(q != NULL && wsrpc_queue_fd(q) >= 0);
+    CHECK_ST(wsrpc_queue_take(q, NULL, &err), WSRPC_ERR_INVALID_ARG, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_queue_take(q, &batch, &err), WSRPC_OK, &err); /* empty */
+    CHECK(batch == NULL);
+    wsrpc_client *c = connect_client(g_url, NULL);
+    CHECK_ST(wsrpc_client_call_queued(c, "concat", "[\"o\", \"k\"]", 5000, NULL, 1, &err), WSRPC_ERR_INVALID_ARG, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_client_call_queued(c, "", NULL, 5000, q, 1, &err), WSRPC_ERR_INVALID_ARG, &err);
+    wsrpc_error_clear(&err);
+
+    /* results, remote errors and timeouts, each under its tag */
+    CHECK_ST(wsrpc_client_call_queued(c, "concat", "[\"o\", \"k\"]", 5000, q, 1, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_client_call_queued(c, "fail", NULL, 5000, q, 2, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_client_call_queued(c, "slow", "[2000]", 100, q, 3, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_client_call_queued(c, "concat", "[\"x\", \"y\"]", 5000, q, 18446744073709551615ull, &err), WSRPC_OK, &err);
+    const char *want[] = {"[1,0,\"ok\"]", "[2,6,null,4001,\"custom failure\",", "[3,5,null,0,\"", "[18446744073709551615,0,\"xy\"]"};
+    take_until(q, want, 4);
+    struct pollfd p = {wsrpc_queue_fd(q), POLLIN, 0};
+    CHECK(poll(&p, 1, 0) == 0); /* taken: not readable any more */
+
+    /* many at once: one take gets them in few batches */
+    for (int i = 0; i < 100; i++) {
+        CHECK_ST(wsrpc_client_call_queued(c, "concat", "[\"a\", \"b\"]", 5000, q, 1000 + (uint64_t)i, &err), WSRPC_OK, &err);
+    }
+    const char *last[] = {"[1000,0,\"ab\"]", "[1099,0,\"ab\"]", "[1050,0,\"ab\"]"};
+    take_until(q, last, 3);
+
+    /* the server side, calling this client back */
+    char chan[33];
+    server_id(c, chan);
+    CHECK_ST(wsrpc_server_call_queued(g_server, chan, "client_echo", "[\"x\"]", 5000, q, 7, &err), WSRPC_OK, &err);
+    const char *echoed[] = {"[7,0,[\"x\"]]"};
+    take_until(q, echoed, 1);
+    CHECK_ST(wsrpc_server_call_queued(g_server, "0123", "client_echo", NULL, 5000, q, 8, &err), WSRPC_ERR_NOT_FOUND, &err);
+    wsrpc_error_clear(&err);
+
+    /* closing the client fails a queued call: its outcome is still queued */
+    CHECK_ST(wsrpc_client_call_queued(c, "slow", "[2000]", 5000, q, 9, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+    const char *closed[] = {"[9,"};
+    char *seen = take_until(q, closed, 1);
+    CHECK(strstr(seen, "[9,2,null,0,") != NULL || strstr(seen, "[9,3,null,0,") != NULL);
+
+    /* a call still running when its queue closes: its outcome is dropped */
+    c = connect_client(g_url, NULL);
+    CHECK_ST(wsrpc_client_call_queued(c, "slow", "[200]", 5000, q, 10, &err), WSRPC_OK, &err);
+    CHECK(wsrpc_queue_close(q) == WSRPC_OK);
+    CHECK(wsrpc_queue_close(q) == WSRPC_ERR_CLOSED);
+    CHECK(wsrpc_queue_fd(q) == -1);
+    CHECK_ST(wsrpc_queue_take(q, &batch, &err), WSRPC_ERR_CLOSED, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_client_call_queued(c, "concat", "[\"o\", \"k\"]", 5000, q, 11, &err), WSRPC_ERR_CLOSED, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_client_call(c, "slow", "[400]", 5000, &batch, &err), WSRPC_OK, &err); /* outlives the other */
+    wsrpc_free(batch);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     struct {
@@ -1198,6 +1292,7 @@ int main(void) {
         {"pending_calls", test_pending_calls},
         {"shared_wait", test_shared_wait},
         {"connect_start", test_connect_start},
+        {"queue", test_queue},
         {"close_with_pending", test_close_with_pending},
         {"close_from_callback", test_close_from_callback},
         {"concurrency", test_concurrency},

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, TypeVar, Union
 
 from . import _lib, _logging
-from ._lib import DONE_FN, EVENT_FN, INT_MAX, METHOD_FN, PENDING, Error, lib
+from ._lib import EVENT_FN, INT_MAX, METHOD_FN, PENDING, Error, lib
 from .errors import ConnectionClosed, InvalidArgument, RpcError, WsRpcError, from_status
 
 log = _logging.logger
@@ -137,28 +137,77 @@ def _decode(text: str) -> Any:
     return json.loads(text) if text else None
 
 
-# Completions of async calls: one C trampoline for all, keyed by an integer in user_data.
-_pending: Dict[int, Callable[[Optional[str], Optional[WsRpcError]], None]] = {}
-_pending_lock = threading.Lock()
-_keys = itertools.count(1)
+class _Queue:
+    """The completion queue (wsrpc_queue) of one endpoint on one event loop: acall's outcomes
+    arrive in it, and the loop, watching its descriptor, takes them all at once: one wake-up
+    and one JSON array for however many calls have finished, no Python callback from a
+    library thread. Used on the loop's thread only (close: any thread)."""
 
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        err = Error()
+        h = lib.wsrpc_queue_new(byref(err))
+        if not h:
+            _raise(err)
+        self.h: int = h
+        self.loop = loop
+        self.futures: Dict[int, asyncio.Future] = {}
+        self.keys = itertools.count(1)
+        self._closed = False
+        try:
+            loop.add_reader(lib.wsrpc_queue_fd(h), self.drain)
+        except BaseException:
+            lib.wsrpc_queue_close(h)
+            raise
 
-@DONE_FN
-def _on_done(user: Optional[int], status: int, result: Optional[bytes], err: Any) -> None:
-    with _pending_lock:
-        complete = _pending.pop(user or 0, None)
-    if complete is None:
-        return
-    try:
-        if status == 0:
-            complete((result or b"null").decode(), None)
-        else:
-            e = err.contents  # owned by the library: read, do not clear
-            msg = ctypes.string_at(e.message).decode("utf-8", "replace") if e.message else ""
-            data = ctypes.string_at(e.data_json).decode("utf-8", "replace") if e.data_json else None
-            complete(None, from_status(status, msg, e.rpc_code, data))
-    except BaseException:  # never let an exception unwind into the library
-        log.exception("wsrpc: async completion failed")
+    def drain(self) -> None:
+        if self._closed:
+            return
+        out, err = c_void_p(), Error()
+        if lib.wsrpc_queue_take(self.h, byref(out), byref(err)) != 0:
+            lib.wsrpc_error_clear(byref(err))
+            return
+        if not out.value:
+            return
+        try:
+            outcomes = json.loads(ctypes.string_at(out.value))
+        finally:
+            lib.wsrpc_free(out)
+        pop = self.futures.pop
+        for o in outcomes:
+            fut = pop(o[0], None)
+            if fut is None or fut.done():  # cancelled meanwhile
+                continue
+            if o[1] == 0:
+                fut.set_result(o[2])
+            else:
+                data = None if o[5] is None else json.dumps(o[5])
+                fut.set_exception(from_status(o[1], o[4], o[3], data))
+
+    def close(self) -> None:
+        """Settle what has arrived, stop watching, release the queue (on the loop's thread
+        when it runs, at once when it is closed)."""
+        def shut() -> None:
+            if self._closed:
+                return
+            self.drain()
+            self._closed = True
+            try:
+                self.loop.remove_reader(lib.wsrpc_queue_fd(self.h))
+            except Exception:  # the loop is closing
+                pass
+            lib.wsrpc_queue_close(self.h)
+            for fut in self.futures.values():  # their outcomes cannot come any more
+                if not fut.done():
+                    fut.set_exception(ConnectionClosed("wsrpc: closed", ConnectionClosed.status))
+            self.futures.clear()
+
+        try:
+            if self.loop.is_closed():
+                raise RuntimeError
+            self.loop.call_soon_threadsafe(shut)
+        except RuntimeError:  # no loop to run it on: nobody waits any more
+            self._closed = True
+            lib.wsrpc_queue_close(self.h)
 
 
 # Endpoints that are open, kept alive (with their C callbacks) until closed; closed at exit.
@@ -202,6 +251,7 @@ class _Endpoint:
         self._thunks: List[Any] = []  # every C callback object handed to the library
         self._event_handlers: List[EventHandler] = []
         self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._queue: Optional[_Queue] = None
         with _live_lock:
             _live[handle] = self
         try:
@@ -345,40 +395,34 @@ class _Endpoint:
 
     # -- async plumbing --
 
-    def _start_async(self, start: Callable[[Any, int, Error], int],
-                     complete: Callable[[Optional[str], Optional[WsRpcError]], None]) -> None:
-        key = next(_keys)
-        with _pending_lock:
-            _pending[key] = complete
+    def _queue_for(self, loop: asyncio.AbstractEventLoop) -> Optional[_Queue]:
+        """This endpoint's queue on loop (None once closed: the call reports that)."""
+        with self._lock:
+            q = self._queue
+            if q is not None and q.loop is loop:
+                return q
+            if self._closed:
+                return None
+            old, q = q, _Queue(loop)
+            self._queue = q
+        if old is not None:  # used from another loop before
+            old.close()
+        return q
+
+    async def _await_call(self, start: Callable[[int, int, Error], int]) -> Any:
+        """Start a call with start(queue, tag, err) and await its outcome."""
+        q = self._queue_for(asyncio.get_running_loop())
+        if q is None:
+            err = Error()
+            _check(start(0, 0, err), err)
+            raise ConnectionClosed("wsrpc: closed", ConnectionClosed.status)  # not reached
+        key = next(q.keys)
+        fut = q.loop.create_future()
+        q.futures[key] = fut
         err = Error()
-        status = start(_on_done, key, err)
-        if status != 0:
-            with _pending_lock:
-                _pending.pop(key, None)
+        if start(q.h, key, err) != 0:
+            del q.futures[key]
             _raise(err)
-
-    async def _await_call(self, start: Callable[[Any, int, Error], int]) -> Any:
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future = loop.create_future()
-
-        def settle(result: Optional[str], exc: Optional[WsRpcError]) -> None:
-            if fut.done():
-                return
-            if exc is not None:
-                fut.set_exception(exc)
-                return
-            try:
-                fut.set_result(_decode(result or ""))
-            except ValueError as e:
-                fut.set_exception(e)
-
-        def complete(result: Optional[str], exc: Optional[WsRpcError]) -> None:
-            try:
-                loop.call_soon_threadsafe(settle, result, exc)
-            except RuntimeError:  # the loop is closed: nobody waits any more
-                pass
-
-        self._start_async(start, complete)
         return await fut
 
     # -- lifecycle --
@@ -398,6 +442,10 @@ class _Endpoint:
         status = self._close_fn(err)
         with _live_lock:
             _live.pop(self._h, None)
+        with self._lock:
+            q, self._queue = self._queue, None
+        if q is not None:  # the close has queued the outcomes of the calls it failed
+            q.close()
         if status != ConnectionClosed.status:  # closed meanwhile from elsewhere: fine
             _check(status, err)
         else:
@@ -475,8 +523,8 @@ class Client(_Endpoint):
     async def acall(self, method: str, /, *args: Any, _timeout: Optional[float] = None, **kwargs: Any) -> Any:
         """``call`` for asyncio: awaits the answer without blocking the event loop."""
         name, params, ms = _method_name(method), _encode_params(args, kwargs), _timeout_ms(_timeout)
-        return await self._await_call(lambda fn, key, err: lib.wsrpc_client_call_async(
-            self._h, name, params, ms, fn, c_void_p(key), byref(err)))
+        return await self._await_call(lambda q, key, err: lib.wsrpc_client_call_queued(
+            self._h, name, params, ms, q, key, byref(err)))
 
     def notify(self, method: str, /, *args: Any, **kwargs: Any) -> None:
         """Send a notification (no answer)."""
@@ -582,8 +630,8 @@ class Server(_Endpoint):
         """``call`` for asyncio."""
         name, params, ms = _method_name(method), _encode_params(args, kwargs), _timeout_ms(_timeout)
         chan = _cstr(channel_id, "channel_id")
-        return await self._await_call(lambda fn, key, err: lib.wsrpc_server_call_async(
-            self._h, chan, name, params, ms, fn, c_void_p(key), byref(err)))
+        return await self._await_call(lambda q, key, err: lib.wsrpc_server_call_queued(
+            self._h, chan, name, params, ms, q, key, byref(err)))
 
     def notify(self, channel_id: str, method: str, /, *args: Any, **kwargs: Any) -> None:
         """Send a notification to the client connected on ``channel_id``."""

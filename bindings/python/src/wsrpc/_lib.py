@@ -4,7 +4,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-from ctypes import CFUNCTYPE, POINTER, Structure, c_char_p, c_int, c_void_p
+from ctypes import CFUNCTYPE, POINTER, Structure, c_char_p, c_int, c_uint64, c_void_p
 from pathlib import Path
 from typing import Optional
 
@@ -111,6 +111,12 @@ _signatures: dict[str, tuple[Optional[type], list]] = {
     "wsrpc_call_wait": (c_int, [c_void_p, c_int, _out, _e]),
     "wsrpc_call_release": (c_int, [c_void_p]),
     "wsrpc_set_log_handler": (c_int, [LOG_FN, c_void_p]),
+    "wsrpc_queue_new": (_h, [_e]),
+    "wsrpc_queue_fd": (c_int, [_h]),
+    "wsrpc_queue_take": (c_int, [_h, _out, _e]),
+    "wsrpc_queue_close": (c_int, [_h]),
+    "wsrpc_client_call_queued": (c_int, [_h, _s, _s, c_int, _h, c_uint64, _e]),
+    "wsrpc_server_call_queued": (c_int, [_h, _s, _s, _s, c_int, _h, c_uint64, _e]),
 }
 
 for _name, (_res, _args) in _signatures.items():

@@ -1,0 +1,261 @@
+package main
+
+/*
+#define WSRPC_NO_PROTOTYPES 1
+#include <stdint.h>
+#include <stdlib.h>
+#include "wsrpc.h"
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/wsrpc/wsrpc/pkg/wsrpc"
+)
+
+// Completion queues (wsrpc_queue_*): calls started with wsrpc_*_call_queued put their
+// outcomes in a queue instead of calling back, and the read end of a pipe becomes readable
+// when the queue holds any. An event loop (asyncio, libuv, ...) watches that descriptor,
+// wakes once for however many outcomes have arrived and takes them all with one
+// wsrpc_queue_take: no C callback per call, no thread of the loop's language entered from a
+// library thread, no goroutine per call (the answer's AfterDone and the deadline's
+// context.AfterFunc queue the outcome).
+type queue struct {
+	mu     sync.Mutex
+	buf    []byte // the outcomes so far, as JSON array members separated by commas
+	armed  bool   // a byte was written to the pipe since the last take
+	closed bool
+	r, w   int // the pipe
+}
+
+var queues sync.Map // handle -> *queue
+
+func lookupQueue(h C.uintptr_t) (*queue, *failure) {
+	if h == 0 {
+		return nil, fail(stInvalidArg, "queue is NULL")
+	}
+	v, ok := queues.Load(uintptr(h))
+	if !ok {
+		return nil, fail(stClosed, "queue is closed (or not a queue handle)")
+	}
+	return v.(*queue), nil
+}
+
+//export wsrpc_queue_new
+func wsrpc_queue_new(errOut *C.wsrpc_error) (h C.uintptr_t) {
+	var st C.int
+	defer guard(errOut, &st)
+	var p [2]int
+	if err := syscall.Pipe(p[:]); err != nil {
+		report(fail(stInternal, "queue: pipe: %v", err), errOut)
+		return 0
+	}
+	for _, fd := range p {
+		syscall.CloseOnExec(fd)
+		if err := syscall.SetNonblock(fd, true); err != nil {
+			_ = syscall.Close(p[0])
+			_ = syscall.Close(p[1])
+			report(fail(stInternal, "queue: pipe: %v", err), errOut)
+			return 0
+		}
+	}
+	id := newHandle()
+	queues.Store(id, &queue{r: p[0], w: p[1]})
+	return C.uintptr_t(id)
+}
+
+//export wsrpc_queue_fd
+func wsrpc_queue_fd(h C.uintptr_t) (fd C.int) {
+	fd = -1
+	defer guard(nil, &fd)
+	q, f := lookupQueue(h)
+	if f != nil {
+		return -1
+	}
+	return C.int(q.r)
+}
+
+// push adds one outcome (a JSON array) and makes the pipe readable if it is not yet.
+func (q *queue) push(entry []byte) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return
+	}
+	if len(q.buf) > 0 {
+		q.buf = append(q.buf, ',')
+	}
+	q.buf = append(q.buf, entry...)
+	if !q.armed {
+		q.armed = true
+		one := [1]byte{1}
+		_, _ = syscall.Write(q.w, one[:]) // a full pipe is readable already
+	}
+}
+
+//export wsrpc_queue_take
+func wsrpc_queue_take(h C.uintptr_t, out **C.char, errOut *C.wsrpc_error) (st C.int) {
+	if out != nil {
+		*out = nil
+	}
+	defer guard(errOut, &st)
+	if out == nil {
+		return report(fail(stInvalidArg, "outcomes_json is NULL"), errOut)
+	}
+	q, f := lookupQueue(h)
+	if f != nil {
+		return report(f, errOut)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.armed {
+		var drain [64]byte
+		for {
+			if n, err := syscall.Read(q.r, drain[:]); n <= 0 || err != nil {
+				break
+			}
+		}
+		q.armed = false
+	}
+	if len(q.buf) == 0 {
+		return stOK
+	}
+	text := C.malloc(C.size_t(len(q.buf) + 3))
+	b := unsafe.Slice((*byte)(text), len(q.buf)+3)
+	b[0] = '['
+	copy(b[1:], q.buf)
+	b[len(b)-2], b[len(b)-1] = ']', 0
+	*out = (*C.char)(text)
+	if cap(q.buf) > 64<<10 {
+		q.buf = nil // a burst is over: do not keep its memory
+	} else {
+		q.buf = q.buf[:0]
+	}
+	return stOK
+}
+
+//export wsrpc_queue_close
+func wsrpc_queue_close(h C.uintptr_t) (st C.int) {
+	defer guard(nil, &st)
+	if h == 0 {
+		return stInvalidArg
+	}
+	v, ok := queues.LoadAndDelete(uintptr(h))
+	if !ok {
+		return stClosed
+	}
+	q := v.(*queue)
+	q.mu.Lock()
+	q.closed = true
+	q.buf = nil
+	_ = syscall.Close(q.r)
+	_ = syscall.Close(q.w)
+	q.mu.Unlock()
+	return stOK
+}
+
+// queuedCall sends a.method on c; its outcome goes to q under tag.
+func queuedCall(c waiter, a *callArgs, defaultTimeout time.Duration, q *queue, tag uint64) *failure {
+	a.defaultTimeout(defaultTimeout)
+	p, err := c.GoWaited(a.ctx, a.method, a.params)
+	if err != nil {
+		a.cancel()
+		return failed(stUnspecified, err)
+	}
+	var (
+		once atomic.Bool
+		stop func() bool
+		mu   sync.Mutex // stop is set before anyone reads it
+	)
+	end := func() {
+		if !once.CompareAndSwap(false, true) {
+			return
+		}
+		mu.Lock()
+		if stop != nil {
+			stop()
+		}
+		mu.Unlock()
+		var out json.RawMessage
+		err := p.Wait(a.ctx, &out) // at once: answered or expired
+		a.cancel()
+		q.push(outcome(tag, out, err))
+	}
+	mu.Lock()
+	stop = context.AfterFunc(a.ctx, end)
+	mu.Unlock()
+	p.AfterDone(end)
+	return nil
+}
+
+// outcome is one member of wsrpc_queue_take's array: [tag, 0, result] or
+// [tag, status, null, rpc_code, message, data].
+func outcome(tag uint64, result json.RawMessage, err error) []byte {
+	b := make([]byte, 0, 32+len(result))
+	b = append(b, '[')
+	b = strconv.AppendUint(b, tag, 10)
+	if err == nil {
+		if len(result) == 0 {
+			result = json.RawMessage("null")
+		}
+		b = append(b, ",0,"...)
+		b = append(b, result...)
+		return append(b, ']')
+	}
+	status := statusOf(err)
+	msg, code, data := err.Error(), 0, json.RawMessage("null")
+	if re := wsrpc.RemoteError(err); re != nil && status == stRemote {
+		msg, code = re.Message, re.Code
+		if len(re.Data) > 0 {
+			data = re.Data
+		}
+	}
+	m, _ := json.Marshal(msg)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, ",null,"...)
+	b = strconv.AppendInt(b, int64(code), 10)
+	b = append(b, ',')
+	b = append(b, m...)
+	b = append(b, ',')
+	b = append(b, data...)
+	return append(b, ']')
+}
+
+//export wsrpc_client_call_queued
+func wsrpc_client_call_queued(h C.uintptr_t, method, params *C.char, timeoutMS C.int, qh C.uintptr_t, tag C.uint64_t, errOut *C.wsrpc_error) (st C.int) {
+	defer guard(errOut, &st)
+	cl, conn, a, f := clientCall(h, method, params, timeoutMS)
+	if f != nil {
+		return report(f, errOut)
+	}
+	q, f := lookupQueue(qh)
+	if f != nil {
+		a.cancel()
+		return report(f, errOut)
+	}
+	return report(queuedCall(conn, a, cl.cfg.DefaultTimeout, q, uint64(tag)), errOut)
+}
+
+//export wsrpc_server_call_queued
+func wsrpc_server_call_queued(h C.uintptr_t, chanID, method, params *C.char, timeoutMS C.int, qh C.uintptr_t, tag C.uint64_t, errOut *C.wsrpc_error) (st C.int) {
+	defer guard(errOut, &st)
+	s, ch, a, f := serverCall(h, chanID, method, params, timeoutMS)
+	if f != nil {
+		return report(f, errOut)
+	}
+	q, f := lookupQueue(qh)
+	if f != nil {
+		a.cancel()
+		return report(f, errOut)
+	}
+	return report(queuedCall(ch, a, s.cfg.DefaultTimeout, q, uint64(tag)), errOut)
+}
