@@ -165,7 +165,9 @@ func wsrpc_queue_close(h C.uintptr_t) (st C.int) {
 // queuedCall sends a.method on c; its outcome goes to q under tag.
 func queuedCall(c waiter, a *callArgs, defaultTimeout time.Duration, q *queue, tag uint64) *failure {
 	a.defaultTimeout(defaultTimeout)
-	p, err := c.GoWaited(a.ctx, a.method, a.params)
+	// The caller is an event loop starting calls one after another: they go out together,
+	// written by a goroutine, while the loop goes on.
+	p, err := c.GoWaited(a.ctx, a.method, a.params, wsrpc.WithBackgroundWrite())
 	if err != nil {
 		a.cancel()
 		return failed(stUnspecified, err)

@@ -22,13 +22,23 @@ import (
 type CallOption func(*callOptions)
 
 type callOptions struct {
-	id string
+	id         string
+	background bool
 }
 
 // WithCallID sends the call with a custom id instead of a fresh random one. The id must be
 // at most 256 characters, not pending, and not used by another call in the last 10 s;
 // otherwise the call fails with ErrInvalidID and nothing is sent.
 func WithCallID(id string) CallOption { return func(o *callOptions) { o.id = id } }
+
+// WithBackgroundWrite hands the request to a writer goroutine instead of writing it on the
+// caller's goroutine: Go returns once the request is queued, and requests started in quick
+// succession go out together in one syscall. For a caller that starts many calls from one
+// thread, an event loop say, that must not spend its time in syscalls (the Python binding's
+// acall). A write that fails afterwards closes the connection, and the call then fails
+// with ErrConnectionLost (not ErrClosed, and a Client does not resend it). Connections
+// that do not coalesce writes (js/wasm) write as usual.
+func WithBackgroundWrite() CallOption { return func(o *callOptions) { o.background = true } }
 
 // Pending is an outgoing call that has been sent and may not have been answered yet.
 type Pending struct {
@@ -307,7 +317,7 @@ func (c *Channel) startCall(ctx context.Context, method string, params any, wait
 	buf := getBuf()
 	data, err := c.encodeRequest(*buf, idRaw, method, raw)
 	if err == nil {
-		err = c.send(data)
+		err = c.sendMode(data, o.background)
 	}
 	putBuf(buf, data)
 	if err != nil {

@@ -736,3 +736,30 @@ func TestAfterDoneOnClose(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// Calls started with WithBackgroundWrite reach the server and are answered as any other.
+func TestBackgroundWriteCalls(t *testing.T) {
+	m := NewMethods()
+	Register(m, "add", func(ctx context.Context, p addParams) (int, error) { return p.A + p.B, nil })
+	_, url := startServer(t, m)
+	c := dialTest(t, url)
+	ctx := ctxT(t, 30*time.Second)
+	var ps []*Pending
+	for i := 0; i < 200; i++ {
+		p, err := c.GoWaited(ctx, "add", addParams{A: i, B: 1}, WithBackgroundWrite())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	for i, p := range ps {
+		var n int
+		if err := p.Wait(ctx, &n); err != nil || n != i+1 {
+			t.Fatalf("call %d: %d, %v", i, n, err)
+		}
+	}
+	_ = c.Close()
+	if _, err := c.GoWaited(ctx, "add", addParams{}, WithBackgroundWrite()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("on a closed client: %v", err)
+	}
+}
