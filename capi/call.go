@@ -138,7 +138,7 @@ func wsrpc__client_call_begin(h C.uintptr_t, method, params *C.char, timeoutMS C
 		return report(fail(stInvalidArg, "call is NULL (the out pointer for the pending call)"), errOut)
 	}
 	*out = 0
-	cl, conn, a, f := clientCall(h, method, params, timeoutMS)
+	cl, conn, a, f := clientCall(h, method, params, timeoutMS, withCtx)
 	if f != nil {
 		return report(f, errOut)
 	}
@@ -159,7 +159,7 @@ func wsrpc__server_call_begin(h C.uintptr_t, chanID, method, params *C.char, tim
 		return report(fail(stInvalidArg, "call is NULL (the out pointer for the pending call)"), errOut)
 	}
 	*out = 0
-	s, ch, a, f := serverCall(h, chanID, method, params, timeoutMS)
+	s, ch, a, f := serverCall(h, chanID, method, params, timeoutMS, withCtx)
 	if f != nil {
 		return report(f, errOut)
 	}

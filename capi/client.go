@@ -225,7 +225,7 @@ func wsrpc_client_call_async(h C.uintptr_t, method, params *C.char, timeoutMS C.
 	if fn == 0 {
 		return report(fail(stInvalidArg, "completion callback is NULL"), errOut)
 	}
-	cl, conn, a, f := clientCall(h, method, params, timeoutMS)
+	cl, conn, a, f := clientCall(h, method, params, timeoutMS, withCtx)
 	if f != nil {
 		return report(f, errOut)
 	}
@@ -239,7 +239,7 @@ func wsrpc_client_notify(h C.uintptr_t, method, params *C.char, errOut *C.wsrpc_
 	if f != nil {
 		return report(f, errOut)
 	}
-	a, f := parseCall(method, params, 0)
+	a, f := parseCall(method, params, 0, withCtx)
 	if f != nil {
 		return report(f, errOut)
 	}

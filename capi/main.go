@@ -364,22 +364,30 @@ func done(owner uintptr, fn, user C.uintptr_t, result json.RawMessage, err error
 // ---- shared argument handling ------------------------------------------------------
 
 type callArgs struct {
-	method string
-	params json.RawMessage
-	ctx    context.Context
-	cancel context.CancelFunc
+	method  string
+	params  json.RawMessage
+	timeout time.Duration // timeout_ms (0: none given)
+	ctx     context.Context
+	cancel  context.CancelFunc
 }
+
+// Whether clientCall, serverCall and parseCall make the call's context (a.ctx, with
+// timeout_ms): queued calls make do without one (see queuedCall).
+const (
+	withCtx = true
+	noCtx   = false
+)
 
 // parseCall validates the arguments common to calls and notifications.
 // clientCall resolves what every call and notification through a client starts with: its
 // handle, the method and params, and the current connection. On success the caller owns
 // a (a.cancel when done).
-func clientCall(h C.uintptr_t, method, params *C.char, timeoutMS C.int) (*client, *wsrpc.Client, *callArgs, *failure) {
+func clientCall(h C.uintptr_t, method, params *C.char, timeoutMS C.int, mkCtx bool) (*client, *wsrpc.Client, *callArgs, *failure) {
 	cl, f := lookupClient(h)
 	if f != nil {
 		return nil, nil, nil, f
 	}
-	a, f := parseCall(method, params, timeoutMS)
+	a, f := parseCall(method, params, timeoutMS, mkCtx)
 	if f != nil {
 		return nil, nil, nil, f
 	}
@@ -392,12 +400,12 @@ func clientCall(h C.uintptr_t, method, params *C.char, timeoutMS C.int) (*client
 }
 
 // serverCall is clientCall for a server and one of its connections.
-func serverCall(h C.uintptr_t, chanID, method, params *C.char, timeoutMS C.int) (*server, *wsrpc.Channel, *callArgs, *failure) {
+func serverCall(h C.uintptr_t, chanID, method, params *C.char, timeoutMS C.int, mkCtx bool) (*server, *wsrpc.Channel, *callArgs, *failure) {
 	s, f := lookupServer(h)
 	if f != nil {
 		return nil, nil, nil, f
 	}
-	a, f := parseCall(method, params, timeoutMS)
+	a, f := parseCall(method, params, timeoutMS, mkCtx)
 	if f != nil {
 		return nil, nil, nil, f
 	}
@@ -409,7 +417,7 @@ func serverCall(h C.uintptr_t, chanID, method, params *C.char, timeoutMS C.int) 
 	return s, ch, a, nil
 }
 
-func parseCall(method, params *C.char, timeoutMS C.int) (*callArgs, *failure) {
+func parseCall(method, params *C.char, timeoutMS C.int, mkCtx bool) (*callArgs, *failure) {
 	name, ok := gostr(method)
 	if !ok || name == "" {
 		return nil, fail(stInvalidArg, "method name is NULL or empty")
@@ -425,8 +433,10 @@ func parseCall(method, params *C.char, timeoutMS C.int) (*callArgs, *failure) {
 	if timeoutMS < 0 {
 		return nil, fail(stInvalidArg, "timeout_ms must be >= 0, got %d", int(timeoutMS))
 	}
-	a := &callArgs{method: name, params: raw}
-	if timeoutMS > 0 {
+	a := &callArgs{method: name, params: raw, timeout: time.Duration(timeoutMS) * time.Millisecond}
+	if !mkCtx {
+		a.ctx, a.cancel = context.Background(), func() {}
+	} else if timeoutMS > 0 {
 		a.ctx, a.cancel = context.WithTimeout(context.Background(), time.Duration(timeoutMS)*time.Millisecond)
 	} else {
 		a.ctx, a.cancel = context.WithCancel(context.Background())

@@ -162,39 +162,120 @@ func wsrpc_queue_close(h C.uintptr_t) (st C.int) {
 	return stOK
 }
 
-// queuedCall sends a.method on c; its outcome goes to q under tag.
+// queuedCall sends a.method on c; its outcome goes to q under tag. No context and no
+// goroutine per call: one timer for the deadline (timeout_ms, else default_response_timeout),
+// and the answer's AfterDone.
 func queuedCall(c waiter, a *callArgs, defaultTimeout time.Duration, q *queue, tag uint64) *failure {
-	a.defaultTimeout(defaultTimeout)
+	timeout := a.timeout
+	if timeout == 0 {
+		timeout = defaultTimeout
+	}
+	var ctx context.Context = context.Background()
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+		ctx = &lazyDeadline{deadline: deadline}
+	}
 	// The caller is an event loop starting calls one after another: they go out together,
 	// written by a goroutine, while the loop goes on.
-	p, err := c.GoWaited(a.ctx, a.method, a.params, wsrpc.WithBackgroundWrite())
+	p, err := c.GoWaited(ctx, a.method, a.params, wsrpc.WithBackgroundWrite())
 	if err != nil {
-		a.cancel()
 		return failed(stUnspecified, err)
 	}
 	var (
-		once atomic.Bool
-		stop func() bool
-		mu   sync.Mutex // stop is set before anyone reads it
+		once  atomic.Bool
+		mu    sync.Mutex // timer is set before anyone reads it
+		timer *time.Timer
 	)
-	end := func() {
+	end := func(expired bool) {
 		if !once.CompareAndSwap(false, true) {
 			return
 		}
 		mu.Lock()
-		if stop != nil {
-			stop()
+		if timer != nil && !expired {
+			timer.Stop()
 		}
 		mu.Unlock()
+		waitCtx := context.Background()
+		if timeout > 0 {
+			waitCtx = settled{deadline: deadline, expired: expired}
+		}
 		var out json.RawMessage
-		err := p.Wait(a.ctx, &out) // at once: answered or expired
-		a.cancel()
+		err := p.Wait(waitCtx, &out) // at once: answered, or expired
 		q.push(outcome(tag, out, err))
 	}
-	mu.Lock()
-	stop = context.AfterFunc(a.ctx, end)
-	mu.Unlock()
-	p.AfterDone(end)
+	if timeout > 0 {
+		mu.Lock()
+		timer = time.AfterFunc(timeout, func() { end(true) })
+		mu.Unlock()
+	}
+	p.AfterDone(func() { end(false) })
+	return nil
+}
+
+// lazyDeadline is a context with a deadline and no timer until someone asks for Done (a
+// Client waiting for a connection, rarely): the calls that queuedCall starts need a
+// deadline, and a timer per call is most of what a context costs.
+type lazyDeadline struct {
+	deadline time.Time
+	mu       sync.Mutex
+	done     chan struct{}
+}
+
+func (c *lazyDeadline) Deadline() (time.Time, bool) { return c.deadline, true }
+func (c *lazyDeadline) Value(any) any               { return nil }
+
+func (c *lazyDeadline) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		d := c.done
+		time.AfterFunc(time.Until(c.deadline), func() { close(d) })
+	}
+	return c.done
+}
+
+func (c *lazyDeadline) Err() error {
+	c.mu.Lock()
+	d := c.done
+	c.mu.Unlock()
+	if d == nil {
+		if time.Now().Before(c.deadline) {
+			return nil
+		}
+		return context.DeadlineExceeded
+	}
+	select {
+	case <-d:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+// settled is the context Pending.Wait gets once a queued call's fate is known: expired
+// (Done closed: Wait gives the call up with ErrTimeout, unless the answer is there), or
+// not (answered: Wait returns it at once and never waits on Done).
+type settled struct {
+	deadline time.Time
+	expired  bool
+}
+
+var closedDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (s settled) Deadline() (time.Time, bool) { return s.deadline, true }
+func (s settled) Value(any) any               { return nil }
+func (s settled) Done() <-chan struct{} {
+	if s.expired {
+		return closedDone
+	}
+	return nil
+}
+func (s settled) Err() error {
+	if s.expired {
+		return context.DeadlineExceeded
+	}
 	return nil
 }
 
@@ -235,7 +316,7 @@ func outcome(tag uint64, result json.RawMessage, err error) []byte {
 //export wsrpc_client_call_queued
 func wsrpc_client_call_queued(h C.uintptr_t, method, params *C.char, timeoutMS C.int, qh C.uintptr_t, tag C.uint64_t, errOut *C.wsrpc_error) (st C.int) {
 	defer guard(errOut, &st)
-	cl, conn, a, f := clientCall(h, method, params, timeoutMS)
+	cl, conn, a, f := clientCall(h, method, params, timeoutMS, noCtx)
 	if f != nil {
 		return report(f, errOut)
 	}
@@ -250,7 +331,7 @@ func wsrpc_client_call_queued(h C.uintptr_t, method, params *C.char, timeoutMS C
 //export wsrpc_server_call_queued
 func wsrpc_server_call_queued(h C.uintptr_t, chanID, method, params *C.char, timeoutMS C.int, qh C.uintptr_t, tag C.uint64_t, errOut *C.wsrpc_error) (st C.int) {
 	defer guard(errOut, &st)
-	s, ch, a, f := serverCall(h, chanID, method, params, timeoutMS)
+	s, ch, a, f := serverCall(h, chanID, method, params, timeoutMS, noCtx)
 	if f != nil {
 		return report(f, errOut)
 	}
