@@ -5,9 +5,6 @@ package main
 #include <stdint.h>
 #include <stdlib.h>
 #include "wsrpc.h"
-
-typedef struct wsrpc__waiter wsrpc__waiter;
-wsrpc__waiter *wsrpc__waiter_new(void);
 */
 import "C"
 
@@ -118,18 +115,11 @@ func wsrpc_client_connect_start(h C.uintptr_t, url *C.char, timeoutMS C.int, out
 		cancel()
 		return report(f, errOut)
 	}
-	cw := C.wsrpc__waiter_new()
-	if cw == nil {
-		cl.endDial(nil, nil)
-		cancel()
-		return report(fail(stInternal, "out of memory"), errOut)
-	}
-	pc := &pendingCall{w: cw, cancel: cancel, dialed: make(chan struct{})}
+	pc := &pendingCall{ctx: ctx, cancel: cancel, dialed: make(chan struct{})}
 	hc := newHandle()
 	calls.Store(hc, pc)
 	*out = C.uintptr_t(hc)
 	go func() {
-		defer pc.signal()
 		defer close(pc.dialed)
 		defer cancel()
 		pc.dialErr = cl.dialBegun(ctx, u)
@@ -217,6 +207,19 @@ func (cl *client) endDial(conn *wsrpc.Client, err error) *failure {
 		return failed(status, err)
 	}
 	return nil
+}
+
+//export wsrpc_client_call
+func wsrpc_client_call(h C.uintptr_t, method, params *C.char, timeoutMS C.int, result **C.char, errOut *C.wsrpc_error) (st C.int) {
+	if result != nil {
+		*result = nil
+	}
+	defer guard(errOut, &st)
+	_, conn, a, f := clientCall(h, method, params, timeoutMS, withCtx)
+	if f != nil {
+		return report(f, errOut)
+	}
+	return report(syncCall(conn, a, result), errOut)
 }
 
 //export wsrpc_client_call_async

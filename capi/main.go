@@ -450,6 +450,18 @@ type caller interface {
 	Notify(ctx context.Context, method string, params any) error
 }
 
+func syncCall(c caller, a *callArgs, result **C.char) *failure {
+	defer a.cancel()
+	var out json.RawMessage
+	if err := c.Call(a.ctx, a.method, a.params, &out); err != nil {
+		return failed(stUnspecified, err)
+	}
+	if result != nil {
+		*result = cstr(string(out))
+	}
+	return nil
+}
+
 // asyncCall runs the call on its own goroutine; the gate keeps close waiting for done.
 func asyncCall(owner uintptr, g *gate, c caller, a *callArgs, fn, user C.uintptr_t) *failure {
 	if !g.enter(false) {

@@ -149,6 +149,19 @@ func wsrpc_server_channels(h C.uintptr_t, out **C.char, errOut *C.wsrpc_error) (
 	return stOK
 }
 
+//export wsrpc_server_call
+func wsrpc_server_call(h C.uintptr_t, chanID, method, params *C.char, timeoutMS C.int, result **C.char, errOut *C.wsrpc_error) (st C.int) {
+	if result != nil {
+		*result = nil
+	}
+	defer guard(errOut, &st)
+	_, ch, a, f := serverCall(h, chanID, method, params, timeoutMS, withCtx)
+	if f != nil {
+		return report(f, errOut)
+	}
+	return report(syncCall(ch, a, result), errOut)
+}
+
 //export wsrpc_server_call_async
 func wsrpc_server_call_async(h C.uintptr_t, chanID, method, params *C.char, timeoutMS C.int, fn, user C.uintptr_t, errOut *C.wsrpc_error) (st C.int) {
 	defer guard(errOut, &st)

@@ -110,15 +110,20 @@ def _timeout_ms(timeout: Optional[float], what: str = "timeout") -> int:
 
 # How long a call waits inside the library at a time on the main thread: between two waits
 # Python runs its signal handlers (Ctrl-C raises KeyboardInterrupt). Other threads get no
-# signals and wait in one piece.
+# signals and wait in one piece (a blocking call: one trip into the library, not three).
 _SLICE_MS = 50
+_main_thread = threading.main_thread()
+
+
+def _on_main_thread() -> bool:
+    return threading.current_thread() is _main_thread
 
 
 def _wait(call: c_void_p) -> Any:
     """Wait for a pending call (wsrpc_*_call_start, wsrpc_client_connect_start) and return
     its decoded result (None for a connect)."""
     out, err = c_void_p(), Error()
-    wait_ms = _SLICE_MS if threading.current_thread() is threading.main_thread() else -1
+    wait_ms = _SLICE_MS if _on_main_thread() else -1
     try:
         status = lib.wsrpc_call_wait(call, wait_ms, byref(out), byref(err))
         while status == PENDING:
@@ -517,6 +522,9 @@ class Client(_Endpoint):
         """
         name, params, ms = _method_name(method), _encode_params(args, kwargs), _timeout_ms(_timeout)
         call, err = c_void_p(), Error()
+        if not _on_main_thread():  # no signals to look at: wait in one piece
+            _check(lib.wsrpc_client_call(self._h, name, params, ms, byref(call), byref(err)), err)
+            return _decode(_lib.take_string(call))
         _check(lib.wsrpc_client_call_start(self._h, name, params, ms, byref(call), byref(err)), err)
         return _wait(call)
 
@@ -622,6 +630,9 @@ class Server(_Endpoint):
         name, params, ms = _method_name(method), _encode_params(args, kwargs), _timeout_ms(_timeout)
         chan = _cstr(channel_id, "channel_id")
         call, err = c_void_p(), Error()
+        if not _on_main_thread():
+            _check(lib.wsrpc_server_call(self._h, chan, name, params, ms, byref(call), byref(err)), err)
+            return _decode(_lib.take_string(call))
         _check(lib.wsrpc_server_call_start(self._h, chan, name, params, ms, byref(call), byref(err)), err)
         return _wait(call)
 
