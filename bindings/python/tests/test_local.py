@@ -277,3 +277,13 @@ def test_acall_on_successive_event_loops(server: wsrpc.Server) -> None:
         for i in range(3):  # asyncio.run makes a new loop each time
             assert asyncio.run(c.acall("concat", "loop", str(i))) == f"loop{i}"
         assert c.call("concat", "sync", " too") == "sync too"
+
+
+def test_acall_from_two_event_loops_at_once(server: wsrpc.Server) -> None:
+    with echo_client(server.url) as c:
+        async def many(tag: str) -> list:
+            return await asyncio.gather(*(c.acall("concat", tag, str(i)) for i in range(200)))
+
+        with ThreadPoolExecutor(2) as pool:
+            a, b = pool.map(lambda tag: asyncio.run(many(tag)), ["a", "b"])
+        assert a == [f"a{i}" for i in range(200)] and b == [f"b{i}" for i in range(200)]

@@ -256,7 +256,8 @@ class _Endpoint:
         self._thunks: List[Any] = []  # every C callback object handed to the library
         self._event_handlers: List[EventHandler] = []
         self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._queue: Optional[_Queue] = None
+        self._queue: Optional[_Queue] = None  # of the loop used last
+        self._queues: Dict[asyncio.AbstractEventLoop, _Queue] = {}  # one per event loop
         with _live_lock:
             _live[handle] = self
         try:
@@ -402,16 +403,19 @@ class _Endpoint:
 
     def _queue_for(self, loop: asyncio.AbstractEventLoop) -> Optional[_Queue]:
         """This endpoint's queue on loop (None once closed: the call reports that)."""
+        q = self._queue
+        if q is not None and q.loop is loop:
+            return q
         with self._lock:
-            q = self._queue
-            if q is not None and q.loop is loop:
-                return q
             if self._closed:
                 return None
-            old, q = q, _Queue(loop)
-            self._queue = q
-        if old is not None:  # used from another loop before
-            old.close()
+            q = self._queues.get(loop)
+            if q is None:
+                # the queues of loops that have closed meanwhile go
+                for gone in [lp for lp in self._queues if lp.is_closed()]:
+                    self._queues.pop(gone).close()
+                q = self._queues[loop] = _Queue(loop)
+            self._queue = q  # the one used last: found without the lock
         return q
 
     async def _await_call(self, start: Callable[[int, int, Error], int]) -> Any:
@@ -448,8 +452,10 @@ class _Endpoint:
         with _live_lock:
             _live.pop(self._h, None)
         with self._lock:
-            q, self._queue = self._queue, None
-        if q is not None:  # the close has queued the outcomes of the calls it failed
+            queues = list(self._queues.values())
+            self._queues.clear()
+            self._queue = None
+        for q in queues:  # the close has queued the outcomes of the calls it failed
             q.close()
         if status != ConnectionClosed.status:  # closed meanwhile from elsewhere: fine
             _check(status, err)
