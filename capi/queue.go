@@ -313,6 +313,16 @@ func outcome(tag uint64, result json.RawMessage, err error) []byte {
 	return append(b, ']')
 }
 
+// enqueue ends wsrpc_*_call_queued: the queue, then the call.
+func enqueue(qh C.uintptr_t, c waiter, a *callArgs, defaultTimeout time.Duration, tag C.uint64_t) *failure {
+	q, f := lookupQueue(qh)
+	if f != nil {
+		a.cancel()
+		return f
+	}
+	return queuedCall(c, a, defaultTimeout, q, uint64(tag))
+}
+
 //export wsrpc_client_call_queued
 func wsrpc_client_call_queued(h C.uintptr_t, method, params *C.char, timeoutMS C.int, qh C.uintptr_t, tag C.uint64_t, errOut *C.wsrpc_error) (st C.int) {
 	defer guard(errOut, &st)
@@ -320,12 +330,7 @@ func wsrpc_client_call_queued(h C.uintptr_t, method, params *C.char, timeoutMS C
 	if f != nil {
 		return report(f, errOut)
 	}
-	q, f := lookupQueue(qh)
-	if f != nil {
-		a.cancel()
-		return report(f, errOut)
-	}
-	return report(queuedCall(conn, a, cl.cfg.DefaultTimeout, q, uint64(tag)), errOut)
+	return report(enqueue(qh, conn, a, cl.cfg.DefaultTimeout, tag), errOut)
 }
 
 //export wsrpc_server_call_queued
@@ -335,10 +340,5 @@ func wsrpc_server_call_queued(h C.uintptr_t, chanID, method, params *C.char, tim
 	if f != nil {
 		return report(f, errOut)
 	}
-	q, f := lookupQueue(qh)
-	if f != nil {
-		a.cancel()
-		return report(f, errOut)
-	}
-	return report(queuedCall(ch, a, s.cfg.DefaultTimeout, q, uint64(tag)), errOut)
+	return report(enqueue(qh, ch, a, s.cfg.DefaultTimeout, tag), errOut)
 }
