@@ -58,10 +58,14 @@ def _check(status: int, err: Error) -> None:
         _raise(err)
 
 
+# One encoder for all: json.dumps with a non-default option makes a new one per call.
+_encoder = json.JSONEncoder(allow_nan=False)
+
+
 def _dumps(value: Any) -> bytes:
     """JSON text of value; NaN and infinities are refused (they are not JSON)."""
     try:
-        return json.dumps(value, allow_nan=False).encode()
+        return _encoder.encode(value).encode()
     except ValueError as e:  # TypeError (not serialisable) passes through as it is
         raise InvalidArgument(f"wsrpc: not valid JSON: {e}") from None
 
