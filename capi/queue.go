@@ -34,6 +34,22 @@ type queue struct {
 	armed  bool   // a byte was written to the pipe since the last take
 	closed bool
 	r, w   int // the pipe
+
+	// Calls to send: the caller's thread (an event loop's) only checks its arguments and
+	// hands the call over; a goroutine sends the calls, in order (see enqueue).
+	starts   []queuedStart
+	spare    []queuedStart
+	starting bool // a goroutine is sending them
+}
+
+// queuedStart is a call handed over to be sent.
+type queuedStart struct {
+	c        waiter
+	method   string
+	params   json.RawMessage
+	timeout  time.Duration // 0: none
+	deadline time.Time
+	tag      uint64
 }
 
 var queues sync.Map // handle -> *queue
@@ -156,36 +172,58 @@ func wsrpc_queue_close(h C.uintptr_t) (st C.int) {
 	q.mu.Lock()
 	q.closed = true
 	q.buf = nil
+	q.starts = nil // not sent: nobody takes their outcomes
 	_ = syscall.Close(q.r)
 	_ = syscall.Close(q.w)
 	q.mu.Unlock()
 	return stOK
 }
 
-// queuedCall sends a.method on c; its outcome goes to q under tag. No context and no
+// sendStarts sends the calls handed over until there are none left.
+func (q *queue) sendStarts() {
+	for {
+		q.mu.Lock()
+		todo := q.starts
+		if len(todo) == 0 || q.closed {
+			q.starting = false
+			q.mu.Unlock()
+			return
+		}
+		q.starts, q.spare = q.spare[:0], nil
+		q.mu.Unlock()
+		for i := range todo {
+			q.start(&todo[i])
+			todo[i] = queuedStart{}
+		}
+		q.mu.Lock()
+		if q.spare == nil && cap(todo) <= 4096 {
+			q.spare = todo[:0]
+		}
+		q.mu.Unlock()
+	}
+}
+
+// start sends one call; its outcome goes to the queue under its tag. No context and no
 // goroutine per call: one timer for the deadline (timeout_ms, else default_response_timeout),
 // and the answer's AfterDone.
-func queuedCall(c waiter, a *callArgs, defaultTimeout time.Duration, q *queue, tag uint64) *failure {
-	timeout := a.timeout
-	if timeout == 0 {
-		timeout = defaultTimeout
-	}
+func (q *queue) start(s *queuedStart) {
 	var ctx context.Context = context.Background()
-	var deadline time.Time
-	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
-		ctx = &lazyDeadline{deadline: deadline}
+	if s.timeout > 0 {
+		ctx = &lazyDeadline{deadline: s.deadline}
 	}
-	// The caller is an event loop starting calls one after another: they go out together,
-	// written by a goroutine, while the loop goes on.
-	p, err := c.GoWaited(ctx, a.method, a.params, wsrpc.WithBackgroundWrite())
+	// Calls started one after another go out together, written by a goroutine.
+	p, err := s.c.GoWaited(ctx, s.method, s.params, wsrpc.WithBackgroundWrite())
 	if err != nil {
-		return failed(stUnspecified, err)
+		q.push(outcome(s.tag, nil, err))
+		return
 	}
 	var (
-		once  atomic.Bool
-		mu    sync.Mutex // timer is set before anyone reads it
-		timer *time.Timer
+		once     atomic.Bool
+		mu       sync.Mutex // timer is set before anyone reads it
+		timer    *time.Timer
+		tag      = s.tag
+		deadline = s.deadline
+		timeout  = s.timeout
 	)
 	end := func(expired bool) {
 		if !once.CompareAndSwap(false, true) {
@@ -206,11 +244,10 @@ func queuedCall(c waiter, a *callArgs, defaultTimeout time.Duration, q *queue, t
 	}
 	if timeout > 0 {
 		mu.Lock()
-		timer = time.AfterFunc(timeout, func() { end(true) })
+		timer = time.AfterFunc(time.Until(deadline), func() { end(true) })
 		mu.Unlock()
 	}
 	p.AfterDone(func() { end(false) })
-	return nil
 }
 
 // lazyDeadline is a context with a deadline and no timer until someone asks for Done (a
@@ -313,14 +350,33 @@ func outcome(tag uint64, result json.RawMessage, err error) []byte {
 	return append(b, ']')
 }
 
-// enqueue ends wsrpc_*_call_queued: the queue, then the call.
+// enqueue ends wsrpc_*_call_queued: it hands the call (its arguments checked) over to the
+// queue's sending goroutine, so that the caller, an event loop, spends next to no time in
+// the library per call; the goroutine sends the calls in the order they came.
 func enqueue(qh C.uintptr_t, c waiter, a *callArgs, defaultTimeout time.Duration, tag C.uint64_t) *failure {
 	q, f := lookupQueue(qh)
 	if f != nil {
 		a.cancel()
 		return f
 	}
-	return queuedCall(c, a, defaultTimeout, q, uint64(tag))
+	s := queuedStart{c: c, method: a.method, params: a.params, timeout: a.timeout, tag: uint64(tag)}
+	if s.timeout == 0 {
+		s.timeout = defaultTimeout
+	}
+	if s.timeout > 0 {
+		s.deadline = time.Now().Add(s.timeout)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return fail(stClosed, "queue is closed")
+	}
+	q.starts = append(q.starts, s)
+	if !q.starting {
+		q.starting = true
+		go q.sendStarts()
+	}
+	return nil
 }
 
 //export wsrpc_client_call_queued

@@ -337,10 +337,14 @@ int wsrpc_queue_close(wsrpc_queue *queue);
 
 /*
  * Start a call and return at once; its outcome goes to queue with tag (any number the
- * caller chooses; JSON readers that use doubles keep up to 2^53 exactly).  On WSRPC_OK the
- * outcome is queued exactly once (also when the client is closed meanwhile:
- * WSRPC_ERR_CLOSED or WSRPC_ERR_CONNECTION_LOST; on timeout_ms: WSRPC_ERR_TIMEOUT), unless
- * the queue is closed first.  On any other return value nothing is queued.
+ * caller chooses; JSON readers that use doubles keep up to 2^53 exactly).  The arguments,
+ * the client and the queue are checked at once (WSRPC_ERR_INVALID_ARG, WSRPC_ERR_CLOSED,
+ * WSRPC_ERR_NOT_CONNECTED; then nothing is queued); the call itself is sent by a library
+ * thread right after, the calls of one queue in the order they were made, so the caller
+ * spends next to no time per call.  On WSRPC_OK the outcome is queued exactly once, unless
+ * the queue is closed first: the result, or why the call failed (WSRPC_ERR_BACKPRESSURE,
+ * WSRPC_ERR_CLOSED or WSRPC_ERR_CONNECTION_LOST when the client is closed meanwhile,
+ * WSRPC_ERR_TIMEOUT after timeout_ms, ...).
  */
 int wsrpc_client_call_queued(wsrpc_client *client, const char *method,
                              const char *params_json, int timeout_ms, wsrpc_queue *queue,

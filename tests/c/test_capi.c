@@ -1258,6 +1258,10 @@ static void test_queue(void) {
     for (uint64_t tag = 20; tag < 25; tag++) {
         CHECK_ST(wsrpc_client_call_queued(c, "slow", "[2000]", 5000, q, tag, &err), WSRPC_OK, &err);
     }
+    /* a queue sends its calls in order: once this one is answered, those before it are sent */
+    CHECK_ST(wsrpc_client_call_queued(c, "concat", "[\"o\", \"k\"]", 5000, q, 99, &err), WSRPC_OK, &err);
+    const char *barrier[] = {"[99,0,\"ok\"]"};
+    take_until(q, barrier, 1);
     CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
     CHECK(poll(&p, 1, 0) == 1);
     CHECK_ST(wsrpc_queue_take(q, &batch, &err), WSRPC_OK, &err);
