@@ -372,7 +372,7 @@ type callArgs struct {
 }
 
 // Whether clientCall, serverCall and parseCall make the call's context (a.ctx, with
-// timeout_ms): queued calls make do without one (see queuedCall).
+// timeout_ms): queued calls make do without one (see enqueue).
 const (
 	withCtx = true
 	noCtx   = false

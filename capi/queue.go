@@ -26,8 +26,9 @@ import (
 // when the queue holds any. An event loop (asyncio, libuv, ...) watches that descriptor,
 // wakes once for however many outcomes have arrived and takes them all with one
 // wsrpc_queue_take: no C callback per call, no thread of the loop's language entered from a
-// library thread, no goroutine per call (the answer's AfterDone and the deadline's
-// context.AfterFunc queue the outcome).
+// library thread, no goroutine per call (the answer's AfterDone and the deadline's timer
+// queue the outcome). The loop's thread only checks a call's arguments; one goroutine per
+// queue sends the calls (queue.sendStarts).
 type queue struct {
 	mu     sync.Mutex
 	buf    []byte // the outcomes so far, as JSON array members separated by commas
@@ -251,7 +252,7 @@ func (q *queue) start(s *queuedStart) {
 }
 
 // lazyDeadline is a context with a deadline and no timer until someone asks for Done (a
-// Client waiting for a connection, rarely): the calls that queuedCall starts need a
+// Client waiting for a connection, rarely): the calls that queue.start sends need a
 // deadline, and a timer per call is most of what a context costs.
 type lazyDeadline struct {
 	deadline time.Time
