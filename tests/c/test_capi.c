@@ -188,7 +188,7 @@ static void srv_whoami(void *user, const char *chan, const char *params, wsrpc_r
 /* wait_cancel([slot, max_ms]): polls wsrpc_reply_check every millisecond for up to max_ms
  * and records, in its slot, that it started, whether and when (CLOCK_MONOTONIC) it saw its
  * request cancelled, and that it ended. */
-#define SLOTS 16
+#define SLOTS 20
 static atomic_int wc_started[SLOTS], wc_canceled[SLOTS], wc_ended[SLOTS];
 static _Atomic long long wc_seen_ns[SLOTS];
 
@@ -1765,6 +1765,49 @@ static void test_connect_start(void) {
     CHECK_ST(wsrpc_client_connect(c, g_url, 5000, &err), WSRPC_OK, &err);
     CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
 
+    /* wsrpc_call_cancel stops it too: the wait reports WSRPC_ERR_CANCELED; the client can
+     * connect again */
+    c = wsrpc_client_new("{\"retry\": {\"max_attempts\": 100000, \"min_wait\": 0.02, \"max_wait\": 0.02}}", &err);
+    CHECK(c != NULL);
+    CHECK_ST(wsrpc_client_connect_start(c, "ws://127.0.0.1:1/ws", 0, &call, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_wait(call, 50, &res, &err), WSRPC_PENDING, (wsrpc_error *)NULL);
+    CHECK(wsrpc_call_cancel(call) == WSRPC_OK);
+    CHECK_ST(wsrpc_call_wait(call, -1, &res, &err), WSRPC_ERR_CANCELED, &err);
+    CHECK(res == NULL);
+    wsrpc_error_clear(&err);
+    CHECK(wsrpc_call_cancel(call) == WSRPC_ERR_CLOSED); /* the wait took the outcome */
+    CHECK_ST(wsrpc_client_connect(c, g_url, 5000, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+
+    /* a done callback (wsrpc_call_on_done) takes a connect's outcome: a refusal, a
+     * success ("null"), a cancel */
+    struct done_box box;
+    box_init(&box);
+    c = wsrpc_client_new("{\"retry\": {\"enabled\": false}}", &err);
+    CHECK(c != NULL);
+    CHECK_ST(wsrpc_client_connect_start(c, "ws://127.0.0.1:1/ws", 5000, &call, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_on_done(call, on_done, &box, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_wait(call, 0, &res, &err), WSRPC_ERR_STATE, &err);
+    wsrpc_error_clear(&err);
+    box_wait(&box, 1);
+    CHECK(box.calls == 1 && box.status == WSRPC_ERR_CONNECT);
+    box.calls = 0;
+    CHECK_ST(wsrpc_client_connect_start(c, g_url, 5000, &call, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_on_done(call, on_done, &box, &err), WSRPC_OK, &err);
+    box_wait(&box, 1);
+    CHECK(box.calls == 1 && box.status == WSRPC_OK && strcmp(box.result, "null") == 0);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+    c = wsrpc_client_new("{\"retry\": {\"max_attempts\": 100000, \"min_wait\": 0.02, \"max_wait\": 0.02}}", &err);
+    CHECK(c != NULL);
+    box.calls = 0;
+    CHECK_ST(wsrpc_client_connect_start(c, "ws://127.0.0.1:1/ws", 0, &call, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_on_done(call, on_done, &box, &err), WSRPC_OK, &err);
+    CHECK(wsrpc_call_cancel(call) == WSRPC_OK);
+    box_wait(&box, 1);
+    CHECK(box.calls == 1 && box.status == WSRPC_ERR_CANCELED);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+    box_destroy(&box);
+
     /* closed while connecting: the wait reports CLOSED; the handle is still waited for */
     c = wsrpc_client_new("{\"retry\": {\"max_attempts\": 100000, \"min_wait\": 0.02, \"max_wait\": 0.02}}", &err);
     CHECK(c != NULL);
@@ -1883,6 +1926,88 @@ static void test_queue(void) {
     CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
 }
 
+/* wsrpc_queue_cancel: a queued call cancelled by its tag has WSRPC_ERR_CANCELED for its
+ * outcome and cancels the peer's handler, from a client and from a server; an answered or
+ * unknown tag is WSRPC_ERR_CLOSED; calls cancelled while they are sent end exactly once. */
+static void test_queue_cancel(void) {
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    CHECK(wsrpc_queue_cancel(NULL, 1) == WSRPC_ERR_INVALID_ARG);
+    wsrpc_queue *q = wsrpc_queue_new(&err);
+    CHECK(q != NULL);
+    CHECK(wsrpc_queue_cancel(q, 1) == WSRPC_ERR_CLOSED); /* no such call */
+    wsrpc_client *c = connect_client(g_url, NULL);
+
+    CHECK_ST(wsrpc_client_call_queued(c, "wait_cancel", "[16, 20000]", 30000, q, 1, &err), WSRPC_OK, &err);
+    CHECK(wait_atomic(&wc_started[16], 1, 5000));
+    CHECK(wsrpc_queue_cancel(q, 1) == WSRPC_OK);
+    const char *canceled[] = {"[1,17,null,0,"};
+    take_until(q, canceled, 1);
+    CHECK(wait_atomic(&wc_canceled[16], 1, 5000));
+    CHECK(wsrpc_queue_cancel(q, 1) == WSRPC_ERR_CLOSED); /* its outcome is queued already */
+
+    /* answered: cancelling it afterwards changes nothing */
+    CHECK_ST(wsrpc_client_call_queued(c, "concat", "[\"o\", \"k\"]", 5000, q, 2, &err), WSRPC_OK, &err);
+    const char *ok[] = {"[2,0,\"ok\"]"};
+    take_until(q, ok, 1);
+    CHECK(wsrpc_queue_cancel(q, 2) == WSRPC_ERR_CLOSED);
+
+    /* the server's side: a cancelled queued call cancels the client's handler */
+    char chan[33];
+    server_id(c, chan);
+    CHECK_ST(wsrpc_client_register(c, "wait_cancel", srv_wait_cancel, NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_server_call_queued(g_server, chan, "wait_cancel", "[17, 20000]", 30000, q, 3, &err), WSRPC_OK, &err);
+    CHECK(wait_atomic(&wc_started[17], 1, 5000));
+    CHECK(wsrpc_queue_cancel(q, 3) == WSRPC_OK);
+    const char *canceled3[] = {"[3,17,null,0,"};
+    take_until(q, canceled3, 1);
+    CHECK(wait_atomic(&wc_canceled[17], 1, 5000));
+
+    /* cancelled right after they are queued (some not sent yet, some sent, some answered):
+     * each has exactly one outcome, an answer or WSRPC_ERR_CANCELED */
+    enum { N = 40 };
+    for (int i = 0; i < N; i++) {
+        CHECK_ST(wsrpc_client_call_queued(c, "concat", "[\"a\", \"b\"]", 5000, q, 100 + (uint64_t)i, &err), WSRPC_OK, &err);
+    }
+    for (int i = 0; i < N; i++) {
+        int st = wsrpc_queue_cancel(q, 100 + (uint64_t)i);
+        CHECK(st == WSRPC_OK || st == WSRPC_ERR_CLOSED);
+    }
+    static char seen[16384];
+    seen[0] = 0;
+    for (int rounds = 0;; rounds++) {
+        int all = 1;
+        for (int i = 0; i < N && all; i++) {
+            char done_ok[32], done_canceled[32];
+            snprintf(done_ok, sizeof done_ok, "[%d,0,\"ab\"]", 100 + i);
+            snprintf(done_canceled, sizeof done_canceled, "[%d,17,null,0,", 100 + i);
+            all = strstr(seen, done_ok) != NULL || strstr(seen, done_canceled) != NULL;
+        }
+        if (all) break;
+        CHECK(rounds < 1000);
+        struct pollfd p = {wsrpc_queue_fd(q), POLLIN, 0};
+        CHECK(poll(&p, 1, 10000) == 1);
+        char *batch = NULL;
+        CHECK_ST(wsrpc_queue_take(q, &batch, &err), WSRPC_OK, &err);
+        if (batch != NULL) {
+            CHECK(strlen(seen) + strlen(batch) < sizeof seen);
+            strcat(seen, batch);
+            wsrpc_free(batch);
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        char done_ok[32], done_canceled[32];
+        snprintf(done_ok, sizeof done_ok, "[%d,0,\"ab\"]", 100 + i);
+        snprintf(done_canceled, sizeof done_canceled, "[%d,17,null,0,", 100 + i);
+        const char *a = strstr(seen, done_ok), *b = strstr(seen, done_canceled);
+        CHECK((a != NULL) != (b != NULL));                  /* one of them */
+        CHECK(a == NULL || strstr(a + 1, done_ok) == NULL); /* once */
+        CHECK(b == NULL || strstr(b + 1, done_canceled) == NULL);
+    }
+    CHECK(wsrpc_queue_close(q) == WSRPC_OK);
+    CHECK(wsrpc_queue_cancel(q, 1) == WSRPC_ERR_CLOSED);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     struct {
@@ -1906,6 +2031,7 @@ int main(void) {
         {"shared_wait", test_shared_wait},
         {"connect_start", test_connect_start},
         {"queue", test_queue},
+        {"queue_cancel", test_queue_cancel},
         {"close_with_pending", test_close_with_pending},
         {"close_from_callback", test_close_from_callback},
         {"concurrency", test_concurrency},
