@@ -105,13 +105,24 @@ func (pc *pendingCall) outcome() (json.RawMessage, *failure) {
 // failure reports the call's error: WSRPC_ERR_CANCELED when it was given up by
 // wsrpc_call_cancel before it ended.
 func (pc *pendingCall) failure(err error) *failure {
-	if pc.canceled.Load() && errors.Is(err, context.Canceled) {
-		return failed(stCanceled, fmt.Errorf("wsrpc: canceled: %w", err))
+	if pc.canceled.Load() {
+		if f := canceledFailure(err); f != nil {
+			return f
+		}
 	}
 	if pc.dialErr != nil && err == pc.dialErr.err {
 		return pc.dialErr // a connect's failure has its status already
 	}
 	return failed(stUnspecified, err)
+}
+
+// canceledFailure is WSRPC_ERR_CANCELED for the error of a call whose context was cancelled
+// (wsrpc_call_cancel, wsrpc_queue_cancel); nil for any other error.
+func canceledFailure(err error) *failure {
+	if errors.Is(err, context.Canceled) {
+		return failed(stCanceled, fmt.Errorf("wsrpc: canceled: %w", err))
+	}
+	return nil
 }
 
 // giveUp cancels the call's context and settles it: the peer is told (see settle). A call

@@ -11,8 +11,6 @@ import "C"
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -288,12 +286,13 @@ func (qc *queuedCall) end(how int) {
 	var out json.RawMessage
 	err := p.Wait(waitCtx, &out) // at once: answered, expired or cancelled
 	var f *failure
-	switch {
-	case err == nil:
-	case how == endCanceled && errors.Is(err, context.Canceled):
-		f = failed(stCanceled, fmt.Errorf("wsrpc: canceled: %w", err))
-	default:
-		f = failed(stUnspecified, err)
+	if err != nil {
+		if how == endCanceled {
+			f = canceledFailure(err)
+		}
+		if f == nil {
+			f = failed(stUnspecified, err)
+		}
 	}
 	qc.q.push(qc, outcome(qc.tag, out, f))
 }
