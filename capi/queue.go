@@ -55,10 +55,11 @@ type queuedCall struct {
 	deadline time.Time
 	tag      uint64
 
-	ended atomic.Bool // its outcome is decided (answer, deadline or wsrpc_queue_cancel)
-	mu    sync.Mutex  // guards p and timer (held while it is sent)
-	p     *wsrpc.Pending
-	timer *time.Timer
+	ended        atomic.Bool // its outcome is decided (answer, deadline or wsrpc_queue_cancel)
+	mu           sync.Mutex  // guards p, timer and cancelOnSend
+	p            *wsrpc.Pending
+	timer        *time.Timer
+	cancelOnSend bool // cancelled before it was sent: start queues the outcome
 }
 
 // How a queued call ends (queuedCall.end).
@@ -227,52 +228,69 @@ func (q *queue) sendStarts() {
 // goroutine per call: one timer for the deadline (timeout_ms, else default_response_timeout),
 // and the answer's AfterDone.
 func (qc *queuedCall) start() {
+	qc.mu.Lock()
+	canceled := qc.cancelOnSend
+	qc.mu.Unlock()
+	if canceled { // before it was sent: it never is
+		qc.q.push(qc, outcome(qc.tag, nil, fail(stCanceled, "canceled")))
+		return
+	}
 	var ctx context.Context = context.Background()
 	if qc.timeout > 0 {
 		ctx = &lazyDeadline{deadline: qc.deadline}
 	}
-	qc.mu.Lock()
-	if qc.ended.Load() { // cancelled before it was sent
-		qc.mu.Unlock()
-		return
-	}
-	// Calls started one after another go out together, written by a goroutine.
+	// Calls started one after another go out together, written by a goroutine. (Not under
+	// qc.mu: sending may wait for a connection, and wsrpc_queue_cancel must not.)
 	p, err := qc.c.GoWaited(ctx, qc.method, qc.params, wsrpc.WithBackgroundWrite())
 	if err != nil {
-		qc.mu.Unlock()
 		if qc.ended.CompareAndSwap(false, true) {
 			qc.q.push(qc, outcome(qc.tag, nil, failed(stUnspecified, err)))
+		} else { // cancelled while being sent (end left the outcome to this goroutine)
+			qc.q.push(qc, outcome(qc.tag, nil, fail(stCanceled, "canceled")))
 		}
 		return
 	}
+	qc.mu.Lock()
 	qc.p = p
-	if qc.timeout > 0 {
+	canceled = qc.cancelOnSend
+	if !canceled && qc.timeout > 0 {
 		qc.timer = time.AfterFunc(time.Until(qc.deadline), qc.expire)
 	}
 	qc.mu.Unlock()
+	if canceled { // while it was being sent
+		qc.finish(p, endCanceled)
+		return
+	}
 	p.AfterDone(qc.answered)
 }
 
 func (qc *queuedCall) answered() { qc.end(endAnswered) }
 func (qc *queuedCall) expire()   { qc.end(endExpired) }
 
-// end queues the call's outcome, once: the answer, a timeout, or WSRPC_ERR_CANCELED
-// (wsrpc_queue_cancel: a call sent is given up as any whose context ends, which tells a
-// wsrpc peer to cancel its handler).
+// end decides the call's outcome, once: the answer, a timeout, or WSRPC_ERR_CANCELED
+// (wsrpc_queue_cancel). A cancel that comes before the call has been sent leaves the
+// outcome to start (cancelOnSend), which is sending it or will skip it.
 func (qc *queuedCall) end(how int) {
 	if !qc.ended.CompareAndSwap(false, true) {
 		return
 	}
 	qc.mu.Lock()
 	p := qc.p
+	if p == nil { // only a cancel comes before the call has been sent
+		qc.cancelOnSend = true
+	}
 	if qc.timer != nil && how != endExpired {
 		qc.timer.Stop()
 	}
 	qc.mu.Unlock()
-	if p == nil { // cancelled before it was sent
-		qc.q.push(qc, outcome(qc.tag, nil, fail(stCanceled, "canceled")))
-		return
+	if p != nil {
+		qc.finish(p, how)
 	}
+}
+
+// finish takes the outcome of the call sent (p) and queues it: a cancelled call is given
+// up as any whose context ends, which tells a wsrpc peer to cancel its handler.
+func (qc *queuedCall) finish(p *wsrpc.Pending, how int) {
 	var waitCtx context.Context = context.Background()
 	switch {
 	case how == endCanceled:

@@ -400,9 +400,9 @@ int wsrpc_queue_close(wsrpc_queue *queue);
  * wsrpc_call_cancel cancels a pending call: stop waiting for its answer and, on a
  * connection to a wsrpc peer, ask the peer to cancel the method's handler; a call not sent
  * yet is never sent.  Its outcome, [tag, WSRPC_ERR_CANCELED, ...], is still queued (unless
- * it had ended before: then that outcome stands).  WSRPC_OK; WSRPC_ERR_CLOSED if no call
- * with tag is running (its outcome is queued already, or the queue is closed);
- * WSRPC_ERR_INVALID_ARG for NULL.  Any thread.
+ * it had ended before: then that outcome stands).  It does not wait for the call's sending
+ * thread.  WSRPC_OK; WSRPC_ERR_CLOSED if no call with tag is running (its outcome is
+ * decided already, or the queue is closed); WSRPC_ERR_INVALID_ARG for NULL.  Any thread.
  */
 int wsrpc_queue_cancel(wsrpc_queue *queue, uint64_t tag);
 
