@@ -20,9 +20,14 @@ import (
 	"github.com/wsrpc/wsrpc/pkg/wsrpc"
 )
 
-// Pending calls (wsrpc_*_call_start, wsrpc_call_wait, wsrpc_call_release): a call runs on
-// a goroutine of its own and the caller waits for it in slices of its choosing, so that a
+// Pending calls (wsrpc_*_call_start, wsrpc_client_connect_start, wsrpc_call_wait,
+// wsrpc_call_release): the caller waits for a call in slices of its choosing, so that a
 // thread that must stay responsive (to signals, say) never blocks in the library for long.
+//
+// The waits block in Go, not in C: a thread that returns to C keeps the Go scheduler's P
+// it held (in the syscall state) until the runtime's monitor takes it back, after 20 µs to
+// 10 ms; C threads sleeping in C with the few Ps there are would stall the connection's
+// reader and every other caller that long. A goroutine that blocks gives its P back at once.
 
 const stPending = C.WSRPC_PENDING
 
@@ -31,8 +36,8 @@ type waiter interface {
 	GoWaited(ctx context.Context, method string, params any, opts ...wsrpc.CallOption) (*wsrpc.Pending, error)
 }
 
+// pendingCall is the object behind a wsrpc_call handle: a call (p) or a connect (dialed).
 type pendingCall struct {
-	p        *wsrpc.Pending  // nil for a wsrpc_*_call_async_cancelable call (its goroutine waits)
 	ctx      context.Context // the call's deadline (timeout_ms or default_response_timeout)
 	cancel   context.CancelFunc
 	owner    uintptr // the client or server, for its done callback (wsrpc_call_on_done)
@@ -40,9 +45,33 @@ type pendingCall struct {
 	canceled atomic.Bool // wsrpc_call_cancel or wsrpc_call_release gave it up
 	notified atomic.Bool // its outcome goes to a done callback (wsrpc_call_on_done)
 
+	// a call: nil for a wsrpc_*_call_async_cancelable call (its goroutine waits)
+	p *wsrpc.Pending
+
+	// a connect (wsrpc_client_connect_start): dialed is closed when it has ended, with dialErr
+	dialed  chan struct{}
+	dialErr *failure
+
 	once   sync.Once
 	result json.RawMessage
 	err    error
+}
+
+// done is closed when the call or connect has its outcome.
+func (pc *pendingCall) done() <-chan struct{} {
+	if pc.dialed != nil {
+		return pc.dialed
+	}
+	return pc.p.Done()
+}
+
+// expired is closed when the call's deadline has passed or it was cancelled; nil for a
+// connect, which ends by itself at its deadline (done is closed then).
+func (pc *pendingCall) expired() <-chan struct{} {
+	if pc.dialed != nil {
+		return nil
+	}
+	return pc.ctx.Done()
 }
 
 // settle takes the call's outcome from the core, once. Called when the call has been
@@ -51,6 +80,13 @@ type pendingCall struct {
 // the extensions, asks the peer to cancel the method's handler ($/cancelRequest).
 func (pc *pendingCall) settle() {
 	pc.once.Do(func() {
+		if pc.dialed != nil { // a connect: cancelling stops the dial, which then ends
+			<-pc.dialed
+			if pc.dialErr != nil {
+				pc.err = pc.dialErr.err
+			}
+			return
+		}
 		pc.err = pc.p.Wait(pc.ctx, &pc.result)
 		pc.cancel()
 	})
@@ -69,10 +105,24 @@ func (pc *pendingCall) outcome() (json.RawMessage, *failure) {
 // failure reports the call's error: WSRPC_ERR_CANCELED when it was given up by
 // wsrpc_call_cancel before it ended.
 func (pc *pendingCall) failure(err error) *failure {
-	if pc.canceled.Load() && errors.Is(err, context.Canceled) {
-		return failed(stCanceled, fmt.Errorf("wsrpc: canceled: %w", err))
+	if pc.canceled.Load() {
+		if f := canceledFailure(err); f != nil {
+			return f
+		}
+	}
+	if pc.dialErr != nil && err == pc.dialErr.err {
+		return pc.dialErr // a connect's failure has its status already
 	}
 	return failed(stUnspecified, err)
+}
+
+// canceledFailure is WSRPC_ERR_CANCELED for the error of a call whose context was cancelled
+// (wsrpc_call_cancel, wsrpc_queue_cancel); nil for any other error.
+func canceledFailure(err error) *failure {
+	if errors.Is(err, context.Canceled) {
+		return failed(stCanceled, fmt.Errorf("wsrpc: canceled: %w", err))
+	}
+	return nil
 }
 
 // giveUp cancels the call's context and settles it: the peer is told (see settle). A call
@@ -90,8 +140,8 @@ func (pc *pendingCall) giveUp() {
 func (pc *pendingCall) deliver(h uintptr, fn, user C.uintptr_t) {
 	defer pc.gate.leave()
 	select {
-	case <-pc.p.Done():
-	case <-pc.ctx.Done():
+	case <-pc.done():
+	case <-pc.expired():
 	}
 	calls.Delete(h)
 	out, f := pc.outcome()
@@ -190,7 +240,7 @@ func wsrpc_client_call_async_cancelable(h C.uintptr_t, method, params *C.char, t
 	if f := asyncArgs(fn, out); f != nil {
 		return report(f, errOut)
 	}
-	cl, conn, a, f := clientCall(h, method, params, timeoutMS)
+	cl, conn, a, f := clientCall(h, method, params, timeoutMS, withCtx)
 	if f != nil {
 		return report(f, errOut)
 	}
@@ -203,7 +253,7 @@ func wsrpc_server_call_async_cancelable(h C.uintptr_t, chanID, method, params *C
 	if f := asyncArgs(fn, out); f != nil {
 		return report(f, errOut)
 	}
-	s, ch, a, f := serverCall(h, chanID, method, params, timeoutMS)
+	s, ch, a, f := serverCall(h, chanID, method, params, timeoutMS, withCtx)
 	if f != nil {
 		return report(f, errOut)
 	}
@@ -241,7 +291,7 @@ func wsrpc_client_call_start(h C.uintptr_t, method, params *C.char, timeoutMS C.
 		return report(fail(stInvalidArg, "call is NULL (the out pointer for the pending call)"), errOut)
 	}
 	*out = 0
-	cl, conn, a, f := clientCall(h, method, params, timeoutMS)
+	cl, conn, a, f := clientCall(h, method, params, timeoutMS, withCtx)
 	if f != nil {
 		return report(f, errOut)
 	}
@@ -255,7 +305,7 @@ func wsrpc_server_call_start(h C.uintptr_t, chanID, method, params *C.char, time
 		return report(fail(stInvalidArg, "call is NULL (the out pointer for the pending call)"), errOut)
 	}
 	*out = 0
-	s, ch, a, f := serverCall(h, chanID, method, params, timeoutMS)
+	s, ch, a, f := serverCall(h, chanID, method, params, timeoutMS, withCtx)
 	if f != nil {
 		return report(f, errOut)
 	}
@@ -275,7 +325,7 @@ func wsrpc_call_wait(h C.uintptr_t, waitMS C.int, result **C.char, errOut *C.wsr
 	if pc.notified.Load() {
 		return report(fail(stState, "the call's outcome goes to its done callback (wsrpc_call_on_done)"), errOut)
 	}
-	done, expired := pc.p.Done(), pc.ctx.Done()
+	done, expired := pc.done(), pc.expired()
 	switch {
 	case waitMS < 0:
 		select {
@@ -301,14 +351,14 @@ func wsrpc_call_wait(h C.uintptr_t, waitMS C.int, result **C.char, errOut *C.wsr
 		}
 	}
 	if _, mine := calls.LoadAndDelete(uintptr(h)); !mine {
-		// another thread's wait took the outcome first
+		// another thread's wait took the outcome first, or the call was released
 		return report(fail(stClosed, "call is already finished or released"), errOut)
 	}
 	out, f := pc.outcome()
 	if f != nil {
 		return report(f, errOut)
 	}
-	if result != nil {
+	if result != nil && pc.dialed == nil { // (a connect has no result: NULL)
 		*result = cstr(string(out))
 	}
 	return stOK

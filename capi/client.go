@@ -89,41 +89,100 @@ func wsrpc_client_on_event(h C.uintptr_t, fn, user C.uintptr_t, errOut *C.wsrpc_
 //export wsrpc_client_connect
 func wsrpc_client_connect(h C.uintptr_t, url *C.char, timeoutMS C.int, errOut *C.wsrpc_error) (st C.int) {
 	defer guard(errOut, &st)
-	cl, f := lookupClient(h)
+	cl, u, ctx, cancel, f := connectArgs(h, url, timeoutMS)
 	if f != nil {
 		return report(f, errOut)
+	}
+	defer cancel()
+	return report(cl.dial(ctx, cancel, u), errOut)
+}
+
+// wsrpc_client_connect_start is wsrpc_client_connect as a pending call: the dial runs on
+// a goroutine; wsrpc_call_wait takes its outcome, wsrpc_call_release stops it.
+//
+//export wsrpc_client_connect_start
+func wsrpc_client_connect_start(h C.uintptr_t, url *C.char, timeoutMS C.int, out *C.uintptr_t, errOut *C.wsrpc_error) (st C.int) {
+	defer guard(errOut, &st)
+	if out == nil {
+		return report(fail(stInvalidArg, "call is NULL (the out pointer for the pending connect)"), errOut)
+	}
+	*out = 0
+	cl, u, ctx, cancel, f := connectArgs(h, url, timeoutMS)
+	if f != nil {
+		return report(f, errOut)
+	}
+	if f := cl.beginDial(cancel); f != nil {
+		cancel()
+		return report(f, errOut)
+	}
+	pc := &pendingCall{ctx: ctx, cancel: cancel, owner: cl.id, gate: cl.gate, dialed: make(chan struct{})}
+	hc := newHandle()
+	calls.Store(hc, pc)
+	*out = C.uintptr_t(hc)
+	go func() {
+		defer close(pc.dialed)
+		defer cancel()
+		pc.dialErr = cl.dialBegun(ctx, u)
+	}()
+	return stOK
+}
+
+// connectArgs checks what wsrpc_client_connect(_start) are given; on success the caller
+// owns cancel.
+func connectArgs(h C.uintptr_t, url *C.char, timeoutMS C.int) (*client, string, context.Context, context.CancelFunc, *failure) {
+	cl, f := lookupClient(h)
+	if f != nil {
+		return nil, "", nil, nil, f
 	}
 	u, ok := gostr(url)
 	switch {
 	case !ok || u == "":
-		return report(fail(stInvalidArg, "url is NULL or empty"), errOut)
+		return nil, "", nil, nil, fail(stInvalidArg, "url is NULL or empty")
 	case timeoutMS < 0:
-		return report(fail(stInvalidArg, "timeout_ms must be >= 0, got %d", int(timeoutMS)), errOut)
+		return nil, "", nil, nil, fail(stInvalidArg, "timeout_ms must be >= 0, got %d", int(timeoutMS))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	if timeoutMS > 0 {
 		ctx, cancel = context.WithTimeout(context.Background(), time.Duration(timeoutMS)*time.Millisecond)
 	}
-	defer cancel()
+	return cl, u, ctx, cancel, nil
+}
+
+// dial connects the client (the state checks, then the dial, waiting for it); cancel
+// cancels ctx.
+func (cl *client) dial(ctx context.Context, cancel context.CancelFunc, u string) *failure {
+	if f := cl.beginDial(cancel); f != nil {
+		return f
+	}
+	return cl.dialBegun(ctx, u)
+}
+
+// beginDial marks the client as connecting; cancel stops the dial (wsrpc_client_close).
+func (cl *client) beginDial(cancel context.CancelFunc) *failure {
 	cl.mu.Lock()
+	defer cl.mu.Unlock()
 	switch {
 	case cl.closed:
-		cl.mu.Unlock()
-		return report(fail(stClosed, "client is closed"), errOut)
+		return fail(stClosed, "client is closed")
 	case cl.conn != nil:
-		cl.mu.Unlock()
-		return report(fail(stState, "client is already connected"), errOut)
+		return fail(stState, "client is already connected")
 	case cl.connecting:
-		cl.mu.Unlock()
-		return report(fail(stState, "client is already connecting"), errOut)
+		return fail(stState, "client is already connecting")
 	}
 	cl.connecting = true
 	cl.cancelDial = cancel
-	cl.mu.Unlock()
+	return nil
+}
 
+// dialBegun dials after beginDial.
+func (cl *client) dialBegun(ctx context.Context, u string) *failure {
 	conn, err := wsrpc.Dial(ctx, u, wsrpc.WithConfig(cl.cfg), wsrpc.WithMethods(cl.methods),
 		wsrpc.WithEvents(eventSink(cl.id, cl.gate, &cl.event)))
+	return cl.endDial(conn, err)
+}
 
+// endDial records the dial's outcome and reports it.
+func (cl *client) endDial(conn *wsrpc.Client, err error) *failure {
 	cl.mu.Lock()
 	cl.connecting = false
 	cl.cancelDial = nil
@@ -137,7 +196,7 @@ func wsrpc_client_connect(h C.uintptr_t, url *C.char, timeoutMS C.int, errOut *C
 		if conn != nil {
 			_ = conn.Close()
 		}
-		return report(fail(stClosed, "client was closed while connecting"), errOut)
+		return fail(stClosed, "client was closed while connecting")
 	case err != nil:
 		status := statusOf(err)
 		switch status {
@@ -145,9 +204,9 @@ func wsrpc_client_connect(h C.uintptr_t, url *C.char, timeoutMS C.int, errOut *C
 		default:
 			status = stConnect
 		}
-		return report(failed(status, err), errOut)
+		return failed(status, err)
 	}
-	return stOK
+	return nil
 }
 
 //export wsrpc_client_call
@@ -156,7 +215,7 @@ func wsrpc_client_call(h C.uintptr_t, method, params *C.char, timeoutMS C.int, r
 		*result = nil
 	}
 	defer guard(errOut, &st)
-	_, conn, a, f := clientCall(h, method, params, timeoutMS)
+	_, conn, a, f := clientCall(h, method, params, timeoutMS, withCtx)
 	if f != nil {
 		return report(f, errOut)
 	}
@@ -169,7 +228,7 @@ func wsrpc_client_call_async(h C.uintptr_t, method, params *C.char, timeoutMS C.
 	if fn == 0 {
 		return report(fail(stInvalidArg, "completion callback is NULL"), errOut)
 	}
-	cl, conn, a, f := clientCall(h, method, params, timeoutMS)
+	cl, conn, a, f := clientCall(h, method, params, timeoutMS, withCtx)
 	if f != nil {
 		return report(f, errOut)
 	}
@@ -183,7 +242,7 @@ func wsrpc_client_notify(h C.uintptr_t, method, params *C.char, errOut *C.wsrpc_
 	if f != nil {
 		return report(f, errOut)
 	}
-	a, f := parseCall(method, params, 0)
+	a, f := parseCall(method, params, 0, withCtx)
 	if f != nil {
 		return report(f, errOut)
 	}

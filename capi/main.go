@@ -362,6 +362,9 @@ func done(owner uintptr, fn, user C.uintptr_t, result json.RawMessage, f *failur
 		C.free(unsafe.Pointer(e.data_json))
 		return
 	}
+	if len(result) == 0 {
+		result = json.RawMessage("null") // (a connect)
+	}
 	cres := cstr(string(result))
 	C.wsrpc__call_done(fn, user, C.uintptr_t(owner), stOK, cres, 0, nil, nil)
 	C.free(unsafe.Pointer(cres))
@@ -370,22 +373,29 @@ func done(owner uintptr, fn, user C.uintptr_t, result json.RawMessage, f *failur
 // ---- shared argument handling ------------------------------------------------------
 
 type callArgs struct {
-	method string
-	params json.RawMessage
-	ctx    context.Context
-	cancel context.CancelFunc
+	method  string
+	params  json.RawMessage
+	timeout time.Duration // timeout_ms (0: none given)
+	ctx     context.Context
+	cancel  context.CancelFunc
 }
 
-// parseCall validates the arguments common to calls and notifications.
+// Whether clientCall, serverCall and parseCall make the call's context (a.ctx, with
+// timeout_ms): queued calls make do without one (see enqueue).
+const (
+	withCtx = true
+	noCtx   = false
+)
+
 // clientCall resolves what every call and notification through a client starts with: its
 // handle, the method and params, and the current connection. On success the caller owns
 // a (a.cancel when done).
-func clientCall(h C.uintptr_t, method, params *C.char, timeoutMS C.int) (*client, *wsrpc.Client, *callArgs, *failure) {
+func clientCall(h C.uintptr_t, method, params *C.char, timeoutMS C.int, mkCtx bool) (*client, *wsrpc.Client, *callArgs, *failure) {
 	cl, f := lookupClient(h)
 	if f != nil {
 		return nil, nil, nil, f
 	}
-	a, f := parseCall(method, params, timeoutMS)
+	a, f := parseCall(method, params, timeoutMS, mkCtx)
 	if f != nil {
 		return nil, nil, nil, f
 	}
@@ -398,12 +408,12 @@ func clientCall(h C.uintptr_t, method, params *C.char, timeoutMS C.int) (*client
 }
 
 // serverCall is clientCall for a server and one of its connections.
-func serverCall(h C.uintptr_t, chanID, method, params *C.char, timeoutMS C.int) (*server, *wsrpc.Channel, *callArgs, *failure) {
+func serverCall(h C.uintptr_t, chanID, method, params *C.char, timeoutMS C.int, mkCtx bool) (*server, *wsrpc.Channel, *callArgs, *failure) {
 	s, f := lookupServer(h)
 	if f != nil {
 		return nil, nil, nil, f
 	}
-	a, f := parseCall(method, params, timeoutMS)
+	a, f := parseCall(method, params, timeoutMS, mkCtx)
 	if f != nil {
 		return nil, nil, nil, f
 	}
@@ -415,7 +425,8 @@ func serverCall(h C.uintptr_t, chanID, method, params *C.char, timeoutMS C.int) 
 	return s, ch, a, nil
 }
 
-func parseCall(method, params *C.char, timeoutMS C.int) (*callArgs, *failure) {
+// parseCall validates the arguments common to calls and notifications.
+func parseCall(method, params *C.char, timeoutMS C.int, mkCtx bool) (*callArgs, *failure) {
 	name, raw, f := parseRequest(method, params)
 	if f != nil {
 		return nil, f
@@ -423,8 +434,12 @@ func parseCall(method, params *C.char, timeoutMS C.int) (*callArgs, *failure) {
 	if timeoutMS < 0 {
 		return nil, fail(stInvalidArg, "timeout_ms must be >= 0, got %d", int(timeoutMS))
 	}
-	a := &callArgs{method: name, params: raw}
-	a.ctx, a.cancel = deadline(timeoutMS)
+	a := &callArgs{method: name, params: raw, timeout: time.Duration(timeoutMS) * time.Millisecond}
+	if mkCtx {
+		a.ctx, a.cancel = deadline(timeoutMS)
+	} else {
+		a.ctx, a.cancel = context.Background(), func() {}
+	}
 	return a, nil
 }
 

@@ -155,7 +155,7 @@ func wsrpc_server_call(h C.uintptr_t, chanID, method, params *C.char, timeoutMS 
 		*result = nil
 	}
 	defer guard(errOut, &st)
-	_, ch, a, f := serverCall(h, chanID, method, params, timeoutMS)
+	_, ch, a, f := serverCall(h, chanID, method, params, timeoutMS, withCtx)
 	if f != nil {
 		return report(f, errOut)
 	}
@@ -168,7 +168,7 @@ func wsrpc_server_call_async(h C.uintptr_t, chanID, method, params *C.char, time
 	if fn == 0 {
 		return report(fail(stInvalidArg, "completion callback is NULL"), errOut)
 	}
-	s, ch, a, f := serverCall(h, chanID, method, params, timeoutMS)
+	s, ch, a, f := serverCall(h, chanID, method, params, timeoutMS, withCtx)
 	if f != nil {
 		return report(f, errOut)
 	}
@@ -182,7 +182,7 @@ func wsrpc_server_notify(h C.uintptr_t, chanID, method, params *C.char, errOut *
 	if f != nil {
 		return report(f, errOut)
 	}
-	a, f := parseCall(method, params, 0)
+	a, f := parseCall(method, params, 0, withCtx)
 	if f != nil {
 		return report(f, errOut)
 	}

@@ -7,9 +7,10 @@
  * ------------------------------------------------------------------------------------
  * CONVENTIONS (they hold for every function below unless its comment says otherwise)
  *
- * Handles.  wsrpc_client, wsrpc_server, wsrpc_call and wsrpc_batch are opaque; never
- *   dereference them.  A handle stays valid until its *_close function (for a call: until
- *   its outcome is taken or it is released; for a batch: wsrpc_batch_free); after that
+ * Handles.  wsrpc_client, wsrpc_server, wsrpc_queue, wsrpc_call and wsrpc_batch are opaque;
+ *   never dereference them.  A handle stays valid until its *_close function (for a call,
+ *   also a connect from wsrpc_client_connect_start: until its outcome is taken or it is
+ *   released; for a batch: wsrpc_batch_free); after that
  *   every function given it returns WSRPC_ERR_CLOSED (a closed handle value is never
  *   reused, so use-after-close and double close are reported, not undefined).  NULL
  *   handles give WSRPC_ERR_INVALID_ARG.
@@ -42,7 +43,7 @@
  *
  * Threads.  Every function may be called from any thread, concurrently, including from
  *   inside callbacks (except as noted for close).  Callbacks (methods, events, async call
- *   completions) run on threads owned by the library's runtime — NOT the thread that
+ *   completions; a completion queue has none: its outcomes are taken) run on threads owned by the library's runtime — NOT the thread that
  *   registered them — and several may run at the same time, also for the same method:
  *   make them thread-safe.  A callback may call any wsrpc function, but should not block
  *   for long: a method callback occupies one of the peer's concurrent request slots.
@@ -61,6 +62,7 @@
 #define WSRPC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -93,8 +95,9 @@ typedef enum wsrpc_status {
     WSRPC_PENDING = 15,              /* wsrpc_call_wait, wsrpc_batch_*: not finished yet (not an error) */
     WSRPC_ERR_BATCH_UNSUPPORTED = 16, /* the peer answered a batch with one error (a Python
                                          peer): none of it ran; see WSRPC_BATCH_SPLIT */
-    WSRPC_ERR_CANCELED = 17           /* the call was cancelled (wsrpc_call_cancel) or, for
-                                         wsrpc_reply_check, the request was */
+    WSRPC_ERR_CANCELED = 17           /* the call was cancelled (wsrpc_call_cancel,
+                                         wsrpc_queue_cancel) or, for wsrpc_reply_check,
+                                         the request was */
 } wsrpc_status;
 
 /* Well-known JSON-RPC error codes (wsrpc_error.rpc_code, wsrpc_reply_error). */
@@ -183,7 +186,11 @@ typedef void (*wsrpc_done_fn)(void *user_data, int status, const char *result_js
 typedef void (*wsrpc_log_fn)(void *user_data, int level, const char *message,
                              const char *attrs_json);
 
-/* Opaque pending call (wsrpc_client_call_start / wsrpc_server_call_start). */
+/* Opaque completion queue (wsrpc_queue_new). */
+typedef struct wsrpc_queue wsrpc_queue;
+
+/* Opaque pending call (wsrpc_client_call_start / wsrpc_server_call_start /
+ * wsrpc_client_connect_start). */
 typedef struct wsrpc_call wsrpc_call;
 
 /* Opaque JSON-RPC 2.0 batch (wsrpc_client_batch_new / wsrpc_server_batch_new). */
@@ -254,6 +261,20 @@ int wsrpc_client_on_event(wsrpc_client *client, wsrpc_event_fn fn, void *user_da
  * connected, WSRPC_ERR_STATE; a failed connect may be retried. */
 int wsrpc_client_connect(wsrpc_client *client, const char *url, int timeout_ms,
                          wsrpc_error *err);
+
+/*
+ * Start wsrpc_client_connect and return at once with a pending call in *call, to wait for
+ * with wsrpc_call_wait in slices (as wsrpc_client_call_start; *result_json is NULL on
+ * WSRPC_OK) so that a thread that must stay responsive is never blocked in the library
+ * for long while the connect retries.  The handle is a pending call like any: it ends with
+ * wsrpc_call_wait or wsrpc_call_release, wsrpc_call_on_done may take its outcome instead.
+ * wsrpc_call_cancel and wsrpc_call_release give the connect up: they stop the attempt and
+ * return once it has stopped (the outcome is WSRPC_ERR_CANCELED; the client stays
+ * unconnected and may connect again).  The same errors as wsrpc_client_connect, at once or
+ * from the wait.
+ */
+int wsrpc_client_connect_start(wsrpc_client *client, const char *url, int timeout_ms,
+                               wsrpc_call **call, wsrpc_error *err);
 
 /* Call method on the server and wait for the answer.  On WSRPC_OK *result_json (if not
  * NULL) receives the result as JSON text ("null" for none): free it with wsrpc_free. */
@@ -341,6 +362,65 @@ int wsrpc_call_on_done(wsrpc_call *call, wsrpc_done_fn done, void *user_data, ws
  * for NULL.
  */
 int wsrpc_call_release(wsrpc_call *call);
+
+/* ---- completion queues ------------------------------------------------------------ */
+
+/*
+ * For event loops (asyncio, libuv, ...): calls started with wsrpc_client_call_queued /
+ * wsrpc_server_call_queued put their outcomes in a queue instead of calling back, and the
+ * queue's file descriptor (wsrpc_queue_fd) becomes readable when it holds any.  Watch it
+ * for reading in the loop, and when it is readable take every outcome at once with
+ * wsrpc_queue_take: one wake-up and one call for however many calls have finished.
+ * All functions are thread-safe.  Release with wsrpc_queue_close.
+ */
+wsrpc_queue *wsrpc_queue_new(wsrpc_error *err);
+
+/* The descriptor to watch for reading (owned by the queue: do not read or close it);
+ * -1 for NULL or a closed queue. */
+int wsrpc_queue_fd(wsrpc_queue *queue);
+
+/*
+ * Take every outcome queued so far: *outcomes_json receives a JSON array (free it with
+ * wsrpc_free), or NULL when there is none (after a spurious wake-up, say).  Each member is
+ *   [tag, 0, result]                                    the call succeeded, or
+ *   [tag, status, null, rpc_code, message, data]        it failed: status as the call's
+ *                                                       return value, rpc_code and data
+ *                                                       (JSON, null if none) as in
+ *                                                       wsrpc_error for WSRPC_ERR_REMOTE.
+ * It also makes the descriptor unreadable again until the next outcome arrives.
+ */
+int wsrpc_queue_take(wsrpc_queue *queue, char **outcomes_json, wsrpc_error *err);
+
+/* Close the queue: its descriptor closes, outcomes not taken yet and those of calls still
+ * running are dropped.  WSRPC_OK, WSRPC_ERR_CLOSED if already closed, INVALID_ARG for NULL. */
+int wsrpc_queue_close(wsrpc_queue *queue);
+
+/*
+ * Cancel the queued call with tag (the latest one started with it, if tags repeat), as
+ * wsrpc_call_cancel cancels a pending call: stop waiting for its answer and, on a
+ * connection to a wsrpc peer, ask the peer to cancel the method's handler; a call not sent
+ * yet is never sent.  Its outcome, [tag, WSRPC_ERR_CANCELED, ...], is still queued (unless
+ * it had ended before: then that outcome stands).  It does not wait for the call's sending
+ * thread.  WSRPC_OK; WSRPC_ERR_CLOSED if no call with tag is running (its outcome is
+ * decided already, or the queue is closed); WSRPC_ERR_INVALID_ARG for NULL.  Any thread.
+ */
+int wsrpc_queue_cancel(wsrpc_queue *queue, uint64_t tag);
+
+/*
+ * Start a call and return at once; its outcome goes to queue with tag (any number the
+ * caller chooses; JSON readers that use doubles keep up to 2^53 exactly).  The arguments,
+ * the client and the queue are checked at once (WSRPC_ERR_INVALID_ARG, WSRPC_ERR_CLOSED,
+ * WSRPC_ERR_NOT_CONNECTED; then nothing is queued); the call itself is sent by a library
+ * thread right after, the calls of one queue in the order they were made, so the caller
+ * spends next to no time per call.  On WSRPC_OK the outcome is queued exactly once, unless
+ * the queue is closed first: the result, or why the call failed (WSRPC_ERR_BACKPRESSURE,
+ * WSRPC_ERR_CLOSED or WSRPC_ERR_CONNECTION_LOST when the client is closed meanwhile,
+ * WSRPC_ERR_TIMEOUT after timeout_ms, WSRPC_ERR_CANCELED after wsrpc_queue_cancel, ...).
+ * A call that times out or is cancelled is cancelled on a wsrpc peer too.
+ */
+int wsrpc_client_call_queued(wsrpc_client *client, const char *method,
+                             const char *params_json, int timeout_ms, wsrpc_queue *queue,
+                             uint64_t tag, wsrpc_error *err);
 
 /* Send a notification (no answer).  Returns once it is written. */
 int wsrpc_client_notify(wsrpc_client *client, const char *method, const char *params_json,
@@ -444,6 +524,11 @@ int wsrpc_server_call_async_cancelable(wsrpc_server *server, const char *channel
                                        const char *method, const char *params_json,
                                        int timeout_ms, wsrpc_done_fn done, void *user_data,
                                        wsrpc_call **call, wsrpc_error *err);
+
+/* Queued form of wsrpc_server_call; as wsrpc_client_call_queued. */
+int wsrpc_server_call_queued(wsrpc_server *server, const char *channel_id, const char *method,
+                             const char *params_json, int timeout_ms, wsrpc_queue *queue,
+                             uint64_t tag, wsrpc_error *err);
 
 /* Pending-call form of wsrpc_server_call; as wsrpc_client_call_start. */
 int wsrpc_server_call_start(wsrpc_server *server, const char *channel_id, const char *method,

@@ -22,14 +22,24 @@ import (
 type CallOption func(*callOptions)
 
 type callOptions struct {
-	id   string
-	meta map[string]string // OutgoingCall.Meta
+	id         string
+	meta       map[string]string // OutgoingCall.Meta
+	background bool
 }
 
 // WithCallID sends the call with a custom id instead of a fresh random one. The id must be
 // at most 256 characters, not pending, and not used by another call in the last 10 s;
 // otherwise the call fails with ErrInvalidID and nothing is sent.
 func WithCallID(id string) CallOption { return func(o *callOptions) { o.id = id } }
+
+// WithBackgroundWrite hands the request to a writer goroutine instead of writing it on the
+// caller's goroutine: Go returns once the request is queued, and requests started in quick
+// succession go out together in one syscall. For a caller that starts many calls from one
+// thread, an event loop say, that must not spend its time in syscalls (the Python binding's
+// acall). A write that fails afterwards closes the connection, and the call then fails
+// with ErrConnectionLost (not ErrClosed, and a Client does not resend it). Connections
+// that do not coalesce writes (js/wasm) write as usual.
+func WithBackgroundWrite() CallOption { return func(o *callOptions) { o.background = true } }
 
 // Pending is an outgoing call that has been sent and may not have been answered yet.
 type Pending struct {
@@ -47,6 +57,7 @@ type Pending struct {
 	answered atomic.Bool  // done is closed (cheaper to poll while spinning)
 	awaiting atomic.Bool  // counted in the channel's in-flight calls (see settle)
 	once     sync.Once
+	after    atomic.Pointer[func()] // AfterDone's functions, or &finished once done is closed
 
 	// set once before done is closed
 	resultType string // legacy result_type (JSON text), if any
@@ -67,7 +78,40 @@ func (p *Pending) finish(result []byte, e *Error, err error) {
 		p.result, p.hasErr, p.err = result, e, err
 		p.answered.Store(true)
 		close(p.done)
+		if f := p.after.Swap(&finished); f != nil {
+			(*f)()
+		}
 	})
+}
+
+// finished marks a Pending whose AfterDone functions have run.
+var finished = func() {}
+
+// AfterDone arranges for f to run once Done is closed: at once, on the caller's goroutine,
+// if it is closed already, else on the goroutine that closes it (the connection's reader,
+// usually), right after. f must be quick and must not block; it may call Wait. Each f
+// given runs exactly once. It lets a caller be told of the answer without a goroutine per
+// call waiting on Done (the C API wakes a waiting C thread, or queues the outcome, this way).
+func (p *Pending) AfterDone(f func()) {
+	if f == nil {
+		return
+	}
+	for {
+		old := p.after.Load()
+		if old == &finished {
+			f()
+			return
+		}
+		next := &f
+		if old != nil {
+			prev := *old
+			both := func() { prev(); f() }
+			next = &both
+		}
+		if p.after.CompareAndSwap(old, next) {
+			return
+		}
+	}
 }
 
 // Wait waits for the answer and decodes its result into result (which may be nil to
@@ -282,7 +326,7 @@ func (c *Channel) startCall(ctx context.Context, method string, params any, wait
 		if o.meta != nil {
 			data = c.appendMeta(data, o.meta)
 		}
-		err = c.send(data)
+		err = c.sendMode(data, o.background)
 	}
 	putBuf(buf, data)
 	if err != nil {

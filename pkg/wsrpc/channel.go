@@ -929,7 +929,11 @@ func (c *Channel) errorObject(name string, err error) wire.ErrorObject {
 }
 
 // send writes one message, enforcing the size limit and the send queue.
-func (c *Channel) send(data []byte) error {
+func (c *Channel) send(data []byte) error { return c.sendMode(data, false) }
+
+// sendMode is send; background leaves the syscall to a writer goroutine where the
+// transport coalesces writes (WithBackgroundWrite).
+func (c *Channel) sendMode(data []byte, background bool) error {
 	if c.isClosed() {
 		return wrap(ErrClosed, "Cannot send on closed channel")
 	}
@@ -964,7 +968,9 @@ func (c *Channel) send(data []byte) error {
 	}
 	err := c.conn.Write(context.Background(), c.frame, data)
 	notSent := true
-	if holding {
+	if holding && background {
+		h.releaseBackground()
+	} else if holding {
 		if ns, rerr := h.release(mark, c.woken.Load() > 0); err == nil && rerr != nil {
 			err, notSent = rerr, ns
 		}

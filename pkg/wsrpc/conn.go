@@ -25,6 +25,8 @@ type pinger interface {
 type writeHolder interface {
 	hold() int64
 	release(mark int64, yield bool) (notSent bool, err error)
+	// releaseBackground ends a hold leaving what waits to a flusher goroutine.
+	releaseBackground()
 }
 
 // readSized is a transport that sizes its read buffer from the previous message

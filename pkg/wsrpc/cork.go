@@ -128,6 +128,7 @@ type corked struct{ cc *corkConn }
 
 func (t corked) hold() int64                                  { return t.cc.hold() }
 func (t corked) release(mark int64, yield bool) (bool, error) { return t.cc.release(mark, yield) }
+func (t corked) releaseBackground()                           { t.cc.releaseBackground() }
 
 // hold announces a sender about to write one message through the library; it must call
 // release with the returned mark once the library's Write has returned.
@@ -161,6 +162,18 @@ func (c *corkConn) release(mark int64, yield bool) (notSent bool, err error) {
 	c.flushedLocked()
 	c.mu.Unlock()
 	return err != nil && n == 0 && at <= mark, err
+}
+
+// releaseBackground ends a hold as release does, except that a flusher goroutine writes
+// out what waits (unless one is writing already): the sender returns without a syscall.
+func (c *corkConn) releaseBackground() {
+	c.mu.Lock()
+	c.senders.Add(-1)
+	if len(c.buf) > 0 && !c.flushing && c.err == nil {
+		c.flushing = true
+		go c.flush()
+	}
+	c.mu.Unlock()
 }
 
 // writeOutLocked writes out what waits and returns how much of it was written, at which

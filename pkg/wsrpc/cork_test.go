@@ -125,3 +125,49 @@ func TestCorkReleaseFailureAfterOwnBytesLeft(t *testing.T) {
 		t.Fatalf("writes %q", got)
 	}
 }
+
+// gatedConn is a recConn whose writes wait until gate is closed, telling started first.
+type gatedConn struct {
+	recConn
+	gate    chan struct{}
+	started chan struct{}
+}
+
+func (g *gatedConn) Write(p []byte) (int, error) {
+	g.started <- struct{}{}
+	<-g.gate
+	return g.recConn.Write(p)
+}
+
+// releaseBackground leaves the syscall to a flusher goroutine: the sender returns while the
+// write is still blocked, and what senders add meanwhile goes out in one write, in order.
+func TestCorkReleaseBackground(t *testing.T) {
+	g := &gatedConn{gate: make(chan struct{}), started: make(chan struct{}, 16)}
+	c := newCorkConn(g, 0)
+	send := func(msg string) {
+		c.hold()
+		_, _ = c.Write([]byte(msg))
+		c.releaseBackground() // returns although the write cannot finish yet
+	}
+	send("a;")
+	<-g.started // the flusher is in its first write, blocked
+	send("b;")
+	send("c;")
+	close(g.gate)
+	<-g.started // its second write: everything added meanwhile
+	c.mu.Lock()
+	for c.flushing {
+		c.cond.Wait()
+	}
+	c.mu.Unlock()
+	if got := g.got(); len(got) != 2 || got[0] != "a;" || got[1] != "b;c;" {
+		t.Fatalf("writes %q, want \"a;\" then \"b;c;\"", got)
+	}
+	send("") // nothing waits: no write, no flusher
+	c.mu.Lock()
+	idle := !c.flushing
+	c.mu.Unlock()
+	if !idle || len(g.got()) != 2 {
+		t.Fatal("an empty release started a write")
+	}
+}

@@ -696,3 +696,94 @@ func TestGeneratedCallIDs(t *testing.T) {
 		}
 	}
 }
+
+// AfterDone: functions given before the answer run when it arrives, each once, after Done
+// is closed (so Wait returns at once from them); one given afterwards runs right away.
+func TestAfterDone(t *testing.T) {
+	ch, f := newFakeChannel(t, nil)
+	p, err := ch.GoWaited(ctxT(t, 10*time.Second), "m", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := f.next(t)["id"].(string)
+	results := make(chan string, 3)
+	for i := 0; i < 2; i++ {
+		p.AfterDone(func() {
+			select {
+			case <-p.Done():
+			default:
+				results <- "ran before Done was closed"
+				return
+			}
+			var out json.RawMessage
+			if err := p.Wait(context.Background(), &out); err != nil {
+				results <- err.Error()
+				return
+			}
+			results <- string(out)
+		})
+	}
+	select {
+	case r := <-results:
+		t.Fatalf("ran before the answer: %s", r)
+	default:
+	}
+	answer(f, id, `"ok"`)
+	for i := 0; i < 2; i++ {
+		if r := <-results; r != `"ok"` {
+			t.Fatalf("got %s", r)
+		}
+	}
+	late := false
+	p.AfterDone(func() { late = true })
+	if !late {
+		t.Fatal("AfterDone on a finished call did not run at once")
+	}
+	p.AfterDone(nil) // ignored
+	if len(results) != 0 {
+		t.Fatal("a function ran twice")
+	}
+}
+
+// AfterDone also runs when the call fails without an answer (connection closed).
+func TestAfterDoneOnClose(t *testing.T) {
+	ch, f := newFakeChannel(t, nil)
+	p, err := ch.GoWaited(ctxT(t, 10*time.Second), "m", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.next(t)
+	ran := make(chan error, 1)
+	p.AfterDone(func() { ran <- p.Wait(context.Background(), nil) })
+	_ = ch.Close()
+	if err := <-ran; !errors.Is(err, ErrClosed) && !errors.Is(err, ErrConnectionLost) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// Calls started with WithBackgroundWrite reach the server and are answered as any other.
+func TestBackgroundWriteCalls(t *testing.T) {
+	m := NewMethods()
+	Register(m, "add", func(ctx context.Context, p addParams) (int, error) { return p.A + p.B, nil })
+	_, url := startServer(t, m)
+	c := dialTest(t, url)
+	ctx := ctxT(t, 30*time.Second)
+	var ps []*Pending
+	for i := 0; i < 200; i++ {
+		p, err := c.GoWaited(ctx, "add", addParams{A: i, B: 1}, WithBackgroundWrite())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	for i, p := range ps {
+		var n int
+		if err := p.Wait(ctx, &n); err != nil || n != i+1 {
+			t.Fatalf("call %d: %d, %v", i, n, err)
+		}
+	}
+	_ = c.Close()
+	if _, err := c.GoWaited(ctx, "add", addParams{}, WithBackgroundWrite()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("on a closed client: %v", err)
+	}
+}

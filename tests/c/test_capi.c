@@ -7,6 +7,7 @@
  * Prints "N passed, 0 failed" at the end; any failed check aborts at once.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -187,7 +188,7 @@ static void srv_whoami(void *user, const char *chan, const char *params, wsrpc_r
 /* wait_cancel([slot, max_ms]): polls wsrpc_reply_check every millisecond for up to max_ms
  * and records, in its slot, that it started, whether and when (CLOCK_MONOTONIC) it saw its
  * request cancelled, and that it ended. */
-#define SLOTS 16
+#define SLOTS 20
 static atomic_int wc_started[SLOTS], wc_canceled[SLOTS], wc_ended[SLOTS];
 static _Atomic long long wc_seen_ns[SLOTS];
 
@@ -1669,6 +1670,344 @@ static void test_stats(void) {
     wsrpc_error_clear(&err);
 }
 
+/* several threads waiting for one pending call: exactly one gets the outcome */
+typedef struct shared_wait {
+    wsrpc_call *call;
+    atomic_int ok, closed, other;
+} shared_wait;
+
+static void *wait_shared(void *arg) {
+    shared_wait *sw = arg;
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    char *res = NULL;
+    int st;
+    while ((st = wsrpc_call_wait(sw->call, 10, &res, &err)) == WSRPC_PENDING) {
+    }
+    if (st == WSRPC_OK && res != NULL && strcmp(res, "200") == 0) {
+        atomic_fetch_add(&sw->ok, 1);
+    } else if (st == WSRPC_ERR_CLOSED && res == NULL) {
+        atomic_fetch_add(&sw->closed, 1);
+    } else {
+        atomic_fetch_add(&sw->other, 1);
+    }
+    wsrpc_free(res);
+    wsrpc_error_clear(&err);
+    return NULL;
+}
+
+static void test_shared_wait(void) {
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    wsrpc_client *c = connect_client(g_url, NULL);
+    for (int round = 0; round < 2; round++) {
+        shared_wait sw = {0};
+        CHECK_ST(wsrpc_client_call_start(c, "slow", "[200]", 10000, &sw.call, &err), WSRPC_OK, &err);
+        pthread_t t[4];
+        for (int i = 0; i < 4; i++) CHECK(pthread_create(&t[i], NULL, wait_shared, &sw) == 0);
+        if (round == 1) {
+            /* released while they wait: every waiter returns CLOSED */
+            CHECK(wsrpc_call_release(sw.call) == WSRPC_OK);
+        }
+        for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+        CHECK(atomic_load(&sw.ok) == (round == 0 ? 1 : 0));
+        CHECK(atomic_load(&sw.closed) == (round == 0 ? 3 : 4));
+        CHECK(atomic_load(&sw.other) == 0);
+    }
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+}
+
+/* wsrpc_client_connect_start: the connect as a pending call */
+static void test_connect_start(void) {
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    char *res = (char *)"sentinel";
+    wsrpc_call *call = (wsrpc_call *)"sentinel";
+    CHECK_ST(wsrpc_client_connect_start(NULL, "ws://x", 0, &call, &err), WSRPC_ERR_INVALID_ARG, &err);
+    CHECK(call == NULL);
+    wsrpc_error_clear(&err);
+
+    /* refused, no retries: the wait reports it, with its cause */
+    wsrpc_client *c = wsrpc_client_new("{\"retry\": {\"enabled\": false}}", &err);
+    CHECK(c != NULL);
+    CHECK_ST(wsrpc_client_connect_start(c, "ws://127.0.0.1:1/ws", 5000, NULL, &err), WSRPC_ERR_INVALID_ARG, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_client_connect_start(c, NULL, 5000, &call, &err), WSRPC_ERR_INVALID_ARG, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_client_connect_start(c, "ws://127.0.0.1:1/ws", 5000, &call, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_wait(call, -1, &res, &err), WSRPC_ERR_CONNECT, &err);
+    CHECK(res == NULL && strstr(err.message, "connection refused") != NULL);
+    wsrpc_error_clear(&err);
+
+    /* waited for in slices until connected; then calls work; a second one is refused */
+    CHECK_ST(wsrpc_client_connect_start(c, g_url, 5000, &call, &err), WSRPC_OK, &err);
+    int st;
+    res = (char *)"sentinel";
+    while ((st = wsrpc_call_wait(call, 5, &res, &err)) == WSRPC_PENDING) {
+    }
+    CHECK_ST(st, WSRPC_OK, &err);
+    CHECK(res == NULL);
+    CHECK(wsrpc_call_release(call) == WSRPC_ERR_CLOSED);
+    CHECK_ST(wsrpc_client_call(c, "concat", "[\"o\", \"k\"]", 5000, &res, &err), WSRPC_OK, &err);
+    CHECK(strcmp(res, "\"ok\"") == 0);
+    wsrpc_free(res);
+    CHECK_ST(wsrpc_client_connect_start(c, g_url, 5000, &call, &err), WSRPC_ERR_STATE, &err);
+    CHECK(call == NULL);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+
+    /* given up while retrying: release stops it, and the client can connect again */
+    c = wsrpc_client_new("{\"retry\": {\"max_attempts\": 100000, \"min_wait\": 0.02, \"max_wait\": 0.02}}", &err);
+    CHECK(c != NULL);
+    CHECK_ST(wsrpc_client_connect_start(c, "ws://127.0.0.1:1/ws", 0, &call, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_wait(call, 50, &res, &err), WSRPC_PENDING, (wsrpc_error *)NULL);
+    CHECK_ST(wsrpc_client_connect(c, g_url, 5000, &err), WSRPC_ERR_STATE, &err); /* still connecting */
+    wsrpc_error_clear(&err);
+    CHECK(wsrpc_call_release(call) == WSRPC_OK);
+    CHECK(wsrpc_call_release(call) == WSRPC_ERR_CLOSED);
+    CHECK_ST(wsrpc_client_connect(c, g_url, 5000, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+
+    /* wsrpc_call_cancel stops it too: the wait reports WSRPC_ERR_CANCELED; the client can
+     * connect again */
+    c = wsrpc_client_new("{\"retry\": {\"max_attempts\": 100000, \"min_wait\": 0.02, \"max_wait\": 0.02}}", &err);
+    CHECK(c != NULL);
+    CHECK_ST(wsrpc_client_connect_start(c, "ws://127.0.0.1:1/ws", 0, &call, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_wait(call, 50, &res, &err), WSRPC_PENDING, (wsrpc_error *)NULL);
+    CHECK(wsrpc_call_cancel(call) == WSRPC_OK);
+    CHECK_ST(wsrpc_call_wait(call, -1, &res, &err), WSRPC_ERR_CANCELED, &err);
+    CHECK(res == NULL);
+    wsrpc_error_clear(&err);
+    CHECK(wsrpc_call_cancel(call) == WSRPC_ERR_CLOSED); /* the wait took the outcome */
+    CHECK_ST(wsrpc_client_connect(c, g_url, 5000, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+
+    /* a done callback (wsrpc_call_on_done) takes a connect's outcome: a refusal, a
+     * success ("null"), a cancel */
+    struct done_box box;
+    box_init(&box);
+    c = wsrpc_client_new("{\"retry\": {\"enabled\": false}}", &err);
+    CHECK(c != NULL);
+    CHECK_ST(wsrpc_client_connect_start(c, "ws://127.0.0.1:1/ws", 5000, &call, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_on_done(call, on_done, &box, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_wait(call, 0, &res, &err), WSRPC_ERR_STATE, &err);
+    wsrpc_error_clear(&err);
+    box_wait(&box, 1);
+    CHECK(box.calls == 1 && box.status == WSRPC_ERR_CONNECT);
+    box.calls = 0;
+    CHECK_ST(wsrpc_client_connect_start(c, g_url, 5000, &call, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_on_done(call, on_done, &box, &err), WSRPC_OK, &err);
+    box_wait(&box, 1);
+    CHECK(box.calls == 1 && box.status == WSRPC_OK && strcmp(box.result, "null") == 0);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+    c = wsrpc_client_new("{\"retry\": {\"max_attempts\": 100000, \"min_wait\": 0.02, \"max_wait\": 0.02}}", &err);
+    CHECK(c != NULL);
+    box.calls = 0;
+    CHECK_ST(wsrpc_client_connect_start(c, "ws://127.0.0.1:1/ws", 0, &call, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_on_done(call, on_done, &box, &err), WSRPC_OK, &err);
+    CHECK(wsrpc_call_cancel(call) == WSRPC_OK);
+    box_wait(&box, 1);
+    CHECK(box.calls == 1 && box.status == WSRPC_ERR_CANCELED);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+    box_destroy(&box);
+
+    /* closed while connecting: the wait reports CLOSED; the handle is still waited for */
+    c = wsrpc_client_new("{\"retry\": {\"max_attempts\": 100000, \"min_wait\": 0.02, \"max_wait\": 0.02}}", &err);
+    CHECK(c != NULL);
+    CHECK_ST(wsrpc_client_connect_start(c, "ws://127.0.0.1:1/ws", 0, &call, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_wait(call, -1, &res, &err), WSRPC_ERR_CLOSED, &err);
+    wsrpc_error_clear(&err);
+}
+
+/* completion queues: outcomes gathered from the queue's descriptor */
+static char *take_until(wsrpc_queue *q, const char *const *wanted, int n) {
+    static char seen[8192];
+    seen[0] = 0;
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    for (int rounds = 0; rounds < 1000; rounds++) {
+        int all = 1;
+        for (int i = 0; i < n; i++) all = all && strstr(seen, wanted[i]) != NULL;
+        if (all) return seen;
+        struct pollfd p = {wsrpc_queue_fd(q), POLLIN, 0};
+        CHECK(poll(&p, 1, 10000) == 1);
+        char *batch = NULL;
+        CHECK_ST(wsrpc_queue_take(q, &batch, &err), WSRPC_OK, &err);
+        if (batch != NULL) {
+            CHECK(batch[0] == '[' && batch[strlen(batch) - 1] == ']');
+            CHECK(strlen(seen) + strlen(batch) < sizeof seen);
+            strcat(seen, batch);
+            wsrpc_free(batch);
+        }
+    }
+    CHECK(0 && "outcomes never arrived");
+    return seen;
+}
+
+static void test_queue(void) {
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    char *batch = (char *)"sentinel";
+    CHECK(wsrpc_queue_fd(NULL) == -1);
+    CHECK_ST(wsrpc_queue_take(NULL, &batch, &err), WSRPC_ERR_INVALID_ARG, &err);
+    CHECK(batch == NULL);
+    wsrpc_error_clear(&err);
+    CHECK(wsrpc_queue_close(NULL) == WSRPC_ERR_INVALID_ARG);
+
+    wsrpc_queue *q = wsrpc_queue_new(&err);
+    CHECK(q != NULL && wsrpc_queue_fd(q) >= 0);
+    CHECK_ST(wsrpc_queue_take(q, NULL, &err), WSRPC_ERR_INVALID_ARG, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_queue_take(q, &batch, &err), WSRPC_OK, &err); /* empty */
+    CHECK(batch == NULL);
+    wsrpc_client *c = connect_client(g_url, NULL);
+    CHECK_ST(wsrpc_client_call_queued(c, "concat", "[\"o\", \"k\"]", 5000, NULL, 1, &err), WSRPC_ERR_INVALID_ARG, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_client_call_queued(c, "", NULL, 5000, q, 1, &err), WSRPC_ERR_INVALID_ARG, &err);
+    wsrpc_error_clear(&err);
+
+    /* results, remote errors and timeouts, each under its tag */
+    CHECK_ST(wsrpc_client_call_queued(c, "concat", "[\"o\", \"k\"]", 5000, q, 1, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_client_call_queued(c, "fail", NULL, 5000, q, 2, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_client_call_queued(c, "slow", "[2000]", 100, q, 3, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_client_call_queued(c, "concat", "[\"x\", \"y\"]", 5000, q, 18446744073709551615ull, &err), WSRPC_OK, &err);
+    const char *want[] = {"[1,0,\"ok\"]", "[2,6,null,4001,\"custom failure\",", "[3,5,null,0,\"", "[18446744073709551615,0,\"xy\"]"};
+    take_until(q, want, 4);
+    struct pollfd p = {wsrpc_queue_fd(q), POLLIN, 0};
+    CHECK(poll(&p, 1, 0) == 0); /* taken: not readable any more */
+
+    /* many at once: one take gets them in few batches */
+    for (int i = 0; i < 100; i++) {
+        CHECK_ST(wsrpc_client_call_queued(c, "concat", "[\"a\", \"b\"]", 5000, q, 1000 + (uint64_t)i, &err), WSRPC_OK, &err);
+    }
+    const char *last[] = {"[1000,0,\"ab\"]", "[1099,0,\"ab\"]", "[1050,0,\"ab\"]"};
+    take_until(q, last, 3);
+
+    /* the server side, calling this client back */
+    char chan[33];
+    server_id(c, chan);
+    CHECK_ST(wsrpc_server_call_queued(g_server, chan, "client_echo", "[\"x\"]", 5000, q, 7, &err), WSRPC_OK, &err);
+    const char *echoed[] = {"[7,0,[\"x\"]]"};
+    take_until(q, echoed, 1);
+    CHECK_ST(wsrpc_server_call_queued(g_server, "0123", "client_echo", NULL, 5000, q, 8, &err), WSRPC_ERR_NOT_FOUND, &err);
+    wsrpc_error_clear(&err);
+
+    /* closing the client fails the queued calls: their outcomes are queued before the close
+     * returns, and one take gets them all */
+    for (uint64_t tag = 20; tag < 25; tag++) {
+        CHECK_ST(wsrpc_client_call_queued(c, "slow", "[2000]", 5000, q, tag, &err), WSRPC_OK, &err);
+    }
+    /* a queue sends its calls in order: once this one is answered, those before it are sent */
+    CHECK_ST(wsrpc_client_call_queued(c, "concat", "[\"o\", \"k\"]", 5000, q, 99, &err), WSRPC_OK, &err);
+    const char *barrier[] = {"[99,0,\"ok\"]"};
+    take_until(q, barrier, 1);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+    CHECK(poll(&p, 1, 0) == 1);
+    CHECK_ST(wsrpc_queue_take(q, &batch, &err), WSRPC_OK, &err);
+    CHECK(batch != NULL);
+    for (int tag = 20; tag < 25; tag++) {
+        char lost[32], closed[32];
+        snprintf(lost, sizeof lost, "[%d,3,null,0,", tag);
+        snprintf(closed, sizeof closed, "[%d,2,null,0,", tag);
+        CHECK(strstr(batch, lost) != NULL || strstr(batch, closed) != NULL);
+    }
+    wsrpc_free(batch);
+    CHECK_ST(wsrpc_queue_take(q, &batch, &err), WSRPC_OK, &err); /* nothing more */
+    CHECK(batch == NULL && poll(&p, 1, 0) == 0);
+
+    /* a call still running when its queue closes: its outcome is dropped */
+    c = connect_client(g_url, NULL);
+    CHECK_ST(wsrpc_client_call_queued(c, "slow", "[200]", 5000, q, 10, &err), WSRPC_OK, &err);
+    CHECK(wsrpc_queue_close(q) == WSRPC_OK);
+    CHECK(wsrpc_queue_close(q) == WSRPC_ERR_CLOSED);
+    CHECK(wsrpc_queue_fd(q) == -1);
+    CHECK_ST(wsrpc_queue_take(q, &batch, &err), WSRPC_ERR_CLOSED, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_client_call_queued(c, "concat", "[\"o\", \"k\"]", 5000, q, 11, &err), WSRPC_ERR_CLOSED, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_client_call(c, "slow", "[400]", 5000, &batch, &err), WSRPC_OK, &err); /* outlives the other */
+    wsrpc_free(batch);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+}
+
+/* wsrpc_queue_cancel: a queued call cancelled by its tag has WSRPC_ERR_CANCELED for its
+ * outcome and cancels the peer's handler, from a client and from a server; an answered or
+ * unknown tag is WSRPC_ERR_CLOSED; calls cancelled while they are sent end exactly once. */
+static void test_queue_cancel(void) {
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    CHECK(wsrpc_queue_cancel(NULL, 1) == WSRPC_ERR_INVALID_ARG);
+    wsrpc_queue *q = wsrpc_queue_new(&err);
+    CHECK(q != NULL);
+    CHECK(wsrpc_queue_cancel(q, 1) == WSRPC_ERR_CLOSED); /* no such call */
+    wsrpc_client *c = connect_client(g_url, NULL);
+
+    CHECK_ST(wsrpc_client_call_queued(c, "wait_cancel", "[16, 20000]", 30000, q, 1, &err), WSRPC_OK, &err);
+    CHECK(wait_atomic(&wc_started[16], 1, 5000));
+    CHECK(wsrpc_queue_cancel(q, 1) == WSRPC_OK);
+    const char *canceled[] = {"[1,17,null,0,"};
+    take_until(q, canceled, 1);
+    CHECK(wait_atomic(&wc_canceled[16], 1, 5000));
+    CHECK(wsrpc_queue_cancel(q, 1) == WSRPC_ERR_CLOSED); /* its outcome is queued already */
+
+    /* answered: cancelling it afterwards changes nothing */
+    CHECK_ST(wsrpc_client_call_queued(c, "concat", "[\"o\", \"k\"]", 5000, q, 2, &err), WSRPC_OK, &err);
+    const char *ok[] = {"[2,0,\"ok\"]"};
+    take_until(q, ok, 1);
+    CHECK(wsrpc_queue_cancel(q, 2) == WSRPC_ERR_CLOSED);
+
+    /* the server's side: a cancelled queued call cancels the client's handler */
+    char chan[33];
+    server_id(c, chan);
+    CHECK_ST(wsrpc_client_register(c, "wait_cancel", srv_wait_cancel, NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_server_call_queued(g_server, chan, "wait_cancel", "[17, 20000]", 30000, q, 3, &err), WSRPC_OK, &err);
+    CHECK(wait_atomic(&wc_started[17], 1, 5000));
+    CHECK(wsrpc_queue_cancel(q, 3) == WSRPC_OK);
+    const char *canceled3[] = {"[3,17,null,0,"};
+    take_until(q, canceled3, 1);
+    CHECK(wait_atomic(&wc_canceled[17], 1, 5000));
+
+    /* cancelled right after they are queued (some not sent yet, some sent, some answered):
+     * each has exactly one outcome, an answer or WSRPC_ERR_CANCELED */
+    enum { N = 40 };
+    for (int i = 0; i < N; i++) {
+        CHECK_ST(wsrpc_client_call_queued(c, "concat", "[\"a\", \"b\"]", 5000, q, 100 + (uint64_t)i, &err), WSRPC_OK, &err);
+    }
+    for (int i = 0; i < N; i++) {
+        int st = wsrpc_queue_cancel(q, 100 + (uint64_t)i);
+        CHECK(st == WSRPC_OK || st == WSRPC_ERR_CLOSED);
+    }
+    static char seen[16384];
+    seen[0] = 0;
+    for (int rounds = 0;; rounds++) {
+        int all = 1;
+        for (int i = 0; i < N && all; i++) {
+            char done_ok[32], done_canceled[32];
+            snprintf(done_ok, sizeof done_ok, "[%d,0,\"ab\"]", 100 + i);
+            snprintf(done_canceled, sizeof done_canceled, "[%d,17,null,0,", 100 + i);
+            all = strstr(seen, done_ok) != NULL || strstr(seen, done_canceled) != NULL;
+        }
+        if (all) break;
+        CHECK(rounds < 1000);
+        struct pollfd p = {wsrpc_queue_fd(q), POLLIN, 0};
+        CHECK(poll(&p, 1, 10000) == 1);
+        char *batch = NULL;
+        CHECK_ST(wsrpc_queue_take(q, &batch, &err), WSRPC_OK, &err);
+        if (batch != NULL) {
+            CHECK(strlen(seen) + strlen(batch) < sizeof seen);
+            strcat(seen, batch);
+            wsrpc_free(batch);
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        char done_ok[32], done_canceled[32];
+        snprintf(done_ok, sizeof done_ok, "[%d,0,\"ab\"]", 100 + i);
+        snprintf(done_canceled, sizeof done_canceled, "[%d,17,null,0,", 100 + i);
+        const char *a = strstr(seen, done_ok), *b = strstr(seen, done_canceled);
+        CHECK((a != NULL) != (b != NULL));                  /* one of them */
+        CHECK(a == NULL || strstr(a + 1, done_ok) == NULL); /* once */
+        CHECK(b == NULL || strstr(b + 1, done_canceled) == NULL);
+    }
+    CHECK(wsrpc_queue_close(q) == WSRPC_OK);
+    CHECK(wsrpc_queue_cancel(q, 1) == WSRPC_ERR_CLOSED);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     struct {
@@ -1689,6 +2028,10 @@ int main(void) {
         {"batches", test_batches},
         {"batch_python_peer", test_batch_python_peer},
         {"stats", test_stats},
+        {"shared_wait", test_shared_wait},
+        {"connect_start", test_connect_start},
+        {"queue", test_queue},
+        {"queue_cancel", test_queue_cancel},
         {"close_with_pending", test_close_with_pending},
         {"close_from_callback", test_close_from_callback},
         {"concurrency", test_concurrency},

@@ -238,3 +238,52 @@ def test_version() -> None:
     assert wsrpc.__version__ == want
     assert importlib.metadata.version("wsrpc-go") == want
     assert wsrpc.library_version() == want
+
+
+# ---- acall: outcomes through the completion queue ---------------------------------------
+
+def test_acall_outcomes(server: wsrpc.Server) -> None:
+    async def main() -> None:
+        with echo_client(server.url) as c:
+            results = await asyncio.gather(*(c.acall("concat", str(i), "!") for i in range(1000)))
+            assert results == [f"{i}!" for i in range(1000)]
+            assert await c.acall("async_add", a=2, b=3) == 5
+            with pytest.raises(wsrpc.RpcError) as e:
+                await c.acall("refuse", "no")
+            assert (e.value.code, e.value.message, e.value.data) == (4001, "refused", {"reason": "no"})
+            with pytest.raises(wsrpc.Timeout):
+                await c.acall("slow", 2.0, _timeout=0.1)
+            with pytest.raises(wsrpc.RpcError) as e:
+                await c.acall("no_such_method")
+            assert e.value.code == -32601
+            # a cancelled acall leaves the others alone
+            task = asyncio.ensure_future(c.acall("slow", 0.3))
+            await asyncio.sleep(0.05)
+            task.cancel()
+            assert await c.acall("concat", "still", " fine") == "still fine"
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            # the server side calls this client back
+            cid = await asyncio.get_running_loop().run_in_executor(None, lambda: server.channels[0])
+            assert await server.acall(cid, "client_echo", "back") == "echo:back"
+        with pytest.raises(wsrpc.ConnectionClosed):
+            await c.acall("concat", "a", "b")
+
+    asyncio.run(main())
+
+
+def test_acall_on_successive_event_loops(server: wsrpc.Server) -> None:
+    with echo_client(server.url) as c:
+        for i in range(3):  # asyncio.run makes a new loop each time
+            assert asyncio.run(c.acall("concat", "loop", str(i))) == f"loop{i}"
+        assert c.call("concat", "sync", " too") == "sync too"
+
+
+def test_acall_from_two_event_loops_at_once(server: wsrpc.Server) -> None:
+    with echo_client(server.url) as c:
+        async def many(tag: str) -> list:
+            return await asyncio.gather(*(c.acall("concat", tag, str(i)) for i in range(200)))
+
+        with ThreadPoolExecutor(2) as pool:
+            a, b = pool.map(lambda tag: asyncio.run(many(tag)), ["a", "b"])
+        assert a == [f"a{i}" for i in range(200)] and b == [f"b{i}" for i in range(200)]

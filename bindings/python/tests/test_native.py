@@ -96,6 +96,69 @@ def test_ctrl_c_interrupts_a_blocking_call() -> None:
         release.set()
 
 
+def _interrupt_after(delay: float, sent: list) -> threading.Timer:
+    def interrupt() -> None:
+        sent.append(time.monotonic())
+        os.kill(os.getpid(), signal.SIGINT)
+    timer = threading.Timer(delay, interrupt)
+    timer.start()
+    return timer
+
+
+# Nothing listens on port 1: with retries that never end, only Ctrl-C ends a connect.
+RETRY_FOREVER = {"max_attempts": 1_000_000, "min_wait": 0.05, "max_wait": 0.05}
+
+
+def test_ctrl_c_interrupts_connect() -> None:
+    assert threading.current_thread() is threading.main_thread()
+    c = wsrpc.Client("ws://127.0.0.1:1/ws", retry=RETRY_FOREVER, connect_timeout=None)
+    sent: list = []
+    timer = _interrupt_after(0.3, sent)
+    with pytest.raises(KeyboardInterrupt):
+        c.connect()
+    latency = time.monotonic() - sent[0]
+    timer.join()
+    assert latency < 5, latency  # ~50 ms (the wait slice); not "stuck until connected"
+    assert not c.closed
+    # the attempt was given up, not left running: the client may connect again
+    with pytest.raises(wsrpc.ConnectError, match="connection refused"):
+        wsrpc.Client("ws://127.0.0.1:1/ws", retry={"enabled": False}).connect()
+    sent.clear()
+    timer = _interrupt_after(0.2, sent)
+    with pytest.raises(KeyboardInterrupt):
+        c.connect()  # not StateError ("already connecting")
+    timer.join()
+    c.close()
+    assert c.closed
+
+
+def test_ctrl_c_interrupts_with_connect() -> None:
+    sent: list = []
+    c = wsrpc.Client("ws://127.0.0.1:1/ws", retry=RETRY_FOREVER)
+    timer = _interrupt_after(0.3, sent)
+    with pytest.raises(KeyboardInterrupt):
+        with c:
+            pytest.fail("connected to nothing")
+    assert time.monotonic() - sent[0] < 5
+    timer.join()
+    assert c.closed  # `with` closes the client it could not connect
+
+
+def test_connect_error_from_the_pending_connect() -> None:
+    c = wsrpc.Client("ws://127.0.0.1:1/ws", retry={"enabled": False})
+    with pytest.raises(wsrpc.ConnectError, match="connection refused"):
+        c.connect()
+    with wsrpc.Server(methods={"concat": lambda a, b: a + b}) as s:
+        with pytest.raises(wsrpc.Timeout):
+            wsrpc.Client("ws://127.0.0.1:1/ws", retry=RETRY_FOREVER, connect_timeout=0.3).connect()
+        c2 = wsrpc.Client(s.url).connect()
+        with pytest.raises(wsrpc.StateError, match="already connected"):
+            c2.connect()
+        assert c2.call("concat", "o", "k") == "ok"
+        c2.close()
+    c.close()
+
+
 # ---- validated input -----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -65,10 +65,14 @@ def _check(status: int, err: Error) -> None:
         _raise(err)
 
 
+# One encoder for all: json.dumps with a non-default option makes a new one per call.
+_encoder = json.JSONEncoder(allow_nan=False)
+
+
 def _dumps(value: Any) -> bytes:
     """JSON text of value; NaN and infinities are refused (they are not JSON)."""
     try:
-        return json.dumps(value, allow_nan=False).encode()
+        return _encoder.encode(value).encode()
     except ValueError as e:  # TypeError (not serialisable) passes through as it is
         raise InvalidArgument(f"wsrpc: not valid JSON: {e}") from None
 
@@ -117,16 +121,23 @@ def _timeout_ms(timeout: Optional[float], what: str = "timeout") -> int:
 
 # How long a call waits inside the library at a time on the main thread: between two waits
 # Python runs its signal handlers (Ctrl-C raises KeyboardInterrupt). Other threads get no
-# signals and wait in one piece.
+# signals and wait in one piece (a blocking call: one trip into the library, not three).
 _SLICE_MS = 50
+_main_thread = threading.main_thread()
+
+
+def _on_main_thread() -> bool:
+    return threading.current_thread() is _main_thread
 
 
 def _call(start: Callable[[c_void_p, Error], int]) -> Any:
-    """Start a pending call (wsrpc_*_call_start), wait for it and return its decoded result.
-    An exception while it runs (KeyboardInterrupt, also one raised the instant the start
-    returns) gives the call up: wsrpc_call_release, which cancels it on a wsrpc peer."""
+    """Start a pending call (wsrpc_*_call_start, wsrpc_client_connect_start) with
+    start(call, err), wait for it and return its decoded result (None for a connect). An
+    exception while it runs (KeyboardInterrupt, also one raised the instant the start
+    returns) gives the call up: wsrpc_call_release, which cancels it on a wsrpc peer (a
+    connect: stops it)."""
     call, out, err = c_void_p(), c_void_p(), Error()
-    wait_ms = _SLICE_MS if threading.current_thread() is threading.main_thread() else -1
+    wait_ms = _SLICE_MS if _on_main_thread() else -1
     try:
         _check(start(call, err), err)
         status = lib.wsrpc_call_wait(call, wait_ms, byref(out), byref(err))
@@ -169,6 +180,86 @@ def _on_done(user: Optional[int], status: int, result: Optional[bytes], err: Any
             complete(None, from_status(status, msg, e.rpc_code, data))
     except BaseException:  # never let an exception unwind into the library
         log.exception("wsrpc: async completion failed")
+
+
+class _Queue:
+    """The completion queue (wsrpc_queue) of one endpoint on one event loop: acall's outcomes
+    arrive in it, and the loop, watching its descriptor, takes them all at once: one wake-up
+    and one JSON array for however many calls have finished, no Python callback from a
+    library thread. Used on the loop's thread only (close: any thread)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        err = Error()
+        h = lib.wsrpc_queue_new(byref(err))
+        if not h:
+            _raise(err)
+        self.h: int = h
+        self.loop = loop
+        self.futures: Dict[int, asyncio.Future] = {}
+        self.keys = itertools.count(1)
+        self._closed = False
+        try:
+            loop.add_reader(lib.wsrpc_queue_fd(h), self.drain)
+        except BaseException:
+            lib.wsrpc_queue_close(h)
+            raise
+
+    def drain(self) -> None:
+        if self._closed:
+            return
+        out, err = c_void_p(), Error()
+        if lib.wsrpc_queue_take(self.h, byref(out), byref(err)) != 0:
+            lib.wsrpc_error_clear(byref(err))
+            return
+        if not out.value:
+            return
+        try:
+            outcomes = json.loads(ctypes.string_at(out.value))
+        finally:
+            lib.wsrpc_free(out)
+        pop = self.futures.pop
+        for o in outcomes:
+            fut = pop(o[0], None)
+            if fut is None or fut.done():  # cancelled meanwhile
+                continue
+            if o[1] == 0:
+                fut.set_result(o[2])
+            else:
+                data = None if o[5] is None else json.dumps(o[5])
+                fut.set_exception(from_status(o[1], o[4], o[3], data))
+
+    def cancel(self, key: int) -> None:
+        """Give up the call of key (its task was cancelled): wsrpc_queue_cancel cancels it on
+        a wsrpc peer too; its outcome, WSRPC_ERR_CANCELED, is dropped when it arrives."""
+        self.futures.pop(key, None)
+        if not self._closed:
+            lib.wsrpc_queue_cancel(self.h, key)  # WSRPC_ERR_CLOSED if it had ended: harmless
+
+    def close(self) -> None:
+        """Settle what has arrived, stop watching, release the queue (on the loop's thread
+        when it runs, at once when it is closed)."""
+        def shut() -> None:
+            if self._closed:
+                return
+            self.drain()
+            self._closed = True
+            try:
+                self.loop.remove_reader(lib.wsrpc_queue_fd(self.h))
+            except Exception:  # the loop is closing
+                pass
+            lib.wsrpc_queue_close(self.h)
+            for fut in self.futures.values():  # their outcomes cannot come any more
+                if not fut.done():
+                    fut.set_exception(ConnectionClosed("wsrpc: closed", ConnectionClosed.status))
+            self.futures.clear()
+
+        try:
+            if self.loop.is_closed():
+                raise RuntimeError
+            self.loop.call_soon_threadsafe(shut)
+        except RuntimeError:  # no loop to run it on: nobody waits any more
+            self._closed = True
+            lib.wsrpc_queue_close(self.h)
 
 
 # Endpoints that are open, kept alive (with their C callbacks) until closed; closed at exit.
@@ -227,6 +318,8 @@ class _Endpoint:
         self._thunks: List[Any] = []  # every C callback object handed to the library
         self._event_handlers: List[EventHandler] = []
         self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._queue: Optional[_Queue] = None  # of the loop used last
+        self._queues: Dict[asyncio.AbstractEventLoop, _Queue] = {}  # one per event loop
         with _live_lock:
             _live[handle] = self
         try:
@@ -372,43 +465,42 @@ class _Endpoint:
 
     # -- async plumbing --
 
-    async def _await_call(self, start: Callable[[Any, c_void_p, c_void_p, Error], int]) -> Any:
-        """Start a cancelable async call (wsrpc_*_call_async_cancelable) and await its
-        outcome. Cancelling the awaiting task cancels the call (wsrpc_call_cancel): on a
-        wsrpc peer the method's handler is cancelled too."""
+    def _queue_for(self, loop: asyncio.AbstractEventLoop) -> Optional[_Queue]:
+        """This endpoint's queue on loop (None once closed: the call reports that)."""
+        q = self._queue
+        if q is not None and q.loop is loop:
+            return q
+        with self._lock:
+            if self._closed:
+                return None
+            q = self._queues.get(loop)
+            if q is None:
+                # the queues of loops that have closed meanwhile go
+                for gone in [lp for lp in self._queues if lp.is_closed()]:
+                    self._queues.pop(gone).close()
+                q = self._queues[loop] = _Queue(loop)
+            self._queue = q  # the one used last: found without the lock
+        return q
+
+    def _start_queued(self, start: Callable[..., int], *args: Any) -> "tuple[_Queue, int, asyncio.Future[Any]]":
+        """Start a call with start(*args, queue, tag, err) and return its queue, its tag and
+        the future of its outcome (a plain function, not a coroutine: one frame less per
+        call). The caller cancels it with queue.cancel(tag) when its task is cancelled."""
         loop = asyncio.get_running_loop()
-        fut: asyncio.Future = loop.create_future()
-
-        def settle(result: Optional[str], exc: Optional[WsRpcError]) -> None:
-            if fut.done():
-                return
-            if exc is not None:
-                fut.set_exception(exc)
-                return
-            try:
-                fut.set_result(_decode(result or ""))
-            except ValueError as e:
-                fut.set_exception(e)
-
-        def complete(result: Optional[str], exc: Optional[WsRpcError]) -> None:
-            try:
-                loop.call_soon_threadsafe(settle, result, exc)
-            except RuntimeError:  # the loop is closed: nobody waits any more
-                pass
-
-        key = next(_keys)
-        with _pending_lock:
-            _pending[key] = complete
-        call, err = c_void_p(), Error()
-        if start(_on_done, c_void_p(key), call, err) != 0:
-            with _pending_lock:
-                _pending.pop(key, None)
+        q = self._queue
+        if q is None or q.loop is not loop:
+            q = self._queue_for(loop)
+        err = Error()
+        if q is None:  # closed: the library says so
+            _check(start(*args, 0, 0, byref(err)), err)
+            raise ConnectionClosed("wsrpc: closed", ConnectionClosed.status)  # not reached
+        key = next(q.keys)
+        fut = loop.create_future()
+        q.futures[key] = fut
+        if start(*args, q.h, key, byref(err)) != 0:
+            del q.futures[key]
             _raise(err)
-        try:
-            return await fut
-        except asyncio.CancelledError:
-            lib.wsrpc_call_cancel(call)  # (done still runs, and finds the future cancelled)
-            raise
+        return q, key, fut
 
     # -- lifecycle --
 
@@ -427,6 +519,12 @@ class _Endpoint:
         status = self._close_fn(err)
         with _live_lock:
             _live.pop(self._h, None)
+        with self._lock:
+            queues = list(self._queues.values())
+            self._queues.clear()
+            self._queue = None
+        for q in queues:  # the close has queued the outcomes of the calls it failed
+            q.close()
         if status != ConnectionClosed.status:  # closed meanwhile from elsewhere: fine
             _check(status, err)
         else:
@@ -478,9 +576,11 @@ class Client(_Endpoint):
 
     def connect(self) -> "Client":
         """Connect (retrying as the ``retry`` option says) and return self. Methods
-        registered before are answered from the first message on."""
-        err = Error()
-        _check(lib.wsrpc_client_connect(self._h, self._url, self._connect_ms, byref(err)), err)
+        registered before are answered from the first message on. Ctrl-C
+        (KeyboardInterrupt) interrupts it; the client stays unconnected and may connect
+        again."""
+        _call(lambda pending, err: lib.wsrpc_client_connect_start(
+            self._h, self._url, self._connect_ms, byref(pending), byref(err)))
         self._connected = True
         return self
 
@@ -494,6 +594,10 @@ class Client(_Endpoint):
         on a wsrpc server too (its handler's context ends).
         """
         name, params, ms = _method_name(method), _encode_params(args, kwargs), _timeout_ms(_timeout)
+        if not _on_main_thread():  # no signals to look at: wait in one piece
+            call, err = c_void_p(), Error()
+            _check(lib.wsrpc_client_call(self._h, name, params, ms, byref(call), byref(err)), err)
+            return _decode(_lib.take_string(call))
         return _call(lambda call, err: lib.wsrpc_client_call_start(
             self._h, name, params, ms, byref(call), byref(err)))
 
@@ -503,8 +607,12 @@ class Client(_Endpoint):
         a wsrpc server the method's handler is cancelled too (``request_cancelled()``, a Go
         handler's ctx)."""
         name, params, ms = _method_name(method), _encode_params(args, kwargs), _timeout_ms(_timeout)
-        return await self._await_call(lambda fn, key, call, err: lib.wsrpc_client_call_async_cancelable(
-            self._h, name, params, ms, fn, key, byref(call), byref(err)))
+        q, key, fut = self._start_queued(lib.wsrpc_client_call_queued, self._h, name, params, ms)
+        try:
+            return await fut
+        except asyncio.CancelledError:
+            q.cancel(key)
+            raise
 
     def notify(self, method: str, /, *args: Any, **kwargs: Any) -> None:
         """Send a notification (no answer)."""
@@ -622,6 +730,10 @@ class Server(_Endpoint):
         """Call a method of the client connected on ``channel_id`` and return its result."""
         name, params, ms = _method_name(method), _encode_params(args, kwargs), _timeout_ms(_timeout)
         chan = _cstr(channel_id, "channel_id")
+        if not _on_main_thread():
+            call, err = c_void_p(), Error()
+            _check(lib.wsrpc_server_call(self._h, chan, name, params, ms, byref(call), byref(err)), err)
+            return _decode(_lib.take_string(call))
         return _call(lambda call, err: lib.wsrpc_server_call_start(
             self._h, chan, name, params, ms, byref(call), byref(err)))
 
@@ -630,8 +742,12 @@ class Server(_Endpoint):
         """``call`` for asyncio."""
         name, params, ms = _method_name(method), _encode_params(args, kwargs), _timeout_ms(_timeout)
         chan = _cstr(channel_id, "channel_id")
-        return await self._await_call(lambda fn, key, call, err: lib.wsrpc_server_call_async_cancelable(
-            self._h, chan, name, params, ms, fn, key, byref(call), byref(err)))
+        q, key, fut = self._start_queued(lib.wsrpc_server_call_queued, self._h, chan, name, params, ms)
+        try:
+            return await fut
+        except asyncio.CancelledError:
+            q.cancel(key)
+            raise
 
     def batch(self, channel_id: str, *, split: bool = False) -> "Batch":
         """A JSON-RPC 2.0 batch to the client connected on ``channel_id``; see Client.batch."""

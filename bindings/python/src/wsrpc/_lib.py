@@ -4,7 +4,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-from ctypes import CFUNCTYPE, POINTER, Structure, c_char_p, c_int, c_void_p
+from ctypes import CFUNCTYPE, POINTER, Structure, c_char_p, c_int, c_uint64, c_void_p
 from pathlib import Path
 from typing import Optional
 
@@ -90,6 +90,7 @@ _signatures: dict[str, tuple[Optional[type], list]] = {
     "wsrpc_client_register": (c_int, [_h, _s, METHOD_FN, c_void_p, _e]),
     "wsrpc_client_on_event": (c_int, [_h, EVENT_FN, c_void_p, _e]),
     "wsrpc_client_connect": (c_int, [_h, _s, c_int, _e]),
+    "wsrpc_client_connect_start": (c_int, [_h, _s, c_int, _out, _e]),
     "wsrpc_client_call": (c_int, [_h, _s, _s, c_int, _out, _e]),
     "wsrpc_client_call_async": (c_int, [_h, _s, _s, c_int, DONE_FN, c_void_p, _e]),
     "wsrpc_client_notify": (c_int, [_h, _s, _s, _e]),
@@ -128,6 +129,13 @@ _signatures: dict[str, tuple[Optional[type], list]] = {
     "wsrpc_batch_free": (c_int, [_h]),
     "wsrpc_client_stats": (c_int, [_h, _out, _e]),
     "wsrpc_server_stats": (c_int, [_h, _out, _e]),
+    "wsrpc_queue_new": (_h, [_e]),
+    "wsrpc_queue_fd": (c_int, [_h]),
+    "wsrpc_queue_take": (c_int, [_h, _out, _e]),
+    "wsrpc_queue_close": (c_int, [_h]),
+    "wsrpc_queue_cancel": (c_int, [_h, c_uint64]),
+    "wsrpc_client_call_queued": (c_int, [_h, _s, _s, c_int, _h, c_uint64, _e]),
+    "wsrpc_server_call_queued": (c_int, [_h, _s, _s, _s, c_int, _h, c_uint64, _e]),
 }
 
 for _name, (_res, _args) in _signatures.items():
