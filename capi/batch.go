@@ -300,7 +300,7 @@ func wsrpc_batch_result(h C.uintptr_t, index C.int, result **C.char, errOut *C.w
 		return report(f, errOut)
 	}
 	if result != nil {
-		*result = cstr(string(out))
+		*result = cbytes(out)
 	}
 	return stOK
 }

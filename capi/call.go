@@ -359,7 +359,7 @@ func wsrpc_call_wait(h C.uintptr_t, waitMS C.int, result **C.char, errOut *C.wsr
 		return report(f, errOut)
 	}
 	if result != nil && pc.dialed == nil { // (a connect has no result: NULL)
-		*result = cstr(string(out))
+		*result = cbytes(out)
 	}
 	return stOK
 }

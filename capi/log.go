@@ -108,7 +108,7 @@ func (h *cHandler) Handle(ctx context.Context, r slog.Record) error {
 	if err != nil {
 		data = []byte("{}")
 	}
-	msg, js := cstr(r.Message), cstr(string(data))
+	msg, js := cstr(r.Message), cbytes(data)
 	defer C.free(unsafe.Pointer(msg))
 	defer C.free(unsafe.Pointer(js))
 	C.wsrpc__call_log(logSink.fn, logSink.user, C.int(r.Level), msg, js)

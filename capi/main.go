@@ -16,6 +16,7 @@ package main
 #define WSRPC_NO_PROTOTYPES 1
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include "wsrpc.h"
 
 uintptr_t wsrpc__cb_owner(void);
@@ -31,6 +32,7 @@ void wsrpc__call_done(uintptr_t fn, uintptr_t user, uintptr_t owner, int status,
 import "C"
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -141,7 +143,7 @@ func fillError(out *C.wsrpc_error, status C.int, err error) {
 		out.rpc_code = C.int(re.Code)
 		msg = re.Message
 		if len(re.Data) > 0 {
-			out.data_json = cstr(string(re.Data))
+			out.data_json = cbytes(re.Data)
 		}
 	}
 	out.message = cstr(msg)
@@ -149,6 +151,25 @@ func fillError(out *C.wsrpc_error, status C.int, err error) {
 
 // cstr returns a malloc'd copy of s (JSON and messages never contain NUL; any would cut).
 func cstr(s string) *C.char { return C.CString(s) }
+
+// cbytes returns a malloc'd, NUL-terminated copy of b: one copy (cstr(string(b)) is two).
+func cbytes(b []byte) *C.char {
+	p := (*byte)(C.malloc(C.size_t(len(b) + 1)))
+	dst := unsafe.Slice(p, len(b)+1)
+	copy(dst, b)
+	dst[len(b)] = 0
+	return (*C.char)(unsafe.Pointer(p))
+}
+
+// cview returns the bytes of the C string p without copying them (nil for NULL): valid
+// only while the C caller's string is, i.e. during the call; whatever is kept must be
+// copied (RawParams and RawResult copy what they return).
+func cview(p *C.char) []byte {
+	if p == nil {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(p)), C.strlen(p))
+}
 
 // gostr copies a C string (NULL -> "", ok=false).
 func gostr(p *C.char) (string, bool) {
@@ -331,7 +352,7 @@ func methodHandler(owner uintptr, g *gate, fn, user C.uintptr_t) wsrpc.HandlerFu
 		if len(params) == 0 {
 			params = json.RawMessage("null")
 		}
-		cChan, cParams := cstr(chID), cstr(string(params))
+		cChan, cParams := cstr(chID), cbytes(params)
 		defer C.free(unsafe.Pointer(cChan))
 		defer C.free(unsafe.Pointer(cParams))
 		r := &reply{ctx: ctx}
@@ -365,7 +386,7 @@ func done(owner uintptr, fn, user C.uintptr_t, result json.RawMessage, f *failur
 	if len(result) == 0 {
 		result = json.RawMessage("null") // (a connect)
 	}
-	cres := cstr(string(result))
+	cres := cbytes(result)
 	C.wsrpc__call_done(fn, user, C.uintptr_t(owner), stOK, cres, 0, nil, nil)
 	C.free(unsafe.Pointer(cres))
 }
@@ -449,11 +470,7 @@ func parseRequest(method, params *C.char) (string, json.RawMessage, *failure) {
 	if !ok || name == "" {
 		return "", nil, fail(stInvalidArg, "method name is NULL or empty")
 	}
-	var text []byte
-	if params != nil {
-		text = []byte(C.GoString(params))
-	}
-	raw, err := wsrpc.RawParams(text)
+	raw, err := wsrpc.RawParams(cview(params)) // one copy: C's params are read in place
 	if err != nil {
 		return "", nil, failed(stInvalidArg, err)
 	}
@@ -481,7 +498,7 @@ func syncCall(c caller, a *callArgs, result **C.char) *failure {
 		return failed(stUnspecified, err)
 	}
 	if result != nil {
-		*result = cstr(string(out))
+		*result = cbytes(out)
 	}
 	return nil
 }
@@ -512,16 +529,13 @@ func statsOut(s wsrpc.Stats, out **C.char) *failure {
 		return failed(stInternal, err)
 	}
 	if out != nil {
-		*out = cstr(string(text))
+		*out = cbytes(text)
 	}
 	return nil
 }
 
 func parseOptions(options *C.char) (wsrpc.Config, *failure) {
-	var text []byte
-	if options != nil {
-		text = []byte(C.GoString(options))
-	}
+	text := bytes.Clone(cview(options)) // small; ParseConfig keeps nothing of it, but cheap to be sure
 	cfg, err := wsrpc.ParseConfig(text)
 	if err != nil {
 		return cfg, failed(stInvalidArg, err)

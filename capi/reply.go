@@ -35,9 +35,9 @@ func withReply(h C.uintptr_t, set func(r *reply) *failure) *failure {
 //export wsrpc_reply_result
 func wsrpc_reply_result(h C.uintptr_t, result *C.char) (st C.int) {
 	defer guard(nil, &st)
-	text, _ := gostr(result)
+	text := cview(result) // read in place; RawResult copies it once
 	return report(withReply(h, func(r *reply) *failure {
-		raw, err := wsrpc.RawResult([]byte(text))
+		raw, err := wsrpc.RawResult(text)
 		if err != nil {
 			return failed(stInvalidArg, err)
 		}

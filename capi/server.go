@@ -144,7 +144,7 @@ func wsrpc_server_channels(h C.uintptr_t, out **C.char, errOut *C.wsrpc_error) (
 	}
 	data, _ := json.Marshal(ids)
 	if out != nil {
-		*out = cstr(string(data))
+		*out = cbytes(data)
 	}
 	return stOK
 }

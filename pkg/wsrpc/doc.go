@@ -64,11 +64,19 @@
 // (a Methods.Handle handler's, a json.RawMessage parameter's) are the message's own bytes
 // only when they are at least half of it, else a copy. A json.RawMessage parameter is not
 // decoded again. A json.RawMessage result is validated once, unless it is exactly the
-// json.RawMessage params the handler was given (already validated); a ValidJSON result
-// (or call params) is never validated. A large reply is assembled in one exactly sized
-// buffer and written with the library's framing, straight to the socket unless other
-// writes are in flight (then it joins the coalescing buffer: one copy). A client masks
-// what it sends (RFC 6455), which the library does in its own buffer (one copy).
+// json.RawMessage params the handler was given (already validated, also through
+// Methods.Handle); a ValidJSON result (or call params) is never validated. Validation
+// reads strings eight bytes at a time. A large reply is assembled in a buffer reused
+// across replies (size-classed pools the collector empties) and written with the
+// library's framing, straight to the socket unless other writes are in flight (then it
+// joins the coalescing buffer: one copy). A client masks what it sends (RFC 6455), which
+// the library does in its own buffer (one copy).
+//
+// Through the bindings, JSON text crosses each boundary in one copy: the C library reads a
+// caller's params or result in place (validating them) and keeps one copy, and hands
+// results to C in one malloc'd copy; the JavaScript build takes text from JavaScript
+// encoded by the engine's TextEncoder in one copy into Go memory, and gives text messages
+// to WebSocket.send without a Go copy.
 //
 // # Errors
 //
