@@ -101,6 +101,17 @@ func specialLanes(w uint64) uint64 {
 
 func validString(d []byte, i int) (int, bool) {
 	i++ // opening quote
+	// Short strings (keys, enum-like values) are most strings in structured data: check
+	// them a byte at a time before taking the eight-byte road.
+	for end := min(i+8, len(d)); i < end; i++ {
+		c := d[i]
+		if c == '"' {
+			return i + 1, true
+		}
+		if c < 0x20 || c == '\\' || c >= utf8.RuneSelf {
+			break
+		}
+	}
 	for {
 		// Runs of plain bytes, eight at a time (most of a large message).
 		for i+8 <= len(d) {
