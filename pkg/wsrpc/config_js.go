@@ -26,7 +26,10 @@ type Config struct {
 	// OrderedNotifications runs a connection's notifications one at a time, in the order
 	// they arrived, on a goroutine of their own, while its requests still run concurrently
 	// (a notification handler waiting for a peer's answer holds up only later
-	// notifications). Batch members are not ordered (JSON-RPC 2.0 §6).
+	// notifications). Batch members are not ordered (JSON-RPC 2.0 §6). Queued
+	// notifications count against MaxIncomingBytes; when they fill it, the connection is
+	// not read until the one running ends, so a notification handler that calls the peer
+	// should give that call a deadline (or set DefaultTimeout).
 	OrderedNotifications bool
 	// MaxOutgoingBytes bounds the bytes of outgoing messages waiting to be written on a
 	// connection (replies, calls, notifications). Over it, senders wait (up to
