@@ -142,10 +142,13 @@ func intercept(ctx context.Context, ois []OutgoingInterceptor, call *OutgoingCal
 // an IncomingInterceptor) returns err: an *Error's own code, -32602 for parameters that
 // do not bind, -32603 for any other error, and 0 for nil or ErrNoResponse (no error sent).
 func AnswerCode(err error) int {
+	if err == nil {
+		return 0
+	}
 	var re *Error
 	var pe *paramError
 	switch {
-	case err == nil || errors.Is(err, ErrNoResponse):
+	case errors.Is(err, ErrNoResponse):
 		return 0
 	case errors.As(err, &re):
 		return re.Code
