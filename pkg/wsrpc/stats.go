@@ -33,8 +33,8 @@ type Stats struct {
 	BytesOut         uint64 `json:"bytes_out"`
 }
 
-// add adds o's counters to s.
-func (s *Stats) add(o Stats) {
+// Add adds o's counters to s (to sum the Stats of several clients or servers).
+func (s *Stats) Add(o Stats) {
 	s.Connections += o.Connections
 	s.ConnectionsTotal += o.ConnectionsTotal
 	s.Reconnects += o.Reconnects
@@ -139,7 +139,7 @@ func (c *Client) Stats() Stats {
 	if c.ch != nil && c.ch != c.endedCh {
 		live := c.ch.Stats()
 		live.ConnectionsTotal = 0
-		st.add(live)
+		st.Add(live)
 	}
 	return st
 }
@@ -150,7 +150,7 @@ func (c *Client) channelEnded(ch *Channel) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ch == ch && c.endedCh != ch {
-		c.ended.add(ch.Stats().totals())
+		c.ended.Add(ch.Stats().totals())
 		c.endedCh = ch
 	}
 }

@@ -2,7 +2,6 @@ package wsrpcotel_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"runtime"
 	"testing"
 
@@ -43,11 +42,8 @@ func BenchmarkCalls(b *testing.B) {
 		b.Run(v.name, func(b *testing.B) {
 			m := wsrpc.NewMethods()
 			wsrpc.Register(m, "concat", func(_ context.Context, p struct{ A, B string }) (string, error) { return p.A + p.B, nil })
-			srv, _ := wsrpc.NewServer(m, append([]wsrpc.Option{quiet, limits}, v.opts...)...)
-			hs := httptest.NewServer(srv)
-			defer hs.Close()
-			defer srv.Close()
-			c, err := wsrpc.Dial(context.Background(), wsURL(hs), append([]wsrpc.Option{quiet, limits}, v.opts...)...)
+			_, url := serve(b, m, append([]wsrpc.Option{limits}, v.opts...)...)
+			c, err := wsrpc.Dial(context.Background(), url, append([]wsrpc.Option{quiet, limits}, v.opts...)...)
 			if err != nil {
 				b.Fatal(err)
 			}

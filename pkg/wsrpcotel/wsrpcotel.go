@@ -254,21 +254,10 @@ func (in *Instrumentation) snapshot() map[attribute.KeyValue]wsrpc.Stats {
 	for _, s := range srcs {
 		st := s.stats()
 		sum := out[s.side]
-		add(&sum, st)
+		sum.Add(st)
 		out[s.side] = sum
 	}
 	return out
-}
-
-func add(s *wsrpc.Stats, o wsrpc.Stats) {
-	s.Connections += o.Connections
-	s.ConnectionsTotal += o.ConnectionsTotal
-	s.Reconnects += o.Reconnects
-	s.Rejected += o.Rejected
-	s.MessagesIn += o.MessagesIn
-	s.MessagesOut += o.MessagesOut
-	s.BytesIn += o.BytesIn
-	s.BytesOut += o.BytesOut
 }
 
 // ObserveServer makes the connection metrics report s (its Stats, read when the metrics
