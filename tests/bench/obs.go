@@ -94,7 +94,7 @@ type discard struct{}
 func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
 func (discard) Shutdown(context.Context) error                             { return nil }
 
-func otelSection(rep *report, o options, ws *wsServer) {
+func otelSection(rep *report, o options) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discard{}), sdktrace.WithSampler(sdktrace.AlwaysSample()))
 	tpSampled := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discard{}),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01))))
@@ -130,18 +130,23 @@ func otelSection(rep *report, o options, ws *wsServer) {
 			s.Close()
 		}
 	}()
+	// Each variant on a server of its own, the baseline too.
 	instrumented := func(in *wsrpcotel.Instrumentation) func() (load, func(), error) {
 		return func() (load, func(), error) {
-			srv, err := newWSServer(loadLimits, in.Option())
+			var opts []wsrpc.Option
+			if in != nil {
+				opts = append(opts, in.Option())
+			}
+			srv, err := newWSServer(append([]wsrpc.Option{loadLimits}, opts...)...)
 			if err != nil {
 				return nil, nil, err
 			}
 			servers = append(servers, srv)
-			return wsTurn(srv.URL, 1, otelInflight, nil, in.Option())()
+			return wsTurn(srv.URL, 1, otelInflight, nil, opts...)()
 		}
 	}
 	measureTurns(rep, o.t, 3, proto, 0, []turn{
-		{nameOtelPlain, wsTurn(ws.URL, 1, otelInflight, nil), 0},
+		{nameOtelPlain, instrumented(nil), 0},
 		{nameOtelSampled, instrumented(sampled), 0},
 		{nameOtelFull, instrumented(full), 0},
 		{nameOtelMetric, instrumented(metricsOnly), 0},

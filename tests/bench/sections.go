@@ -311,7 +311,7 @@ func run(o options) *report {
 
 	// 14. The cost of pkg/wsrpcotel per call.
 	if o.has("14") {
-		otelSection(rep, o, ws)
+		otelSection(rep, o)
 	}
 	rep.evaluate()
 	return rep
