@@ -13,7 +13,8 @@ import "sync/atomic"
 // incoming request counts in CallsIn when it is dispatched to its method (or refused
 // with -32000: then in Rejected too); one that is not valid JSON-RPC is only answered
 // (ErrorsOut). ErrorsOut counts the error objects sent, batch members included; ErrorsIn
-// the error responses received.
+// the error responses received. InFlightIn counts the notifications being handled too;
+// InFlightOut the calls sent whose answer has neither arrived nor been given up on.
 type Stats struct {
 	Connections      int64  `json:"connections"`       // open now
 	ConnectionsTotal uint64 `json:"connections_total"` // established (client) / accepted (server)
