@@ -22,8 +22,7 @@ import (
 type CallOption func(*callOptions)
 
 type callOptions struct {
-	id   string
-	meta map[string]string // OutgoingCall.Meta
+	id string
 }
 
 // WithCallID sends the call with a custom id instead of a fresh random one. The id must be
@@ -225,14 +224,14 @@ func (c *Channel) Call(ctx context.Context, method string, params any, result an
 	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
 		return intercept(ctx, ois, &OutgoingCall{Channel: c, Method: method, Params: params},
 			func(ctx context.Context, call *OutgoingCall) error {
-				return c.call(ctx, call.Method, call.Params, result, withMeta(opts, call.Meta))
+				return c.call(ctx, call.Method, call.Params, result, opts, call.Meta)
 			})
 	}
-	return c.call(ctx, method, params, result, opts)
+	return c.call(ctx, method, params, result, opts, nil)
 }
 
-func (c *Channel) call(ctx context.Context, method string, params any, result any, opts []CallOption) error {
-	p, err := c.startCall(ctx, method, params, true, opts)
+func (c *Channel) call(ctx context.Context, method string, params any, result any, opts []CallOption, meta map[string]string) error {
+	p, err := c.startCall(ctx, method, params, true, opts, meta)
 	if err != nil {
 		return err
 	}
@@ -246,7 +245,7 @@ func (c *Channel) Go(ctx context.Context, method string, params any, opts ...Cal
 		var p *Pending
 		err := intercept(ctx, ois, &OutgoingCall{Channel: c, Method: method, Params: params, Async: true},
 			func(ctx context.Context, call *OutgoingCall) (err error) {
-				p, err = c.startCall(ctx, call.Method, call.Params, false, withMeta(opts, call.Meta))
+				p, err = c.startCall(ctx, call.Method, call.Params, false, opts, call.Meta)
 				return err
 			})
 		if err != nil {
@@ -254,11 +253,12 @@ func (c *Channel) Go(ctx context.Context, method string, params any, opts ...Cal
 		}
 		return p, nil
 	}
-	return c.startCall(ctx, method, params, false, opts)
+	return c.startCall(ctx, method, params, false, opts, nil)
 }
 
-// startCall registers and sends a call; waited says a caller will Wait for it right away.
-func (c *Channel) startCall(ctx context.Context, method string, params any, waited bool, opts []CallOption) (*Pending, error) {
+// startCall registers and sends a call; waited says a caller will Wait for it right away;
+// meta is OutgoingCall.Meta.
+func (c *Channel) startCall(ctx context.Context, method string, params any, waited bool, opts []CallOption, meta map[string]string) (*Pending, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, wrapCtx(ctx, "call "+method)
 	}
@@ -277,8 +277,8 @@ func (c *Channel) startCall(ctx context.Context, method string, params any, wait
 	buf := getBuf()
 	data, err := c.encodeRequest(*buf, idRaw, method, raw)
 	if err == nil {
-		if o.meta != nil {
-			data = c.appendMeta(data, o.meta)
+		if meta != nil {
+			data = c.appendMeta(data, meta)
 		}
 		err = c.send(data)
 	}

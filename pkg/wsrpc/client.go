@@ -308,7 +308,7 @@ func (c *Client) Go(ctx context.Context, method string, params any, opts ...Call
 		var p *Pending
 		err := intercept(ctx, ois, &OutgoingCall{Method: method, Params: params, Async: true},
 			func(ctx context.Context, call *OutgoingCall) (err error) {
-				p, err = c.startCall(ctx, call.Method, call.Params, false, withMeta(opts, call.Meta))
+				p, err = c.startCall(ctx, call.Method, call.Params, false, opts, call.Meta)
 				return err
 			})
 		if err != nil {
@@ -316,16 +316,16 @@ func (c *Client) Go(ctx context.Context, method string, params any, opts ...Call
 		}
 		return p, nil
 	}
-	return c.startCall(ctx, method, params, false, opts)
+	return c.startCall(ctx, method, params, false, opts, nil)
 }
 
-func (c *Client) startCall(ctx context.Context, method string, params any, waited bool, opts []CallOption) (*Pending, error) {
+func (c *Client) startCall(ctx context.Context, method string, params any, waited bool, opts []CallOption, meta map[string]string) (*Pending, error) {
 	for {
 		ch, err := c.channel(ctx)
 		if err != nil {
 			return nil, err
 		}
-		p, err := ch.startCall(ctx, method, params, waited, opts)
+		p, err := ch.startCall(ctx, method, params, waited, opts, meta)
 		if err != nil && notSent(err) && c.ctx.Err() == nil {
 			continue
 		}
@@ -338,14 +338,14 @@ func (c *Client) Call(ctx context.Context, method string, params any, result any
 	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
 		return intercept(ctx, ois, &OutgoingCall{Method: method, Params: params},
 			func(ctx context.Context, call *OutgoingCall) error {
-				return c.call(ctx, call.Method, call.Params, result, withMeta(opts, call.Meta))
+				return c.call(ctx, call.Method, call.Params, result, opts, call.Meta)
 			})
 	}
-	return c.call(ctx, method, params, result, opts)
+	return c.call(ctx, method, params, result, opts, nil)
 }
 
-func (c *Client) call(ctx context.Context, method string, params any, result any, opts []CallOption) error {
-	p, err := c.startCall(ctx, method, params, true, opts)
+func (c *Client) call(ctx context.Context, method string, params any, result any, opts []CallOption, meta map[string]string) error {
+	p, err := c.startCall(ctx, method, params, true, opts, meta)
 	if err != nil {
 		return err
 	}

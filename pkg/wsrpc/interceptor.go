@@ -68,14 +68,6 @@ type OutgoingCall struct {
 // ExtensionSubprotocol, and read only there.
 const MetaMember = wire.MetaMember
 
-// withMeta adds meta, when there is some, to a call's options.
-func withMeta(opts []CallOption, meta map[string]string) []CallOption {
-	if len(meta) == 0 {
-		return opts
-	}
-	return append(opts[:len(opts):len(opts)], func(o *callOptions) { o.meta = meta })
-}
-
 // appendMeta adds the metadata to an encoded request on extended connections.
 func (c *Channel) appendMeta(msg []byte, meta map[string]string) []byte {
 	if !c.ext || len(meta) == 0 {

@@ -24,7 +24,10 @@ func BenchmarkCalls(b *testing.B) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discard{}), sdktrace.WithSampler(sdktrace.AlwaysSample()))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 	defer func() { _ = tp.Shutdown(context.Background()); _ = mp.Shutdown(context.Background()) }()
+	tpSampled := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discard{}), sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01))))
+	defer func() { _ = tpSampled.Shutdown(context.Background()) }()
 	full, _ := wsrpcotel.New(wsrpcotel.WithTracerProvider(tp), wsrpcotel.WithMeterProvider(mp))
+	sampled, _ := wsrpcotel.New(wsrpcotel.WithTracerProvider(tpSampled), wsrpcotel.WithMeterProvider(mp))
 	metricsOnly, _ := wsrpcotel.New(wsrpcotel.WithTracerProvider(noop.NewTracerProvider()), wsrpcotel.WithMeterProvider(mp))
 	limits := func(c *wsrpc.Config) {
 		c.MaxPendingRequests = 1 << 16
@@ -37,6 +40,7 @@ func BenchmarkCalls(b *testing.B) {
 	}{
 		{"plain", nil},
 		{"metrics", []wsrpc.Option{metricsOnly.Option()}},
+		{"sampled", []wsrpc.Option{sampled.Option()}},
 		{"full", []wsrpc.Option{full.Option()}},
 	} {
 		b.Run(v.name, func(b *testing.B) {

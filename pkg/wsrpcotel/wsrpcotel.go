@@ -295,6 +295,7 @@ const otherMethod = "_OTHER"
 // nothing for them), and its counts.
 type methodAttrs struct {
 	method attribute.KeyValue
+	span   []attribute.KeyValue // rpc.system, rpc.method, rpc.jsonrpc.version
 	server sideAttrs
 	client sideAttrs
 	notify []trace.SpanStartOption // client side, for notifications (producer spans)
@@ -322,7 +323,9 @@ func (a *sideAttrs) init(kind trace.SpanKind, span []attribute.KeyValue, method,
 	a.side = side
 	a.set = set
 	a.rec = []metric.RecordOption{set}
-	a.start = []trace.SpanStartOption{trace.WithSpanKind(kind), trace.WithAttributes(span...)}
+	// The attributes are set once the span is known to record (see spanAttrs): a span
+	// that is not sampled costs no copy of them.
+	a.start = []trace.SpanStartOption{trace.WithSpanKind(kind)}
 }
 
 // failed counts a call that ended with an error (code or type errAttr) and returns the
@@ -355,10 +358,10 @@ func (a *sideAttrs) observe(o metric.Observer, calls, inFlight metric.Int64Obser
 func newMethodAttrs(method string) *methodAttrs {
 	m := keyMethod.String(method)
 	span := []attribute.KeyValue{keySystem.String("jsonrpc"), m, keyVersion.String("2.0")}
-	a := &methodAttrs{method: m}
+	a := &methodAttrs{method: m, span: span}
 	a.server.init(trace.SpanKindServer, span, m, sideServer)
 	a.client.init(trace.SpanKindClient, span, m, sideClient)
-	a.notify = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer), a.client.start[1]}
+	a.notify = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer)}
 	return a
 }
 
@@ -416,8 +419,8 @@ func (in *Instrumentation) Incoming(ctx context.Context, req *wsrpc.IncomingRequ
 	ctx, span := in.tracer.Start(ctx, req.Method, ma.server.start...)
 	defer span.End()
 	if span.IsRecording() {
-		var kv [2]attribute.KeyValue
-		attrs := kv[:0]
+		var kv [5]attribute.KeyValue
+		attrs := append(kv[:0], ma.span...)
 		if req.ID != nil {
 			attrs = append(attrs, keyRequestID.String(idText(req.ID)))
 		}
@@ -462,8 +465,13 @@ func (in *Instrumentation) Outgoing(ctx context.Context, call *wsrpc.OutgoingCal
 	}
 	ctx, span := in.tracer.Start(ctx, call.Method, opts...)
 	defer span.End()
-	if span.IsRecording() && call.Channel != nil {
-		span.SetAttributes(keyChannel.String(call.Channel.ID()))
+	if span.IsRecording() {
+		var kv [4]attribute.KeyValue
+		attrs := append(kv[:0], ma.span...)
+		if call.Channel != nil {
+			attrs = append(attrs, keyChannel.String(call.Channel.ID()))
+		}
+		span.SetAttributes(attrs...)
 	}
 	if sc := span.SpanContext(); sc.IsValid() && (call.Channel == nil || call.Channel.Extended()) {
 		if call.Meta == nil {

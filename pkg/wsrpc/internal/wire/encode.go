@@ -2,6 +2,7 @@ package wire
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/mailru/easyjson/jlexer"
 	"github.com/mailru/easyjson/jwriter"
@@ -53,7 +54,15 @@ func DecodeMeta(raw []byte) map[string]string {
 	m := map[string]string{}
 	l.Delim('{')
 	for !l.IsDelim('}') {
-		k := l.UnsafeFieldName(false)
+		k := l.UnsafeFieldName(false) // (shares raw's memory: copied below)
+		switch k {
+		case "traceparent":
+			k = "traceparent"
+		case "tracestate":
+			k = "tracestate"
+		default:
+			k = strings.Clone(k)
+		}
 		l.WantColon()
 		v := l.String()
 		if l.Error() != nil {
