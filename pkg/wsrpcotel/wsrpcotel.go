@@ -475,7 +475,10 @@ func (in *Instrumentation) Outgoing(ctx context.Context, call *wsrpc.OutgoingCal
 	}
 	if sc := span.SpanContext(); sc.IsValid() && (call.Channel == nil || call.Channel.Extended()) {
 		if call.Meta == nil {
-			call.Meta = make(map[string]string, 2)
+			// The core has encoded Meta once next returns: the map goes back to the pool.
+			m := metaPool.Get().(map[string]string)
+			call.Meta = m
+			defer func() { call.Meta = nil; clear(m); metaPool.Put(m) }()
 		}
 		in.prop.Inject(ctx, propagation.MapCarrier(call.Meta))
 	}
@@ -502,6 +505,9 @@ func (in *Instrumentation) Outgoing(ctx context.Context, call *wsrpc.OutgoingCal
 	in.errors.Add(ctx, 1, side.fail(ma.method, errAttr))
 	return err
 }
+
+// metaPool holds the maps that carry trace context to the core (OutgoingCall.Meta).
+var metaPool = sync.Pool{New: func() any { return make(map[string]string, 2) }}
 
 // idText is a request id as an attribute value: a string's text, an integer's digits.
 func idText(raw json.RawMessage) string {
