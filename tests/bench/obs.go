@@ -36,7 +36,7 @@ const (
 
 func init() {
 	sectionTitles["13"] = "batches: one JSON-RPC batch of 100 concat calls at a time against 100 single calls in flight, one connection, wsrpc client -> wsrpc server; calls/s (a batch counts its 100 calls; its latency is the batch's); 3 rounds"
-	sectionTitles["14"] = "pkg/wsrpcotel per call at 256 in flight on one connection: client and server instrumented, ratio to both without it; 3 rounds"
+	sectionTitles["14"] = "pkg/wsrpcotel per call at 256 in flight on one connection: client and server instrumented, ratio to both without it; 6 rounds (the variants in turn: noise hits them alike)"
 }
 
 // batchCall sends one batch of batchSize concat calls and waits for every answer.
@@ -145,7 +145,7 @@ func otelSection(rep *report, o options) {
 			return wsTurn(srv.URL, 1, otelInflight, nil, opts...)()
 		}
 	}
-	measureTurns(rep, o.t, 3, proto, 0, []turn{
+	measureTurns(rep, o.t, 6, proto, 0, []turn{
 		{nameOtelPlain, instrumented(nil), 0},
 		{nameOtelSampled, instrumented(sampled), 0},
 		{nameOtelFull, instrumented(full), 0},
