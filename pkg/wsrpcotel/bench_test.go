@@ -3,7 +3,9 @@ package wsrpcotel_test
 import (
 	"context"
 	"runtime"
+	"syscall"
 	"testing"
+	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -54,6 +56,7 @@ func BenchmarkCalls(b *testing.B) {
 			defer c.Close()
 			b.SetParallelism(256 / runtime.GOMAXPROCS(0))
 			b.ReportAllocs()
+			cpu0 := cpuTime()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				p := struct{ A, B string }{"hello", " world"}
@@ -65,6 +68,16 @@ func BenchmarkCalls(b *testing.B) {
 					}
 				}
 			})
+			// CPU time per call (client and server, this process): steadier than the wall
+			// time on a machine that others load.
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e3, "cpu-µs/op")
 		})
 	}
+}
+
+// cpuTime is the process's user and system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
