@@ -221,11 +221,9 @@ func (c *Channel) forget(p *Pending) {
 // ErrMessageTooLarge or ErrInvalidID when nothing was sent. After ErrTimeout and
 // ErrConnectionLost the method may have run on the peer.
 func (c *Channel) Call(ctx context.Context, method string, params any, result any, opts ...CallOption) error {
-	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
-		return intercept(ctx, ois, &OutgoingCall{Channel: c, Method: method, Params: params},
-			func(ctx context.Context, call *OutgoingCall) error {
-				return c.call(ctx, call.Method, call.Params, result, opts, call.Meta)
-			})
+	if len(c.cfg.OutgoingInterceptors) > 0 {
+		return c.cfg.interceptors().chCall(ctx, &OutgoingCall{Channel: c, Method: method, Params: params,
+			ch: c, result: result, opts: opts})
 	}
 	return c.call(ctx, method, params, result, opts, nil)
 }
@@ -241,17 +239,12 @@ func (c *Channel) call(ctx context.Context, method string, params any, result an
 // Go sends a request without waiting; the answer is collected with Pending.Wait, or with
 // TakeResponse by id. An answer nobody collects is dropped after 60 s.
 func (c *Channel) Go(ctx context.Context, method string, params any, opts ...CallOption) (*Pending, error) {
-	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
-		var p *Pending
-		err := intercept(ctx, ois, &OutgoingCall{Channel: c, Method: method, Params: params, Async: true},
-			func(ctx context.Context, call *OutgoingCall) (err error) {
-				p, err = c.startCall(ctx, call.Method, call.Params, false, opts, call.Meta)
-				return err
-			})
-		if err != nil {
+	if len(c.cfg.OutgoingInterceptors) > 0 {
+		call := &OutgoingCall{Channel: c, Method: method, Params: params, Async: true, ch: c, opts: opts}
+		if err := c.cfg.interceptors().chGo(ctx, call); err != nil {
 			return nil, err
 		}
-		return p, nil
+		return call.p, nil
 	}
 	return c.startCall(ctx, method, params, false, opts, nil)
 }
@@ -480,11 +473,9 @@ func (c *Channel) completeKey(key []byte, result []byte, e *Error, resultType st
 
 // Notify sends a notification: no id, no answer, nothing to wait for.
 func (c *Channel) Notify(ctx context.Context, method string, params any) error {
-	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
-		return intercept(ctx, ois, &OutgoingCall{Channel: c, Method: method, Params: params, Notification: true},
-			func(ctx context.Context, call *OutgoingCall) error {
-				return c.notify(ctx, call.Method, call.Params, call.Meta)
-			})
+	if len(c.cfg.OutgoingInterceptors) > 0 {
+		return c.cfg.interceptors().chNotify(ctx, &OutgoingCall{Channel: c, Method: method, Params: params,
+			Notification: true, ch: c})
 	}
 	return c.notify(ctx, method, params, nil)
 }
