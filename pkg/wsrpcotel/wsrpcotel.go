@@ -303,14 +303,13 @@ type methodAttrs struct {
 
 // sideAttrs are one side's options (rpc.method and wsrpc.side) and counts.
 type sideAttrs struct {
-	side     attribute.KeyValue
-	set      metric.ObserveOption
-	rec      []metric.RecordOption
-	start    []trace.SpanStartOption
-	calls    atomic.Int64 // ended without an error
-	inFlight atomic.Int64
-	mu       sync.Mutex
-	failed   map[attribute.KeyValue]*failures // ended with an error, by code or type
+	side  attribute.KeyValue
+	set   metric.ObserveOption
+	rec   []metric.RecordOption
+	start []trace.SpanStartOption
+	*counts
+	mu     sync.Mutex
+	failed map[attribute.KeyValue]*failures // ended with an error, by code or type
 }
 
 type failures struct {
@@ -318,7 +317,17 @@ type failures struct {
 	set metric.MeasurementOption // rpc.method, wsrpc.side and the code or type
 }
 
+// counts are a method's counts on one side, on cache lines of their own: every call writes
+// them, and the attributes beside them are read by every call.
+type counts struct {
+	_        [64]byte
+	calls    atomic.Int64 // ended without an error
+	inFlight atomic.Int64
+	_        [48]byte
+}
+
 func (a *sideAttrs) init(kind trace.SpanKind, span []attribute.KeyValue, method, side attribute.KeyValue) {
+	a.counts = new(counts)
 	set := metric.WithAttributeSet(attribute.NewSet(method, side))
 	a.side = side
 	a.set = set
