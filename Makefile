@@ -46,6 +46,7 @@ check-version:
 
 vet:
 	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./pkg/wsrpc ./wasm
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
 # Python venv shared by the interop suites and the Python binding's tests.

@@ -256,3 +256,23 @@ func wsrpc_client_close(h C.uintptr_t, errOut *C.wsrpc_error) (st C.int) {
 	finish()
 	return stOK
 }
+
+//export wsrpc_client_stats
+func wsrpc_client_stats(h C.uintptr_t, out **C.char, errOut *C.wsrpc_error) (st C.int) {
+	if out != nil {
+		*out = nil
+	}
+	defer guard(errOut, &st)
+	cl, f := lookupClient(h)
+	if f != nil {
+		return report(f, errOut)
+	}
+	cl.mu.Lock()
+	conn := cl.conn
+	cl.mu.Unlock()
+	var s wsrpc.Stats // not connected yet: nothing counted
+	if conn != nil {
+		s = conn.Stats()
+	}
+	return report(statsOut(s, out), errOut)
+}

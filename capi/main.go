@@ -68,10 +68,13 @@ const (
 	stListen      = C.WSRPC_ERR_LISTEN
 	stNotFound    = C.WSRPC_ERR_NOT_FOUND
 	stState       = C.WSRPC_ERR_STATE
+	stBatchUnsup  = C.WSRPC_ERR_BATCH_UNSUPPORTED
+	stCanceled    = C.WSRPC_ERR_CANCELED
 	stUnspecified = -1 // classify the error with wsrpc.KindOf
 )
 
-// The C status codes use wsrpc.ErrorKind's numbers for the kinds they share.
+// The C status codes use wsrpc.ErrorKind's numbers for the kinds they share, up to
+// KindOther.
 var kindStatus = map[wsrpc.ErrorKind]C.int{
 	wsrpc.KindNone:            stOK,
 	wsrpc.KindInvalidArgument: stInvalidArg,
@@ -85,6 +88,8 @@ var kindStatus = map[wsrpc.ErrorKind]C.int{
 	wsrpc.KindConnect:         stConnect,
 	wsrpc.KindInvalidID:       stInvalidID,
 	wsrpc.KindOther:           stInternal,
+
+	wsrpc.KindBatchUnsupported: stBatchUnsup,
 }
 
 func statusOf(err error) C.int {
@@ -290,6 +295,7 @@ func eventSink(owner uintptr, g *gate, cb *atomic.Pointer[cEvent]) func(wsrpc.Ev
 
 // reply collects a method callback's answer (wsrpc_reply_*).
 type reply struct {
+	ctx    context.Context // the request's: cancelled by the peer, a closed connection, close
 	mu     sync.Mutex
 	done   bool
 	result json.RawMessage
@@ -328,7 +334,7 @@ func methodHandler(owner uintptr, g *gate, fn, user C.uintptr_t) wsrpc.HandlerFu
 		cChan, cParams := cstr(chID), cstr(string(params))
 		defer C.free(unsafe.Pointer(cChan))
 		defer C.free(unsafe.Pointer(cParams))
-		r := &reply{}
+		r := &reply{ctx: ctx}
 		rid := newHandle()
 		replies.Store(rid, r)
 		C.wsrpc__call_method(fn, user, C.uintptr_t(owner), cChan, cParams, C.uintptr_t(rid))
@@ -347,10 +353,10 @@ func methodHandler(owner uintptr, g *gate, fn, user C.uintptr_t) wsrpc.HandlerFu
 }
 
 // done delivers the outcome of an async call to its C completion callback.
-func done(owner uintptr, fn, user C.uintptr_t, result json.RawMessage, err error) {
-	if err != nil {
+func done(owner uintptr, fn, user C.uintptr_t, result json.RawMessage, f *failure) {
+	if f != nil {
 		var e C.wsrpc_error
-		fillError(&e, statusOf(err), err)
+		fillError(&e, f.status, f.err)
 		C.wsrpc__call_done(fn, user, C.uintptr_t(owner), e.status, nil, e.rpc_code, e.message, e.data_json)
 		C.free(unsafe.Pointer(e.message))
 		C.free(unsafe.Pointer(e.data_json))
@@ -410,9 +416,23 @@ func serverCall(h C.uintptr_t, chanID, method, params *C.char, timeoutMS C.int) 
 }
 
 func parseCall(method, params *C.char, timeoutMS C.int) (*callArgs, *failure) {
+	name, raw, f := parseRequest(method, params)
+	if f != nil {
+		return nil, f
+	}
+	if timeoutMS < 0 {
+		return nil, fail(stInvalidArg, "timeout_ms must be >= 0, got %d", int(timeoutMS))
+	}
+	a := &callArgs{method: name, params: raw}
+	a.ctx, a.cancel = deadline(timeoutMS)
+	return a, nil
+}
+
+// parseRequest validates a method name and its params.
+func parseRequest(method, params *C.char) (string, json.RawMessage, *failure) {
 	name, ok := gostr(method)
 	if !ok || name == "" {
-		return nil, fail(stInvalidArg, "method name is NULL or empty")
+		return "", nil, fail(stInvalidArg, "method name is NULL or empty")
 	}
 	var text []byte
 	if params != nil {
@@ -420,18 +440,17 @@ func parseCall(method, params *C.char, timeoutMS C.int) (*callArgs, *failure) {
 	}
 	raw, err := wsrpc.RawParams(text)
 	if err != nil {
-		return nil, failed(stInvalidArg, err)
+		return "", nil, failed(stInvalidArg, err)
 	}
-	if timeoutMS < 0 {
-		return nil, fail(stInvalidArg, "timeout_ms must be >= 0, got %d", int(timeoutMS))
-	}
-	a := &callArgs{method: name, params: raw}
+	return name, raw, nil
+}
+
+// deadline is the context of a call with timeout_ms (> 0; 0: none).
+func deadline(timeoutMS C.int) (context.Context, context.CancelFunc) {
 	if timeoutMS > 0 {
-		a.ctx, a.cancel = context.WithTimeout(context.Background(), time.Duration(timeoutMS)*time.Millisecond)
-	} else {
-		a.ctx, a.cancel = context.WithCancel(context.Background())
+		return context.WithTimeout(context.Background(), time.Duration(timeoutMS)*time.Millisecond)
 	}
-	return a, nil
+	return context.WithCancel(context.Background())
 }
 
 // caller is what both a wsrpc.Client and a wsrpc.Channel offer.
@@ -462,9 +481,24 @@ func asyncCall(owner uintptr, g *gate, c caller, a *callArgs, fn, user C.uintptr
 		defer g.leave()
 		defer a.cancel()
 		var out json.RawMessage
-		err := c.Call(a.ctx, a.method, a.params, &out)
-		done(owner, fn, user, out, err)
+		var f *failure
+		if err := c.Call(a.ctx, a.method, a.params, &out); err != nil {
+			f = failed(stUnspecified, err)
+		}
+		done(owner, fn, user, out, f)
 	}()
+	return nil
+}
+
+// statsOut writes a Stats snapshot as JSON into *out (when out is not NULL).
+func statsOut(s wsrpc.Stats, out **C.char) *failure {
+	text, err := json.Marshal(s)
+	if err != nil {
+		return failed(stInternal, err)
+	}
+	if out != nil {
+		*out = cstr(string(text))
+	}
 	return nil
 }
 

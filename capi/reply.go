@@ -73,3 +73,14 @@ func wsrpc_reply_fail(h C.uintptr_t, message *C.char) (st C.int) {
 		return nil
 	}), nil)
 }
+
+//export wsrpc_reply_check
+func wsrpc_reply_check(h C.uintptr_t) (st C.int) {
+	defer guard(nil, &st)
+	return report(withReply(h, func(r *reply) *failure {
+		if err := r.ctx.Err(); err != nil {
+			return failed(stCanceled, err)
+		}
+		return nil
+	}), nil)
+}

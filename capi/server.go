@@ -230,3 +230,16 @@ func wsrpc_server_close(h C.uintptr_t, errOut *C.wsrpc_error) (st C.int) {
 	finish()
 	return stOK
 }
+
+//export wsrpc_server_stats
+func wsrpc_server_stats(h C.uintptr_t, out **C.char, errOut *C.wsrpc_error) (st C.int) {
+	if out != nil {
+		*out = nil
+	}
+	defer guard(errOut, &st)
+	s, f := lookupServer(h)
+	if f != nil {
+		return report(f, errOut)
+	}
+	return report(statsOut(s.srv.Stats(), out), errOut)
+}

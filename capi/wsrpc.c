@@ -72,6 +72,8 @@ const char *wsrpc_status_name(int status) {
 	case WSRPC_ERR_NOT_FOUND: return "not found";
 	case WSRPC_ERR_STATE: return "wrong state";
 	case WSRPC_PENDING: return "pending";
+	case WSRPC_ERR_BATCH_UNSUPPORTED: return "batch unsupported";
+	case WSRPC_ERR_CANCELED: return "canceled";
 	}
 	return "unknown status";
 }

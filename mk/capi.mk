@@ -2,7 +2,9 @@
 #
 #   build-capi       build/libwsrpc.so(.0, .$(VERSION)) + build/include/wsrpc.h + build/wsrpc.pc
 #   build-c-example  build/bin/c-client (examples/c/client.c, compiled via pkg-config)
-#   test-c           tests/c/test_capi.c under AddressSanitizer + LeakSanitizer (valgrind with VALGRIND=yes)
+#   test-c           tests/c/test_capi.c under AddressSanitizer + LeakSanitizer (valgrind with VALGRIND=yes),
+#                    with a fastapi-ws-rpc server as the peer without batches and tests/cancelserver
+#                    as a Go handler to cancel (tests/c/with-peers.sh)
 #   test-python      pytest bindings/python/tests in build/venv
 #   install-capi     (make install) lib/libwsrpc.so*, include/wsrpc.h, lib/pkgconfig/wsrpc.pc
 #                    under $(DESTDIR)$(PREFIX); uninstall-capi removes them
@@ -78,14 +80,15 @@ $(BUILD)/bin/test-capi-asan: tests/c/test_capi.c $(CAPI_LIB) $(CAPI_HDR) $(CAPI_
 		$$($(PKGCONF) --cflags --libs wsrpc) -pthread
 
 ifeq ($(VALGRIND),yes)
-test-c: $(BUILD)/bin/test-capi
+test-c: $(BUILD)/bin/test-capi venv $(BUILD)/bin/wsrpc-cancel-testserver
 	@command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
-	WSRPC_LOG=error valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
+	WSRPC_LOG=error bash tests/c/with-peers.sh $(PY) $(BUILD)/bin/wsrpc-cancel-testserver valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
 		--error-exitcode=1 --suppressions=tests/c/valgrind.supp --gen-suppressions=all \
 		$(BUILD)/bin/test-capi
 else
-test-c: $(BUILD)/bin/test-capi-asan
-	WSRPC_LOG=error ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=tests/c/lsan.supp $(BUILD)/bin/test-capi-asan
+test-c: $(BUILD)/bin/test-capi-asan venv $(BUILD)/bin/wsrpc-cancel-testserver
+	WSRPC_LOG=error ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=tests/c/lsan.supp \
+		bash tests/c/with-peers.sh $(PY) $(BUILD)/bin/wsrpc-cancel-testserver $(BUILD)/bin/test-capi-asan
 endif
 
 # Installs the binding (with libwsrpc.so bundled) into build/venv the way a user would.
@@ -93,8 +96,13 @@ python-install: build-capi venv
 	$(VENV)/bin/pip install -q --no-build-isolation --force-reinstall --no-deps ./bindings/python
 	@rm -rf bindings/python/build bindings/python/src/*.egg-info
 
-test-python: python-install $(BUILD)/bin/bidi-server
+test-python: python-install $(BUILD)/bin/bidi-server $(BUILD)/bin/wsrpc-cancel-testserver
 	cd bindings/python && WSRPC_TEST_BIN=$(BUILD)/bin $(PY) -m pytest -q -p no:cacheprovider tests
+
+# The Go handler the C and Python cancellation tests cancel.
+$(BUILD)/bin/wsrpc-cancel-testserver: $(CAPI_DEPS) $(wildcard tests/cancelserver/*.go)
+	@mkdir -p $(BUILD)/bin
+	$(GO) build -o $@ ./tests/cancelserver
 
 $(BUILD)/bin/bidi-server: $(CAPI_DEPS) $(wildcard examples/go/bidi-server/*.go)
 	@mkdir -p $(BUILD)/bin

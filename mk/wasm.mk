@@ -69,8 +69,8 @@ test-js: test-js-node test-js-browser
 # as it does once installed from the registry.
 NODE22 := $(BUILD)/node22/node_modules/.bin/node
 JS_NODE_TESTS = cd $(JS_TESTS) && \
-	NODE_OPTIONS=--preserve-symlinks $(1) --test --test-reporter=spec node.test.mjs failures.test.mjs && \
-	WSRPC_TEST_WEBSOCKET=ws NODE_OPTIONS=--preserve-symlinks $(1) --test --test-reporter=spec failures.test.mjs
+	NODE_OPTIONS=--preserve-symlinks $(1) --test --test-reporter=spec node.test.mjs failures.test.mjs extensions.test.mjs && \
+	WSRPC_TEST_WEBSOCKET=ws NODE_OPTIONS=--preserve-symlinks $(1) --test --test-reporter=spec failures.test.mjs extensions.test.mjs
 
 node22: $(NODE22)
 $(NODE22):
@@ -79,8 +79,9 @@ $(NODE22):
 
 test-js-node: test-js-node20 test-js-node22
 
+# The types are checked with the DOM's declarations (a browser project) and with Node's only.
 test-js-node20: build-wasm js-deps $(BUILD)/bin/wsrpc-js-testserver
-	cd $(JS_TESTS) && npx --no-install tsc -p tsconfig.json
+	cd $(JS_TESTS) && npx --no-install tsc -p tsconfig.json && npx --no-install tsc -p tsconfig.node.json
 	$(call JS_NODE_TESTS,node)
 
 test-js-node22: build-wasm js-deps $(BUILD)/bin/wsrpc-js-testserver $(NODE22)

@@ -20,9 +20,12 @@
 //	client.call(method, paramsJSON | undefined, timeoutMs | undefined, AbortSignal | undefined)
 //	    -> Promise<resultJSON>
 //	client.notify(method, paramsJSON | undefined) -> Promise<undefined>
+//	client.batch(entries, split, AbortSignal | undefined) -> [Promise, ...Promise | undefined]
+//	    (see client.batch)
 //	client.register(name), client.unregister(name) -> bool
 //	client.channelId() -> string | null
-//	client.close() -> Promise<undefined>
+//	client.stats() -> JSON text of wsrpc.Stats
+//	client.close() -> Promise<JSON text of wsrpc.Stats>: the final counters
 //
 // Promises reject with plain objects {kind, message, code?, data?}; kind is "remote" for the
 // peer's error answer (code, message and data as sent), else one of the local failures
@@ -44,6 +47,7 @@ import (
 	"net"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall/js"
 	"time"
 
@@ -218,6 +222,7 @@ func (cl *client) object() js.Value {
 	}
 	add("call", asyncFunc(cl.call))
 	add("notify", asyncFunc(cl.notify))
+	add("batch", syncFunc(cl.batch))
 	add("register", syncFunc(func(args []js.Value) any { cl.register(arg(args, 0).String()); return nil }))
 	add("unregister", syncFunc(func(args []js.Value) any { return cl.methods.Remove(arg(args, 0).String()) }))
 	add("channelId", syncFunc(func([]js.Value) any {
@@ -226,34 +231,41 @@ func (cl *client) object() js.Value {
 		}
 		return nil
 	}))
+	add("stats", syncFunc(func([]js.Value) any { return cl.stats() }))
 	add("close", asyncFunc(func([]js.Value) any {
 		return promise(func() (any, error) {
-			// The loader calls nothing of this client after close, so its functions can go.
+			// The loader calls nothing of this client after close, so its functions can go;
+			// it keeps the final counters.
 			err := cl.c.Close()
 			for _, f := range cl.funcs {
 				f.Release()
 			}
 			cl.funcs = nil
-			return nil, err
+			return cl.stats(), err
 		})
 	}))
 	return o
+}
+
+// stats() -> JSON text of wsrpc.Client.Stats (snake_case members; the loader renames them).
+func (cl *client) stats() any {
+	b, err := json.Marshal(cl.c.Stats())
+	if err != nil {
+		return js.Global().Get("Error").New(err.Error())
+	}
+	return string(b)
 }
 
 // call(method, paramsJSON, timeoutMs, signal) -> Promise<resultJSON>
 func (cl *client) call(args []js.Value) any {
 	method, params := arg(args, 0).String(), rawJSON(arg(args, 1))
 	timeout, signal := arg(args, 2), arg(args, 3)
-	ctx, cancel, release := abortable(context.Background(), signal)
-	if timeout.Type() == js.TypeNumber && timeout.Float() > 0 {
-		var cancelT context.CancelFunc
-		ctx, cancelT = context.WithTimeout(ctx, time.Duration(timeout.Float()*float64(time.Millisecond)))
-		prev := cancel
-		cancel = func() { cancelT(); prev() }
-	}
+	ctx, cancelT := withTimeout(context.Background(), timeout)
+	ctx, cancel, release := abortable(ctx, signal)
 	return promise(func() (any, error) {
 		defer release()
 		defer cancel()
+		defer cancelT()
 		if signal.Type() == js.TypeObject && ctx.Err() == context.Canceled {
 			return nil, tagged{"aborted", errors.New("wsrpc: call " + method + " aborted")}
 		}
@@ -264,6 +276,99 @@ func (cl *client) call(args []js.Value) any {
 		}
 		return string(out), err
 	})
+}
+
+// batch(entries, split, signal) -> [Promise<undefined>, ...(Promise<resultJSON> | undefined)]
+//
+// entries are [method, paramsJSON | undefined, isCall, timeoutMs | undefined,
+// AbortSignal | undefined]; split is SplitUnsupported; signal aborts the whole batch (before
+// it is sent: nothing goes; after: the calls still waiting). The first Promise settles once
+// the batch is written (wsrpc.Batch.Send); then one per entry, in order: a call's answer,
+// undefined for a notification. Each call waits for its answer with its own signal and
+// timeout (wsrpc.Pending.Wait, which cancels it on the peer when it gives up).
+func (cl *client) batch(args []js.Value) any {
+	entries, signal := arg(args, 0), arg(args, 2)
+	var opts []wsrpc.BatchOption
+	if arg(args, 1).Truthy() {
+		opts = append(opts, wsrpc.SplitUnsupported())
+	}
+	// First everything that reads JavaScript values (and may panic on odd ones, which
+	// syncFunc reports): then no Promise exists yet that nobody would handle.
+	type entry struct {
+		method  string
+		params  json.RawMessage
+		call    bool
+		ctx     context.Context
+		cancel  context.CancelFunc
+		release func()
+	}
+	ctx, cancel, release := abortable(context.Background(), signal)
+	var list []entry
+	ready := false
+	defer func() {
+		if !ready {
+			for _, e := range list {
+				e.release()
+				e.cancel()
+			}
+			release()
+			cancel()
+		}
+	}()
+	for i := 0; i < entries.Length(); i++ {
+		v := entries.Index(i)
+		e := entry{method: v.Index(0).String(), params: rawJSON(v.Index(1)), call: v.Index(2).Truthy(), ctx: ctx, cancel: func() {}, release: func() {}}
+		if e.call {
+			ectx, cancelT := withTimeout(ctx, v.Index(3))
+			ectx, cancelA, releaseA := abortable(ectx, v.Index(4))
+			e.ctx, e.cancel, e.release = ectx, func() { cancelA(); cancelT() }, releaseA
+		}
+		list = append(list, e)
+	}
+	ready = true
+
+	b := cl.c.NewBatch(opts...)
+	sent := make(chan struct{}) // closed once Send has returned
+	var wg sync.WaitGroup       // the batch's promises, until they settle
+	out := js.Global().Get("Array").New(len(list) + 1)
+	for i, e := range list {
+		if !e.call {
+			b.Notify(e.method, e.params)
+			out.SetIndex(i+1, js.Undefined())
+			continue
+		}
+		p := b.Call(e.method, e.params)
+		wg.Add(1)
+		out.SetIndex(i+1, promise(func() (any, error) {
+			defer wg.Done()
+			defer e.release()
+			defer e.cancel()
+			<-sent
+			var res json.RawMessage
+			err := p.Wait(e.ctx, &res)
+			return string(res), err
+		}))
+	}
+	wg.Add(1)
+	out.SetIndex(0, promise(func() (any, error) {
+		defer wg.Done()
+		defer close(sent)
+		return nil, b.Send(ctx)
+	}))
+	go func() {
+		wg.Wait()
+		release()
+		cancel()
+	}()
+	return out
+}
+
+// withTimeout bounds ctx by timeoutMs when it is a positive number of milliseconds.
+func withTimeout(ctx context.Context, timeoutMs js.Value) (context.Context, context.CancelFunc) {
+	if timeoutMs.Type() == js.TypeNumber && timeoutMs.Float() > 0 {
+		return context.WithTimeout(ctx, time.Duration(timeoutMs.Float()*float64(time.Millisecond)))
+	}
+	return ctx, func() {}
 }
 
 // notify(method, paramsJSON) -> Promise<undefined>
@@ -288,7 +393,7 @@ func (cl *client) register(name string) {
 		if v.Type() != js.TypeString {
 			return nil, nil // undefined: the result is null
 		}
-		return json.RawMessage(v.String()), nil
+		return json.RawMessage(wsrpc.JSStringBytes(v)), nil
 	})
 }
 
@@ -360,13 +465,15 @@ func (t tagged) Error() string { return t.err.Error() }
 func (t tagged) Unwrap() error { return t.err }
 
 // errorKind names a Go error for JavaScript: the core's wsrpc.KindOf names, plus
-// "aborted" for an AbortSignal, "options" for a bad option and "error" for anything
-// unclassified.
+// "aborted" for an AbortSignal, "options" for a bad option, "batch_unsupported" for
+// wsrpc.ErrBatchUnsupported and "error" for anything unclassified.
 func errorKind(err error) string {
 	var t tagged
 	switch {
 	case errors.As(err, &t):
 		return t.kind
+	case errors.Is(err, wsrpc.ErrBatchUnsupported):
+		return "batch_unsupported"
 	case errors.Is(err, context.Canceled):
 		return "aborted"
 	}
@@ -445,7 +552,7 @@ func rawJSON(v js.Value) json.RawMessage {
 	if v.Type() != js.TypeString {
 		return nil
 	}
-	return json.RawMessage(v.String())
+	return json.RawMessage(wsrpc.JSStringBytes(v))
 }
 
 // consoleHandler is a small slog.Handler writing to the JavaScript console.

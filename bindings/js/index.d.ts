@@ -29,6 +29,7 @@ export type ErrorKind =
   | "invalid_argument" // params or a result that are not valid JSON-RPC values; nothing was sent
   | "connect" // connect() could not connect (the message says why: connection refused, no such host, close code 1006, ...)
   | "aborted" // the call was cancelled inside Go (an aborted signal rejects with signal.reason instead)
+  | "batch_unsupported" // the peer answered a batch with one error object (the Python libraries): none of it ran
   | "error";
 
 /** The error calls reject with. */
@@ -89,6 +90,8 @@ export interface Config {
   /** 0 = unlimited. */
   maxConcurrentRequests?: number;
   sequential?: boolean;
+  /** Run a connection's notifications one at a time in arrival order (requests stay concurrent). */
+  orderedNotifications?: boolean;
   /** Milliseconds a call waits for its answer unless it says otherwise. */
   defaultResponseTimeout?: number;
   /** Milliseconds. */
@@ -156,23 +159,129 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-export class Client {
+export interface BatchOptions {
+  /**
+   * Against a peer that does not take batches (it answers one with a single error object,
+   * as the Python libraries do), send the entries again one by one (same ids) instead of
+   * rejecting every call with kind "batch_unsupported"; later batches on that connection
+   * then go out as single messages straight away.
+   */
+  splitUnsupported?: boolean;
+}
+
+export interface BatchSendOptions {
+  /**
+   * Aborts the whole batch: before it is sent nothing goes and every call rejects with
+   * signal.reason; afterwards the calls still waiting are cancelled (on a wsrpc peer too).
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * A JSON-RPC 2.0 batch (client.batch()): calls and notifications sent in one message, which
+ * a wsrpc peer runs concurrently and answers in one message. Add entries, then send() once.
+ */
+export class Batch {
+  private constructor();
+  /**
+   * Adds a call; the Promise settles with its own result or error once the batch is sent
+   * (timeout and signal apply to this call alone). It is marked handled: a failed entry
+   * that nobody awaits raises no unhandled rejection. Throws a TypeError for bad params and
+   * an RpcError "invalid_argument" once the batch has been sent.
+   */
+  call<T = any>(method: string, params?: Params, options?: CallOptions): Promise<T>;
+  /** Adds a notification. */
+  notify(method: string, params?: Params): this;
+  /** The number of entries. */
+  readonly length: number;
+  /**
+   * Sends the batch in one message; resolves once it is written. Rejects (and so does every
+   * call of it) when it cannot be sent: "invalid_argument" for an empty batch or a second
+   * send, "closed", "batch_unsupported" once the peer refused a batch, signal.reason.
+   */
+  send(options?: BatchSendOptions): Promise<void>;
+}
+
+/**
+ * A client's counters (client.stats()), since connect() over all its connections: the Go
+ * core's Stats. Batch members count one by one in calls and notifications; a batch is one
+ * message. The library's own calls (readiness and keepalive pings) count too.
+ */
+export interface Stats {
+  /** Connections open now (0 or 1). */
+  connections: number;
+  /** Connections established. */
+  connectionsTotal: number;
+  /** Connections after the first. */
+  reconnects: number;
+  /** Requests received (the server calling the client's methods). */
+  callsIn: number;
+  /** Requests sent. */
+  callsOut: number;
+  notificationsIn: number;
+  notificationsOut: number;
+  /** Error responses received. */
+  errorsIn: number;
+  /** Error responses sent. */
+  errorsOut: number;
+  /** Requests refused by backpressure (-32000 answered). */
+  rejected: number;
+  /** Incoming requests being handled now. */
+  inFlightIn: number;
+  /** Outgoing calls awaiting their answer now. */
+  inFlightOut: number;
+  messagesIn: number;
+  messagesOut: number;
+  /** Message payload bytes. */
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** The events of a Client: CustomEvents whose detail is the event's information. */
+export type ClientEvent<E extends EventName> = CustomEvent<Events[E]>;
+
+/**
+ * A connection. It is an EventTarget: "connect", "disconnect", "reconnecting" and "close"
+ * are dispatched as CustomEvents (detail: ConnectEvent, ...); on/off are the same events with
+ * the detail handed to the listener. A listener that throws is logged, never fatal.
+ */
+export class Client extends EventTarget {
   private constructor();
   /** Calls method on the server and resolves with its result. */
   call<T = any>(method: string, params?: Params, options?: CallOptions): Promise<T>;
   /** Sends a notification; resolves once it is handed to the socket. */
   notify(method: string, params?: Params): Promise<void>;
+  /** Starts a batch of calls and notifications sent in one message. */
+  batch(options?: BatchOptions): Batch;
   /** Makes fn callable by the server as name (replacing any method of that name). */
   register(name: string, fn: Method): this;
   /** Removes a method; returns whether it was registered. */
   unregister(name: string): boolean;
-  /** Adds a listener; returns a function that removes it. */
+  /** Adds a listener of the event's detail; returns a function that removes it. */
   on<E extends EventName>(event: E, listener: (event: Events[E]) => void): () => void;
+  /** Removes a listener added with on(). */
   off<E extends EventName>(event: E, listener: (event: Events[E]) => void): void;
+  addEventListener<E extends EventName>(
+    type: E,
+    listener: ((event: ClientEvent<E>) => void) | { handleEvent(event: ClientEvent<E>): void } | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(type: string, listener: ((event: Event) => void) | { handleEvent(event: Event): void } | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<E extends EventName>(
+    type: E,
+    listener: ((event: ClientEvent<E>) => void) | { handleEvent(event: ClientEvent<E>): void } | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(type: string, listener: ((event: Event) => void) | { handleEvent(event: Event): void } | null, options?: boolean | EventListenerOptions): void;
   /** The current connection's channel id, or null while disconnected. */
   readonly channelId: string | null;
   /** Whether close() has been called. */
   readonly closed: boolean;
+  /**
+   * A snapshot of the client's counters (a new plain object each time); after close() has
+   * resolved, the final ones. Throws an RpcError "closed" while close() is in progress.
+   */
+  stats(): Stats;
   /** Closes the connection (status 1000) and stops reconnecting; idempotent. */
   close(): Promise<void>;
 }
@@ -196,6 +305,7 @@ declare const _default: {
   load: typeof load;
   version: typeof version;
   Client: typeof Client;
+  Batch: typeof Batch;
   RpcError: typeof RpcError;
 };
 export default _default;

@@ -7,5 +7,5 @@ import { _setFileReader } from "./wsrpc.mjs";
 
 _setFileReader(readFile);
 
-export { connect, load, version, Client, RpcError } from "./wsrpc.mjs";
+export { connect, load, version, Client, Batch, RpcError } from "./wsrpc.mjs";
 export { default } from "./wsrpc.mjs";

@@ -173,18 +173,44 @@ function toConfig(options, path = "") {
   return out;
 }
 
+/** Client.stats(): the Go Stats' JSON with camelCase members. */
+function statsObject(json) {
+  return Object.fromEntries(Object.entries(JSON.parse(json)).map(([k, v]) => [camel(k), v]));
+}
+
 const EVENTS = ["connect", "disconnect", "reconnecting", "close"];
 
-/** A connection to a wsrpc (or fastapi-ws-rpc) server; see index.d.ts. */
-export class Client {
+// A listener (a function or an object with handleEvent) that cannot throw out of an event:
+// Node reports an exception thrown by an EventTarget listener as uncaught, which would end
+// the process; it is logged instead.
+function guarded(type, listener) {
+  return function (event) {
+    try {
+      if (typeof listener === "function") listener.call(this, event);
+      else listener.handleEvent(event);
+    } catch (e) {
+      console.error(`wsrpc: ${type} listener threw`, e);
+    }
+  };
+}
+
+/**
+ * A connection to a wsrpc (or fastapi-ws-rpc) server; see index.d.ts. It is an EventTarget:
+ * the events "connect", "disconnect", "reconnecting" and "close" are CustomEvents whose
+ * detail is the event's information; on(event, fn) and off(event, fn) hand fn the detail.
+ */
+export class Client extends EventTarget {
   #state;
   #go = null;
   #methods;
-  #listeners = new Map(EVENTS.map((k) => [k, new Set()]));
+  #guards = new Map(); // `${type} ${capture}` -> Map(listener -> guarded listener)
+  #onListeners = new Map(EVENTS.map((k) => [k, new Map()])); // event -> Map(fn -> listener)
   #closed = false;
+  #final = null; // the counters at close()
 
   /** @internal Use connect(). */
   constructor(state, methods) {
+    super();
     this.#state = state;
     this.#methods = methods;
   }
@@ -194,11 +220,43 @@ export class Client {
 
   /** @internal Called by Go for each event; never throws. */
   _emit(kind, info) {
-    setTimeout(() => {
-      for (const fn of this.#listeners.get(kind) ?? []) {
-        try { fn(info); } catch (e) { console.error(`wsrpc: ${kind} listener threw`, e); }
+    setTimeout(() => this.dispatchEvent(new CustomEvent(kind, { detail: info })), 0);
+  }
+
+  /** EventTarget's addEventListener; a listener that throws is logged, never fatal. */
+  addEventListener(type, listener, options) {
+    if (listener == null) return;
+    if (typeof listener !== "function" && typeof listener?.handleEvent !== "function") {
+      throw new TypeError(`wsrpc: addEventListener ${type}: not a function or an object with handleEvent`);
+    }
+    const key = `${type} ${typeof options === "boolean" ? options : Boolean(options?.capture)}`;
+    let guards = this.#guards.get(key);
+    if (!guards) this.#guards.set(key, (guards = new Map()));
+    let g = guards.get(listener);
+    if (!g) {
+      guards.set(listener, (g = guarded(type, listener)));
+      // Forget the guard when EventTarget drops the listener by itself.
+      const forget = () => { if (guards.get(listener) === g) guards.delete(listener); };
+      if (options?.once) {
+        const run = g;
+        g = function (event) { forget(); run.call(this, event); };
+        guards.set(listener, g);
       }
-    }, 0);
+      if (options?.signal?.aborted) forget();
+      else options?.signal?.addEventListener?.("abort", forget, { once: true });
+    }
+    super.addEventListener(type, g, options);
+  }
+
+  /** EventTarget's removeEventListener. */
+  removeEventListener(type, listener, options) {
+    const key = `${type} ${typeof options === "boolean" ? options : Boolean(options?.capture)}`;
+    const guards = this.#guards.get(key);
+    const g = guards?.get(listener);
+    if (g) guards.delete(listener);
+    // Without a guard, listener may be one itself: Node's EventTarget removes a listener
+    // added with { signal } or { once } through this method, handing it what it was given.
+    super.removeEventListener(type, g ?? listener, options);
   }
 
   /** @internal Runs a registered method for Go; always returns a Promise. */
@@ -274,17 +332,48 @@ export class Client {
     return sync(go.unregister(String(name)));
   }
 
-  /** Adds an event listener; returns a function that removes it. */
+  /**
+   * Adds a listener of event (one of EVENTS) that receives the event's detail; returns a
+   * function that removes it. The same as addEventListener(event, (e) => fn(e.detail)).
+   */
   on(event, fn) {
-    const set = this.#listeners.get(event);
-    if (!set) throw new TypeError(`wsrpc: unknown event ${event} (one of ${EVENTS.join(", ")})`);
+    const fns = this.#onListeners.get(event);
+    if (!fns) throw new TypeError(`wsrpc: unknown event ${event} (one of ${EVENTS.join(", ")})`);
     if (typeof fn !== "function") throw new TypeError(`wsrpc: on ${event}: not a function`);
-    set.add(fn);
-    return () => set.delete(fn);
+    if (!fns.has(fn)) {
+      const listener = (e) => fn(e.detail);
+      fns.set(fn, listener);
+      this.addEventListener(event, listener);
+    }
+    return () => this.off(event, fn);
   }
 
-  /** Removes an event listener. */
-  off(event, fn) { this.#listeners.get(event)?.delete(fn); }
+  /** Removes a listener added with on(). */
+  off(event, fn) {
+    const fns = this.#onListeners.get(event);
+    const listener = fns?.get(fn);
+    if (!listener) return;
+    fns.delete(fn);
+    this.removeEventListener(event, listener);
+  }
+
+  /**
+   * Starts a batch (JSON-RPC 2.0 §6): calls and notifications sent in one message with
+   * send(). options.splitUnsupported: against a peer that does not take batches (the Python
+   * libraries), send the entries one by one instead of failing them with kind
+   * "batch_unsupported".
+   */
+  batch(options = {}) {
+    const { splitUnsupported = false, ...rest } = options;
+    const unknown = Object.keys(rest);
+    if (unknown.length) throw new TypeError(`wsrpc: batch: unknown option "${unknown[0]}" (splitUnsupported)`);
+    return new Batch(this, Boolean(splitUnsupported));
+  }
+
+  /** @internal Sends a batch's entries (see Batch.send). */
+  _sendBatch(entries, split, signal) {
+    return sync(this.#live("batch").batch(entries, split, signal)).map((p) => p && settled(this.#state, p));
+  }
 
   /** The current connection's channel id, or null while disconnected. */
   get channelId() { return this.#closed || this.#state.exited ? null : sync(this.#go.channelId()); }
@@ -292,15 +381,123 @@ export class Client {
   /** Whether close() has been called. */
   get closed() { return this.#closed; }
 
+  /**
+   * The client's counters since connect() (wsrpc.Client.Stats, members in camelCase), a
+   * plain object; after close(), the final ones.
+   */
+  stats() {
+    if (this.#final) return { ...this.#final };
+    if (this.#closed) throw new RpcError("wsrpc: stats: client is closing", { kind: "closed" });
+    return statsObject(sync(this.#live("stats").stats()));
+  }
+
   /** Closes the connection (status 1000) and stops reconnecting; idempotent. */
   async close() {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#state.exited) return;
     try {
-      await settled(this.#state, this.#go.close());
+      this.#final = statsObject(await settled(this.#state, this.#go.close()));
     } catch (e) {
       throw toError(e);
+    }
+  }
+}
+
+function checkSignal(signal, what) {
+  if (signal !== undefined && !(typeof signal?.aborted === "boolean" && typeof signal.addEventListener === "function")) {
+    throw new TypeError(`wsrpc: ${what}: signal is not an AbortSignal`);
+  }
+}
+
+/**
+ * A JSON-RPC 2.0 batch (client.batch()): add calls and notifications, then send() them in one
+ * message. Each call's Promise settles with its own answer once the batch is sent.
+ */
+export class Batch {
+  #client;
+  #split;
+  #entries = []; // [method, paramsJSON, isCall, timeout, signal]
+  #settle = []; // per entry: { resolve, reject, signal } for calls, null for notifications
+  #sent = false;
+
+  /** @internal Use client.batch(). */
+  constructor(client, split) {
+    this.#client = client;
+    this.#split = split;
+  }
+
+  #add(what, method, params) {
+    if (this.#sent) throw new RpcError(`wsrpc: batch ${what} ${method}: the batch has been sent`, { kind: "invalid_argument" });
+    return encodeParams(params, `batch ${what} ${method}`);
+  }
+
+  /**
+   * Adds a call; returns a Promise of its result, which settles once the batch is sent.
+   * options.timeout (milliseconds) and options.signal apply to this call alone; an aborted
+   * signal rejects it with signal.reason and cancels it on a wsrpc peer. A failed entry never
+   * raises an unhandled rejection (the Promise is marked handled; await it to see the error).
+   */
+  call(method, params, options = {}) {
+    const { timeout, signal } = options;
+    const p = this.#add("call", method, params);
+    checkSignal(signal, `batch call ${method}`);
+    const result = new Promise((resolve, reject) => {
+      this.#settle.push({ resolve, reject, signal });
+    });
+    this.#entries.push([String(method), p, true, timeout, signal]);
+    result.catch(() => {});
+    return result;
+  }
+
+  /** Adds a notification; returns the batch. */
+  notify(method, params) {
+    const p = this.#add("notify", method, params);
+    this.#entries.push([String(method), p, false, undefined, undefined]);
+    this.#settle.push(null);
+    return this;
+  }
+
+  /** The number of entries. */
+  get length() { return this.#entries.length; }
+
+  /**
+   * Sends the batch in one message; resolves once it is written. options.signal aborts the
+   * whole batch: before it is sent nothing goes; afterwards the calls still waiting are
+   * cancelled (on a wsrpc peer too). Every call rejects with send's error when it fails.
+   */
+  async send(options = {}) {
+    const { signal } = options;
+    if (this.#sent) throw new RpcError("wsrpc: batch: already sent", { kind: "invalid_argument" });
+    this.#sent = true;
+    const settle = this.#settle;
+    const fail = (e, entry) => {
+      if (entry?.signal?.aborted) return entry.signal.reason;
+      if (signal?.aborted) return signal.reason;
+      return toError(e);
+    };
+    let promises;
+    try {
+      checkSignal(signal, "batch send");
+      signal?.throwIfAborted();
+      promises = this.#client._sendBatch(this.#entries, this.#split, signal);
+    } catch (e) {
+      const err = signal?.aborted ? signal.reason : e instanceof Error ? e : toError(e);
+      for (const s of settle) s?.reject(err);
+      throw err;
+    }
+    promises.slice(1).forEach((p, i) => {
+      const s = settle[i];
+      if (!s) return;
+      p.then(
+        (out) => s.resolve(out === "" || out === undefined ? null : JSON.parse(out)),
+        (e) => s.reject(fail(e, s)),
+      );
+    });
+    try {
+      await promises[0];
+    } catch (e) {
+      throw fail(e);
     }
   }
 }
@@ -356,4 +553,4 @@ export async function version() {
   return (await load()).version;
 }
 
-export default { connect, load, version, Client, RpcError };
+export default { connect, load, version, Client, Batch, RpcError };

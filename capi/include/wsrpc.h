@@ -7,10 +7,12 @@
  * ------------------------------------------------------------------------------------
  * CONVENTIONS (they hold for every function below unless its comment says otherwise)
  *
- * Handles.  wsrpc_client and wsrpc_server are opaque; never dereference them.  A handle
- *   stays valid until its *_close function; after that every function given it returns
- *   WSRPC_ERR_CLOSED (a closed handle value is never reused, so use-after-close and double
- *   close are reported, not undefined).  NULL handles give WSRPC_ERR_INVALID_ARG.
+ * Handles.  wsrpc_client, wsrpc_server, wsrpc_call and wsrpc_batch are opaque; never
+ *   dereference them.  A handle stays valid until its *_close function (for a call: until
+ *   its outcome is taken or it is released; for a batch: wsrpc_batch_free); after that
+ *   every function given it returns WSRPC_ERR_CLOSED (a closed handle value is never
+ *   reused, so use-after-close and double close are reported, not undefined).  NULL
+ *   handles give WSRPC_ERR_INVALID_ARG.
  *
  * Status.  Functions return a wsrpc_status: WSRPC_OK (0) or an error.  On error, if the
  *   `err` argument is not NULL, *err is filled: err->status, err->message (always set) and,
@@ -88,7 +90,11 @@ typedef enum wsrpc_status {
     WSRPC_ERR_LISTEN = 12,           /* the server could not bind its address */
     WSRPC_ERR_NOT_FOUND = 13,        /* no open connection has that channel id */
     WSRPC_ERR_STATE = 14,            /* wrong state: already connected / already listening */
-    WSRPC_PENDING = 15               /* wsrpc_call_wait only: not finished yet (not an error) */
+    WSRPC_PENDING = 15,              /* wsrpc_call_wait, wsrpc_batch_*: not finished yet (not an error) */
+    WSRPC_ERR_BATCH_UNSUPPORTED = 16, /* the peer answered a batch with one error (a Python
+                                         peer): none of it ran; see WSRPC_BATCH_SPLIT */
+    WSRPC_ERR_CANCELED = 17           /* the call was cancelled (wsrpc_call_cancel) or, for
+                                         wsrpc_reply_check, the request was */
 } wsrpc_status;
 
 /* Well-known JSON-RPC error codes (wsrpc_error.rpc_code, wsrpc_reply_error). */
@@ -180,6 +186,13 @@ typedef void (*wsrpc_log_fn)(void *user_data, int level, const char *message,
 /* Opaque pending call (wsrpc_client_call_start / wsrpc_server_call_start). */
 typedef struct wsrpc_call wsrpc_call;
 
+/* Opaque JSON-RPC 2.0 batch (wsrpc_client_batch_new / wsrpc_server_batch_new). */
+typedef struct wsrpc_batch wsrpc_batch;
+
+/* Flags of wsrpc_*_batch_new. */
+#define WSRPC_BATCH_SPLIT 1 /* a peer without batches (WSRPC_ERR_BATCH_UNSUPPORTED) gets the
+                               entries as single calls and notifications instead */
+
 #ifndef WSRPC_NO_PROTOTYPES
 
 /* ---- library ---------------------------------------------------------------------- */
@@ -256,6 +269,20 @@ int wsrpc_client_call_async(wsrpc_client *client, const char *method,
                             void *user_data, wsrpc_error *err);
 
 /*
+ * wsrpc_client_call_async that can be cancelled: the same (the call is sent and waited for
+ * on a library thread; done is called exactly once, also with WSRPC_ERR_CANCELED), and
+ * *call receives a pending call for wsrpc_call_cancel, valid until done has been called
+ * (then WSRPC_ERR_CLOSED); do not wait for it (WSRPC_ERR_STATE) or release it (it is
+ * released by the library; wsrpc_call_release cancels it).  On error *call is NULL and
+ * done is never called.  call and done must not be NULL.  This is how an event loop calls:
+ * one library call per call, nothing sent from the loop's thread.
+ */
+int wsrpc_client_call_async_cancelable(wsrpc_client *client, const char *method,
+                                       const char *params_json, int timeout_ms,
+                                       wsrpc_done_fn done, void *user_data, wsrpc_call **call,
+                                       wsrpc_error *err);
+
+/*
  * Start a call and return at once with a pending call in *call; then wait for it with
  * wsrpc_call_wait, as long as you like per wait, which is how a thread that must stay
  * responsive (a program's main thread handling signals, an interpreter) calls without
@@ -275,15 +302,43 @@ int wsrpc_client_call_start(wsrpc_client *client, const char *method,
  * that (WSRPC_ERR_CLOSED).  The call's own timeout_ms still applies.  Any thread; several
  * threads may wait for one call, and exactly one of them gets the outcome (the others
  * WSRPC_ERR_CLOSED).  Closing the client fails the call (WSRPC_ERR_CLOSED), but the handle
- * must still be waited for or released.
+ * must still be waited for or released.  A call that timed out (WSRPC_ERR_TIMEOUT) or was
+ * cancelled (WSRPC_ERR_CANCELED, see wsrpc_call_cancel) is cancelled on a wsrpc peer too.
+ * WSRPC_ERR_STATE if the call has a done callback (wsrpc_call_on_done).
  */
 int wsrpc_call_wait(wsrpc_call *call, int wait_ms, char **result_json, wsrpc_error *err);
 
 /*
- * Give up a pending call: stop waiting for its answer locally (the peer is not told; an
- * answer that arrives later is dropped) and release the handle.  WSRPC_OK, or
- * WSRPC_ERR_CLOSED if the call was already released or its outcome taken by
- * wsrpc_call_wait; WSRPC_ERR_INVALID_ARG for NULL.
+ * Cancel a pending call: stop waiting for its answer (an answer that arrives later is
+ * dropped) and, on a connection to a wsrpc peer (both ends agreed to the extensions at the
+ * handshake; never to a Python peer), ask the peer to cancel the method's handler
+ * ($/cancelRequest): its context ends, which a C method sees with wsrpc_reply_check.
+ * The handle stays valid: wsrpc_call_wait (also one already blocked in another thread)
+ * returns WSRPC_ERR_CANCELED, or the call's outcome if it had ended before; a done
+ * callback (wsrpc_call_on_done) is called with it.  WSRPC_OK; WSRPC_ERR_CLOSED if the call
+ * was already released or its outcome taken; WSRPC_ERR_INVALID_ARG for NULL.  Any thread.
+ * Calls started with wsrpc_*_call_async_cancelable are cancelled the same way.  A call's
+ * timeout (timeout_ms, default_response_timeout) cancels it on the peer the same way, for
+ * wsrpc_client_call and wsrpc_client_call_async too.
+ */
+int wsrpc_call_cancel(wsrpc_call *call);
+
+/*
+ * Have the outcome of a pending call delivered to done(user_data, ...) instead of waiting
+ * for it: called exactly once, on a library thread, as for wsrpc_client_call_async (also
+ * when the call is cancelled: WSRPC_ERR_CANCELED, or when the client closes), before the
+ * client's close returns.  The handle stays valid for wsrpc_call_cancel until done has been
+ * called, and is released then; wsrpc_call_wait on it returns WSRPC_ERR_STATE, and
+ * wsrpc_call_release cancels it (done is still called).  WSRPC_ERR_STATE if the call has a
+ * done callback already; on any error done is never called.  done must not be NULL.
+ */
+int wsrpc_call_on_done(wsrpc_call *call, wsrpc_done_fn done, void *user_data, wsrpc_error *err);
+
+/*
+ * Give up a pending call and release the handle: wsrpc_call_cancel (the peer is told, when
+ * it is a wsrpc peer) without waiting for the outcome.  WSRPC_OK, or WSRPC_ERR_CLOSED if the
+ * call was already released or its outcome taken by wsrpc_call_wait; WSRPC_ERR_INVALID_ARG
+ * for NULL.
  */
 int wsrpc_call_release(wsrpc_call *call);
 
@@ -294,6 +349,18 @@ int wsrpc_client_notify(wsrpc_client *client, const char *method, const char *pa
 /* The current connection's channel id (32 hex digits) into *channel_id (free it);
  * WSRPC_ERR_NOT_CONNECTED while there is none. */
 int wsrpc_client_channel_id(wsrpc_client *client, char **channel_id, wsrpc_error *err);
+
+/*
+ * A snapshot of the client's counters since it connected, as a JSON object into
+ * *stats_json (free it with wsrpc_free): {"connections": 1, "connections_total": 1,
+ * "reconnects": 0, "calls_in": 0, "calls_out": 12, "notifications_in": 0,
+ * "notifications_out": 0, "errors_in": 1, "errors_out": 0, "rejected": 0,
+ * "in_flight_in": 0, "in_flight_out": 0, "messages_in": 14, "messages_out": 13,
+ * "bytes_in": 2048, "bytes_out": 1536} (the Go core's wsrpc.Stats; counts only grow, except
+ * connections and in_flight_*; more members may come).  Every counter is 0 before the first
+ * connect.  For programs that export metrics; cheap enough to poll.
+ */
+int wsrpc_client_stats(wsrpc_client *client, char **stats_json, wsrpc_error *err);
 
 /*
  * Close the connection (status 1000), stop reconnecting, fail pending calls (blocked
@@ -321,6 +388,16 @@ int wsrpc_reply_error(wsrpc_reply *reply, int code, const char *message,
 /* Answer as a failed handler (see wsrpc_method_fn). */
 int wsrpc_reply_fail(wsrpc_reply *reply, const char *message);
 
+/*
+ * Whether the caller still wants the answer: WSRPC_OK while it does; WSRPC_ERR_CANCELED
+ * once the request is cancelled: by a wsrpc peer that gave up the call (wsrpc_call_cancel,
+ * its timeout, a cancelled Go context or Python task; see the README's "Cancellation"), or
+ * because the connection or the object closed.  A long-running method may poll it and
+ * return early (its answer is then dropped).  WSRPC_ERR_CLOSED after the callback has
+ * returned.  Cheap; any thread.
+ */
+int wsrpc_reply_check(wsrpc_reply *reply);
+
 /* ---- server ----------------------------------------------------------------------- */
 
 /* Create a server (not listening).  options_json as for wsrpc_client_new (the client-only
@@ -346,6 +423,10 @@ int wsrpc_server_listen(wsrpc_server *server, const char *addr, const char *path
 /* The open connections' channel ids as a JSON array of strings into *ids_json (free it). */
 int wsrpc_server_channels(wsrpc_server *server, char **ids_json, wsrpc_error *err);
 
+/* A snapshot of the server's counters since it was created (all its connections, open and
+ * ended; "reconnects" is 0), as for wsrpc_client_stats. */
+int wsrpc_server_stats(wsrpc_server *server, char **stats_json, wsrpc_error *err);
+
 /* Call a method of the client connected on channel_id (from a method callback's
  * channel_id, a CONNECTED event or wsrpc_server_channels) and wait; as wsrpc_client_call.
  * WSRPC_ERR_NOT_FOUND if no open connection has that id. */
@@ -357,6 +438,12 @@ int wsrpc_server_call(wsrpc_server *server, const char *channel_id, const char *
 int wsrpc_server_call_async(wsrpc_server *server, const char *channel_id,
                             const char *method, const char *params_json, int timeout_ms,
                             wsrpc_done_fn done, void *user_data, wsrpc_error *err);
+
+/* Cancelable form of wsrpc_server_call_async; as wsrpc_client_call_async_cancelable. */
+int wsrpc_server_call_async_cancelable(wsrpc_server *server, const char *channel_id,
+                                       const char *method, const char *params_json,
+                                       int timeout_ms, wsrpc_done_fn done, void *user_data,
+                                       wsrpc_call **call, wsrpc_error *err);
 
 /* Pending-call form of wsrpc_server_call; as wsrpc_client_call_start. */
 int wsrpc_server_call_start(wsrpc_server *server, const char *channel_id, const char *method,
@@ -370,6 +457,81 @@ int wsrpc_server_notify(wsrpc_server *server, const char *channel_id, const char
 /* Stop listening, close every connection (status 1001; pending calls fail), wait for
  * running callbacks and release the handle.  Same rules as wsrpc_client_close. */
 int wsrpc_server_close(wsrpc_server *server, wsrpc_error *err);
+
+/* ---- batches (JSON-RPC 2.0 §6) ------------------------------------------------------
+ *
+ * A batch sends calls and notifications in one message; a wsrpc peer runs them
+ * concurrently and answers the calls in one message.  Build it (wsrpc_batch_call,
+ * wsrpc_batch_notify), send it once (wsrpc_batch_send), wait for its calls
+ * (wsrpc_batch_wait or wsrpc_batch_on_done), read each call's outcome
+ * (wsrpc_batch_result), and free it (wsrpc_batch_free).  A peer that answers a batch with
+ * one error object (the Python libraries) ran none of it: every call ends with
+ * WSRPC_ERR_BATCH_UNSUPPORTED, unless the batch was made with WSRPC_BATCH_SPLIT, which sends
+ * the entries again one by one (and later batches of that connection one by one at once).
+ *
+ * Entries are numbered from 0 in the order they were added, notifications included.
+ * Every function may be called from any thread; a batch's functions are serialised
+ * internally.  After wsrpc_batch_free every function given the batch returns
+ * WSRPC_ERR_CLOSED (as for closed clients, handle values are never reused).
+ */
+
+/* Start a batch on the client's current connection.  flags: 0 or WSRPC_BATCH_SPLIT.
+ * NULL on error (WSRPC_ERR_NOT_CONNECTED, WSRPC_ERR_INVALID_ARG for unknown flags, ...).
+ * Release with wsrpc_batch_free. */
+wsrpc_batch *wsrpc_client_batch_new(wsrpc_client *client, int flags, wsrpc_error *err);
+
+/* Start a batch to the client connected on channel_id (WSRPC_ERR_NOT_FOUND if none). */
+wsrpc_batch *wsrpc_server_batch_new(wsrpc_server *server, const char *channel_id, int flags,
+                                    wsrpc_error *err);
+
+/* Add a call; *index (if not NULL) receives its entry number.  method and params_json as
+ * for wsrpc_client_call (checked here: WSRPC_ERR_INVALID_ARG, nothing added).
+ * WSRPC_ERR_STATE once the batch is sent. */
+int wsrpc_batch_call(wsrpc_batch *batch, const char *method, const char *params_json,
+                     int *index, wsrpc_error *err);
+
+/* Add a notification (it takes an entry number too, and has no answer). */
+int wsrpc_batch_notify(wsrpc_batch *batch, const char *method, const char *params_json,
+                       wsrpc_error *err);
+
+/*
+ * Send the batch (once: WSRPC_ERR_STATE after that) and return once it is written; the
+ * calls' answers arrive afterwards.  timeout_ms bounds the wait for them (as for a call:
+ * 0 means default_response_timeout, else none); a call unanswered then ends with
+ * WSRPC_ERR_TIMEOUT and is cancelled on a wsrpc peer.  An empty batch is
+ * WSRPC_ERR_INVALID_ARG.  On an error nothing was sent and every call ends with that
+ * error (WSRPC_ERR_BATCH_UNSUPPORTED on a legacy-dialect connection, or after the peer
+ * refused an earlier batch without WSRPC_BATCH_SPLIT).
+ */
+int wsrpc_batch_send(wsrpc_batch *batch, int timeout_ms, wsrpc_error *err);
+
+/* Wait up to wait_ms (0: just look; < 0: until done) for every call of a sent batch to
+ * end: WSRPC_OK when they all have (read them with wsrpc_batch_result), WSRPC_PENDING if
+ * not yet (nothing filled), WSRPC_ERR_STATE if the batch is not sent.  A batch of
+ * notifications only has ended as soon as it is sent. */
+int wsrpc_batch_wait(wsrpc_batch *batch, int wait_ms, wsrpc_error *err);
+
+/* Call done(user_data, WSRPC_OK, "null", NULL) once, on a library thread, when every call
+ * of the sent batch has ended (at once if they have), before the owner's close returns;
+ * then read the outcomes with wsrpc_batch_result (from done too).  WSRPC_ERR_STATE if the
+ * batch is not sent; on any error done is never called. */
+int wsrpc_batch_on_done(wsrpc_batch *batch, wsrpc_done_fn done, void *user_data,
+                        wsrpc_error *err);
+
+/*
+ * The outcome of call entry `index`, as wsrpc_client_call returns it: WSRPC_OK and
+ * *result_json (if not NULL; free it), or the entry's error in *err (WSRPC_ERR_REMOTE
+ * with rpc_code for the peer's error answer, WSRPC_ERR_BATCH_UNSUPPORTED, WSRPC_ERR_TIMEOUT,
+ * ...).  WSRPC_PENDING while the entry has not ended; WSRPC_ERR_STATE before the batch is
+ * sent; WSRPC_ERR_INVALID_ARG for an index out of range or a notification's.  May be
+ * read any number of times.
+ */
+int wsrpc_batch_result(wsrpc_batch *batch, int index, char **result_json, wsrpc_error *err);
+
+/* Release the batch.  Its calls still unanswered are given up as by wsrpc_call_release
+ * (a wsrpc peer is told).  WSRPC_OK; WSRPC_ERR_CLOSED if already freed;
+ * WSRPC_ERR_INVALID_ARG for NULL.  Batches are not freed by closing their client. */
+int wsrpc_batch_free(wsrpc_batch *batch);
 
 #endif /* WSRPC_NO_PROTOTYPES */
 

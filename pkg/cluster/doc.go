@@ -71,6 +71,35 @@
 //     Stats.Dropped) and what is published until it is back. The topic's other
 //     subscribers are never delayed. Counted in Stats.Disconnected.
 //
+// # Durable topics
+//
+// A topic with TopicConfig.Durable keeps its publications in a JetStream stream (the
+// NATS deployment must run JetStream; the embedded server does, storing in
+// Config.StoreDir), up to TopicConfig.MaxMsgs and MaxAge. Publish returns once the
+// stream stored the publication. Each delivery carries the publication's offset in the
+// stream and the stream's epoch, inside "subscription" ({"id", "subscriber_id",
+// "topic", "notifier_id", "offset", "epoch"}: the legacy envelope has no other place
+// for them, and Python's PubSubClient ignores keys it does not know there). A client
+// that subscribes with "since": {topic: {"offset", "epoch"}} (SubscribeSince, a wsrpc
+// extension of subscribe; Resumer does it on every connect, from the last offset it
+// received) gets, on whichever node, every publication after that offset, in order and
+// once, then the new ones; the answer, {"topics": {topic: {"offset", "epoch",
+// "recovered", "too_old"}}}, says whether the recovery is complete or retention dropped
+// part of it (too_old: what the history still holds is delivered), and where a
+// subscription without a position starts. An epoch that is not the stream's (the stream
+// was deleted and made again) recovers nothing (recovered false); an offset the stream
+// never reached is invalid params (ErrBadOffset). A subscribe without "since" answers
+// true, as fastapi-websocket-pubsub does, and starts from now: a Python PubSubClient
+// gets offsets but does not send them back, so it does not recover.
+//
+// Each subscriber reads the stream at its own pace through an ordered consumer of its
+// own (Overflow does not apply): a slow subscriber never delays the topic's others, and
+// loses nothing until retention drops what it has not read; its node then closes its
+// connection (counted in Stats.Dropped and Stats.Disconnected) and, back, it is told
+// too_old. Each subscriber of a durable topic costs its node a JetStream consumer; use
+// plain topics for very wide fan-out. AllTopics subscribers get a durable topic's
+// publications live, as those of plain topics, without offsets.
+//
 // # Presence
 //
 // Every node keeps a replica of the cluster's connections (Presence, Lookup, Nodes) and
@@ -93,7 +122,9 @@
 // # Failures
 //
 //   - A node that dies or freezes: the other nodes report its connections Disconnected
-//     (NodeLost) after three missed heartbeats, and from then on route nothing to it
+//     (NodeLost) after three missed heartbeats (judged only by nodes whose own
+//     heartbeats come back through NATS in time: a stalled NATS server delays everyone's
+//     alike), and from then on route nothing to it
 //     (calls go to the node presence lists as holding the target, by a subject of that
 //     node's incarnation); calls in flight to it end at once with ErrNodeLost (which
 //     also matches wsrpc.ErrConnectionLost); a target that presence does not list is
@@ -108,8 +139,9 @@
 //     addressable again under the same keys (with new channel ids), and must subscribe
 //     again (subscriptions belong to a connection; Python's PubSubClient does it on
 //     every connect).
-//   - Publications are core NATS: at most once. Those published while a subscriber is
-//     reconnecting, or while a node is cut from NATS, are lost, not replayed. While no
+//   - Publications on plain topics are core NATS: at most once. Those published while a
+//     subscriber is reconnecting, or while a node is cut from NATS, are lost, not
+//     replayed (durable topics replay them, see above). While no
 //     node fails each subscriber gets each publication at most once, in publish order
 //     (from one publisher), and exactly once with Backpressure as long as the node's
 //     buffer of the topic (Config.TopicBuffer) does not overflow (NATS then drops, logged

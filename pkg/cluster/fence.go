@@ -116,9 +116,16 @@ func (h *Hub) tick() {
 
 // mayJudge reports whether this node may declare others lost: not while it is cut off
 // from NATS or has just been (it cannot hear them; a NATS blip must not make every node
-// report every other's connections gone), nor right after it missed its own heartbeats.
+// report every other's connections gone), nor right after it missed its own heartbeats,
+// nor while its own heartbeats are not coming back through NATS within two intervals: a
+// NATS server (or this node's side of it) stalled under load delays every heartbeat
+// alike, and the others' silence then says nothing about them. (Before, such a stall
+// made every node declare every other lost, and each fenced itself and closed all its
+// connections.)
 func (h *Hub) mayJudge() bool {
-	return h.nc.IsConnected() && time.Since(h.t0) >= time.Duration(h.reapAfter.Load())
+	now := time.Since(h.t0)
+	echoed := h.nc.Opts.NoEcho || now-time.Duration(h.lastEcho.Load()) <= 2*h.cfg.HeartbeatInterval
+	return h.nc.IsConnected() && now >= time.Duration(h.reapAfter.Load()) && echoed
 }
 
 // refusing reports whether this node must not serve routed calls: it is fenced, or it

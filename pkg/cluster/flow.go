@@ -81,7 +81,7 @@ func (v *nodeView) listsTopic(topic string) bool {
 // ctx; it returns the id to send with it, or 0 when no node is to be waited for.
 func (h *Hub) acquire(ctx context.Context, topic string) (uint64, error) {
 	f := &h.flow
-	if f.slots == nil || h.cfg.Topics[topic].Overflow != Backpressure {
+	if f.slots == nil || h.cfg.Topics[topic].Overflow != Backpressure || h.durableTopic(topic) {
 		return 0, nil
 	}
 	expect := h.topicNodes(topic)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wsrpc/wsrpc/pkg/wsrpc"
 )
@@ -110,6 +112,12 @@ type Config struct {
 	// answer, like legacy (fastapi-websocket-pubsub) subscribers always get them, instead
 	// of as notifications.
 	NotifyAsCall bool
+	// StoreDir is where the embedded NATS server (no NATSURLs) keeps the streams of
+	// durable topics (TopicConfig.Durable). Empty: a temporary directory, removed by
+	// Close (history then lasts as long as the node). The embedded server runs JetStream
+	// only when a topic is durable or StoreDir is set.
+	StoreDir string
+
 	// NoClientPublish removes the "publish" method: clients may subscribe but only
 	// application code publishes.
 	NoClientPublish bool
@@ -126,7 +134,9 @@ type Hub struct {
 	node   string
 	log    *slog.Logger
 	nc     *nats.Conn
+	js     jetstream.JetStream
 	ns     *server.Server // embedded, or nil
+	tmpDir string         // the embedded server's temporary StoreDir, removed by Close
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -141,6 +151,9 @@ type Hub struct {
 	inflight map[string]context.CancelFunc  // routed calls being served, by call id
 	hubSubs  []*nats.Subscription           // the hub's own subscriptions
 
+	smu     sync.Mutex
+	streams map[string]jetstream.Stream // durable topic -> its stream (durable.go)
+
 	pres  presence
 	stats stats
 	flow  flow // publisher flow control (flow.go)
@@ -148,6 +161,7 @@ type Hub struct {
 	// Fencing (fence.go).
 	t0       time.Time    // monotonic base of lastTick
 	lastTick atomic.Int64 // ns since t0 of the presence loop's last tick
+	lastEcho atomic.Int64 // ns since t0 when its own last heartbeat came back through NATS
 	// suspectUntil (ns since t0): it missed its own heartbeats; no serving until then
 	suspectUntil atomic.Int64
 	reapAfter    atomic.Int64 // ns since t0: no declaring others lost before then
@@ -224,13 +238,21 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 		topics:   map[string]*topicState{},
 		inflight: map[string]context.CancelFunc{},
 		calls:    map[*outCall]struct{}{},
+		streams:  map[string]jetstream.Stream{},
 		t0:       time.Now(),
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	if err := h.connect(ctx); err != nil {
 		h.cancel()
+		h.removeTmp()
 		return nil, err
 	}
+	js, err := jetstream.New(h.nc)
+	if err != nil {
+		_ = h.Close()
+		return nil, fmt.Errorf("cluster: JetStream: %w", err)
+	}
+	h.js = js
 	if err := h.start(); err != nil {
 		_ = h.Close()
 		return nil, err
@@ -276,6 +298,16 @@ func (h *Hub) connect(ctx context.Context) error {
 		PingInterval:  NATSPingInterval,
 		MaxPingsOut:   NATSMaxPingsOut,
 		WriteDeadline: NATSPingInterval,
+	}
+	if h.cfg.StoreDir != "" || h.anyDurable() {
+		sopts.JetStream, sopts.StoreDir = true, h.cfg.StoreDir
+		if sopts.StoreDir == "" {
+			dir, err := os.MkdirTemp("", "wsrpc-cluster-")
+			if err != nil {
+				return fmt.Errorf("cluster: a directory for the embedded JetStream: %w", err)
+			}
+			h.tmpDir, sopts.StoreDir = dir, dir
+		}
 	}
 	if h.cfg.EmbeddedListen != "" {
 		host, port, err := net.SplitHostPort(h.cfg.EmbeddedListen)
@@ -403,6 +435,11 @@ func (h *Hub) Close() error {
 		return nil
 	}
 	h.closed = true
+	for _, ts := range h.topics {
+		for _, f := range ts.followers {
+			f.stop()
+		}
+	}
 	h.mu.Unlock()
 	h.leave()
 	h.cancel()
@@ -420,7 +457,14 @@ func (h *Hub) Close() error {
 		h.ns.Shutdown()
 		h.ns.WaitForShutdown()
 	}
+	h.removeTmp()
 	return nil
+}
+
+func (h *Hub) removeTmp() {
+	if h.tmpDir != "" {
+		_ = os.RemoveAll(h.tmpDir)
+	}
 }
 
 // Attach returns the wsrpc.Option that attaches a Server to the hub: every connection it

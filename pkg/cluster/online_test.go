@@ -2,7 +2,6 @@ package cluster_test
 
 import (
 	"context"
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -133,11 +132,13 @@ func TestMovedUserGraceNotOffline(t *testing.T) {
 }
 
 // blipProxy forwards TCP connections to a NATS server; cut drops them all and refuses
-// new ones for a while: a NATS outage as a node behind it sees it.
+// new ones for a while: a NATS outage as a node behind it sees it; stall holds every
+// byte for a while: a NATS server too busy to route anything.
 type blipProxy struct {
 	ln     net.Listener
 	target string
 	down   atomic.Bool
+	gate   sync.RWMutex // held by stall
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
 	wg     sync.WaitGroup
@@ -184,7 +185,21 @@ func (p *blipProxy) accept() {
 			p.wg.Add(1)
 			go func() {
 				defer p.wg.Done()
-				_, _ = io.Copy(pair[0], pair[1])
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := pair[1].Read(buf)
+					if n > 0 {
+						p.gate.RLock()
+						_, werr := pair[0].Write(buf[:n])
+						p.gate.RUnlock()
+						if werr != nil {
+							break
+						}
+					}
+					if err != nil {
+						break
+					}
+				}
 				_ = pair[0].Close()
 				_ = pair[1].Close()
 			}()
@@ -199,6 +214,13 @@ func (p *blipProxy) closeAll() {
 		_ = c.Close()
 	}
 	clear(p.conns)
+}
+
+// stall forwards nothing for d, the connections staying up.
+func (p *blipProxy) stall(d time.Duration) {
+	p.gate.Lock()
+	time.Sleep(d)
+	p.gate.Unlock()
 }
 
 // cut makes a NATS outage of d.

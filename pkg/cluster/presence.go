@@ -180,6 +180,7 @@ func (h *Hub) startPresence() error {
 		h.hubSubs = append(h.hubSubs, sub)
 	}
 	h.lastTick.Store(int64(time.Since(h.t0)))
+	h.lastEcho.Store(int64(time.Since(h.t0)))
 	h.mu.Lock()
 	err := h.subscribeNodeLocked(p.inc)
 	h.mu.Unlock()
@@ -294,7 +295,11 @@ func (h *Hub) onPresenceEvent(m *nats.Msg) {
 
 func (h *Hub) onHeartbeat(m *nats.Msg) {
 	var msg presenceMsg
-	if json.Unmarshal(m.Data, &msg) != nil || msg.Node == h.node {
+	if json.Unmarshal(m.Data, &msg) != nil {
+		return
+	}
+	if msg.Node == h.node { // its own, back through NATS (mayJudge)
+		h.lastEcho.Store(int64(time.Since(h.t0)))
 		return
 	}
 	p := &h.pres

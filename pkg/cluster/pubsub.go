@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -24,6 +25,11 @@ type Subscription struct {
 	SubscriberID string `json:"subscriber_id"` // the subscriber's channel id on its server
 	Topic        string `json:"topic"`         // the topic published on
 	NotifierID   string `json:"notifier_id"`   // always empty (sent as null), as in Python
+	// Offset and Epoch: the publication's place in the history of a durable topic
+	// (TopicConfig.Durable); zero on other topics. Keep the last one to recover from
+	// (SubscribeSince, Resumer).
+	Offset uint64 `json:"offset,omitempty"`
+	Epoch  string `json:"epoch,omitempty"`
 }
 
 // Notification is what a subscriber's "notify" method receives for each publication.
@@ -53,9 +59,36 @@ type Caller interface {
 
 // Subscribe asks the server at the other end of c to subscribe this connection to
 // topics. Subscriptions belong to the connection: after a reconnect, subscribe again
-// (e.g. from the client's OnConnect hook, with the Channel it is given).
+// (e.g. from the client's OnConnect hook, with the Channel it is given; a Resumer does
+// it for durable topics, recovering what was missed).
 func Subscribe(ctx context.Context, c Caller, topics ...string) error {
 	return subCall(ctx, c, "subscribe", topics)
+}
+
+// SubscribeSince subscribes like Subscribe and recovers the publications of durable
+// topics (TopicConfig.Durable) made after the positions in since (by topic; a durable
+// topic not in it starts from now). The answer says, for each durable topic
+// subscribed, where its deliveries start and whether the recovery is complete
+// (Recovery.Recovered) or retention dropped part of it (Recovery.TooOld); plain topics
+// are not in it. The recovered publications are delivered in order, before the later
+// ones.
+func SubscribeSince(ctx context.Context, c Caller, since map[string]Position, topics ...string) (map[string]Recovery, error) {
+	if since == nil {
+		since = map[string]Position{}
+	}
+	var out subscribeResult
+	if err := c.Call(ctx, "subscribe", topicsParams{Topics: topics, Since: since}, &out); err != nil {
+		return nil, err
+	}
+	if out.Topics == nil {
+		out.Topics = map[string]Recovery{}
+	}
+	return out.Topics, nil
+}
+
+// subscribeResult answers a subscribe that gave "since".
+type subscribeResult struct {
+	Topics map[string]Recovery `json:"topics"`
 }
 
 // Unsubscribe asks the server to drop this connection's subscriptions to topics.
@@ -76,6 +109,9 @@ func subCall(ctx context.Context, c Caller, method string, topics []string) erro
 
 type topicsParams struct {
 	Topics []string `json:"topics,omitempty"`
+	// Since (subscribe, a wsrpc extension): positions to recover durable topics from;
+	// present (even empty), the answer is a subscribeResult instead of true.
+	Since map[string]Position `json:"since,omitzero"`
 }
 
 type publishParams struct {
@@ -88,7 +124,9 @@ type publishParams struct {
 // RegisterMethods adds the pub/sub methods of fastapi-websocket-pubsub to a server's
 // methods (Attach does it for you):
 //
-//   - subscribe(topics) -> true: subscribe the calling connection;
+//   - subscribe(topics) -> true: subscribe the calling connection; with "since"
+//     ({topic: {"offset", "epoch"}}, see SubscribeSince) it recovers durable topics
+//     from there and answers {"topics": {topic: Recovery}} for its durable topics;
 //   - unsubscribe(topics) -> true;
 //   - publish(topics, data, sync, notifier_id) -> true: publish data on each topic to
 //     every subscriber on every node except the connection whose channel id is
@@ -96,10 +134,17 @@ type publishParams struct {
 //     comes once NATS has accepted the publication, not once subscribers answered.
 //     Left out with Config.NoClientPublish.
 func (h *Hub) RegisterMethods(m *wsrpc.Methods) {
-	wsrpc.Register(m, "subscribe", func(ctx context.Context, p topicsParams) (bool, error) {
+	wsrpc.Register(m, "subscribe", func(ctx context.Context, p topicsParams) (any, error) {
 		ch := wsrpc.ChannelFromContext(ctx)
-		if err := h.Subscribe(ctx, ch, p.Topics...); err != nil {
-			return false, err
+		rec, err := h.SubscribeFrom(ctx, ch, p.Since, p.Topics...)
+		if err != nil {
+			if errors.Is(err, ErrBadOffset) {
+				return nil, &wsrpc.Error{Code: wsrpc.CodeInvalidParams, Message: err.Error()}
+			}
+			return nil, err
+		}
+		if p.Since != nil {
+			return subscribeResult{Topics: rec}, nil
 		}
 		return true, nil
 	})
@@ -164,13 +209,29 @@ func (o Overflow) String() string {
 // TopicConfig configures the delivery of one topic (Config.Topics).
 type TopicConfig struct {
 	Overflow Overflow
+	// Durable keeps the topic's publications in a JetStream stream (the NATS server
+	// must run JetStream; the embedded one does when a topic is durable): each delivery
+	// carries its offset and the stream's epoch (Subscription.Offset, Epoch), and a
+	// subscriber that comes back, on any node, recovers what it missed from its last
+	// offset (SubscribeSince, Resumer). Publish returns once the stream has stored the
+	// publication. Subscribers read the stream at their own pace (Overflow does not
+	// apply): a slow one lags behind without delaying anybody, until retention drops
+	// what it has not read; then it is disconnected, and told TooOld when it
+	// subscribes again.
+	Durable bool
+	// MaxMsgs and MaxAge bound a durable topic's history: the oldest publications are
+	// dropped past MaxMsgs (default DefaultHistoryMsgs, 100,000; negative: no bound) or
+	// once older than MaxAge (default DefaultHistoryAge, 1 h; negative: no bound).
+	MaxMsgs int64
+	MaxAge  time.Duration
 }
 
 // topicState is this node's interest in one topic.
 type topicState struct {
-	sub     *nats.Subscription
-	members map[*local]string // connection -> subscription id
-	ctr     counters          // deliveries through this subscription
+	sub       *nats.Subscription   // core NATS; nil for a durable topic
+	followers map[*local]*follower // durable topic: each member's reader of the stream
+	members   map[*local]string    // connection -> subscription id
+	ctr       counters             // deliveries through this subscription
 }
 
 type delivery struct {
@@ -182,9 +243,46 @@ type delivery struct {
 // handler's ChannelFromContext) to topics, cluster-wide. It is idempotent per topic.
 // When it returns, publications made afterwards through the same NATS server reach ch.
 func (h *Hub) Subscribe(ctx context.Context, ch *wsrpc.Channel, topics ...string) error {
+	_, err := h.SubscribeFrom(ctx, ch, nil, topics...)
+	return err
+}
+
+// SubscribeFrom is Subscribe that recovers durable topics (TopicConfig.Durable) from
+// the positions in since (see SubscribeSince): it returns, for each durable topic it
+// subscribed ch to, where its deliveries start and whether the recovery is complete.
+// An offset the topic never reached in that epoch fails with ErrBadOffset.
+func (h *Hub) SubscribeFrom(ctx context.Context, ch *wsrpc.Channel, since map[string]Position, topics ...string) (map[string]Recovery, error) {
 	if ch == nil {
-		return ErrNoTarget
+		return nil, ErrNoTarget
 	}
+	var plain []string
+	out := map[string]Recovery{}
+	var err error
+	for _, topic := range topics {
+		if !h.durableTopic(topic) {
+			plain = append(plain, topic)
+			continue
+		}
+		var from *Position
+		if p, ok := since[topic]; ok {
+			from = &p
+		}
+		rec, derr := h.subscribeDurable(ctx, ch, topic, from)
+		switch {
+		case derr == nil:
+			out[topic] = rec
+		case errors.Is(derr, errSubscribed):
+		default:
+			err = errors.Join(err, derr)
+		}
+	}
+	if len(plain) > 0 || len(topics) == 0 {
+		err = errors.Join(err, h.subscribePlain(ctx, ch, plain))
+	}
+	return out, err
+}
+
+func (h *Hub) subscribePlain(ctx context.Context, ch *wsrpc.Channel, topics []string) error {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -201,7 +299,7 @@ func (h *Hub) Subscribe(ctx context.Context, ch *wsrpc.Channel, topics ...string
 		if topic == "" {
 			continue
 		}
-		if _, ok := l.topics[topic]; ok {
+		if _, ok := l.topics[topic]; ok || h.durableTopic(topic) {
 			continue
 		}
 		ts := h.topics[topic]
@@ -269,8 +367,15 @@ func (h *Hub) leaveTopicLocked(l *local, topic string) {
 		return
 	}
 	delete(ts.members, l)
+	if f := ts.followers[l]; f != nil {
+		delete(ts.followers, l)
+		f.stop()
+	}
 	if len(ts.members) == 0 {
 		delete(h.topics, topic)
+		if ts.sub == nil {
+			return
+		}
 		if n, err := ts.sub.Dropped(); err == nil && n > 0 {
 			h.stats.natsDropped.Add(uint64(n))
 		}
@@ -287,13 +392,20 @@ func (h *Hub) leaveTopicLocked(l *local, topic string) {
 // publications are not yet queued for their subscribers on some node (slow
 // subscribers), Publish first waits for one of them to be, up to ctx (then it fails
 // with ctx's error, wsrpc.ErrTimeout for a deadline, and nothing is sent).
-// Subscribers that are reconnecting when it is published miss it (core NATS, no replay).
+// Subscribers that are reconnecting when it is published miss it (core NATS, no replay),
+// unless the topic is durable (TopicConfig.Durable): Publish then returns once the
+// topic's stream has stored it, and they recover it.
 func (h *Hub) Publish(ctx context.Context, topic string, data any) error {
 	raw, err := marshalData(data)
 	if err != nil {
 		return err
 	}
 	return h.publish(ctx, []string{topic}, raw, "", false)
+}
+
+func jsonString(s string) []byte {
+	b, _ := json.Marshal(s)
+	return b
 }
 
 func marshalData(data any) (json.RawMessage, error) {
@@ -345,6 +457,12 @@ func (h *Hub) publish(ctx context.Context, topics []string, data json.RawMessage
 			msg.Header.Set(hdrPubID, strconv.FormatUint(id, 10))
 		}
 		msg.Data = data
+		if h.durableTopic(topic) {
+			if err := h.publishDurable(ctx, topic, msg); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := h.nc.PublishMsg(msg); err != nil {
 			h.release(id)
 			switch {
@@ -370,7 +488,6 @@ func (h *Hub) publish(ctx context.Context, topics []string, data json.RawMessage
 func (h *Hub) onPublication(subTopic string, m *nats.Msg) {
 	topic := m.Header.Get(hdrTopic)
 	notifier := m.Header.Get(hdrNotify)
-	topicJSON, _ := json.Marshal(topic)
 	overflow := h.cfg.Topics[topic].Overflow
 	type target struct {
 		l  *local
@@ -392,14 +509,8 @@ func (h *Hub) onPublication(subTopic string, m *nats.Msg) {
 	}
 	h.mu.Unlock()
 	for _, t := range targets {
-		p := make([]byte, 0, 128+len(topicJSON)+len(m.Data))
-		p = append(p, `{"subscription":{"id":"`...)
-		p = append(p, t.id...)
-		p = append(p, `","subscriber_id":"`...)
-		p = append(p, t.l.ch.ID()...)
-		p = append(p, `","topic":`...)
-		p = append(p, topicJSON...)
-		p = append(p, `,"notifier_id":null},"data":`...)
+		p := subscriptionHead(t.id, t.l.ch.ID(), topic)
+		p = append(p, `},"data":`...)
 		p = append(p, m.Data...)
 		p = append(p, '}')
 		h.deliver(t.l, delivery{params: p, ctr: &ts.ctr}, overflow)
@@ -602,6 +713,9 @@ func (h *Hub) Stats() Stats {
 	s.PublishWaited, s.Unanswered = h.stats.publishWaited.Load(), h.stats.unanswered.Load()
 	h.mu.Lock()
 	for _, ts := range h.topics {
+		if ts.sub == nil {
+			continue
+		}
 		if n, err := ts.sub.Dropped(); err == nil {
 			s.Dropped += uint64(n)
 		}
@@ -634,6 +748,9 @@ func (h *Hub) TopicStats(topic string) TopicStats {
 		return out
 	}
 	out.Local, out.Stats = len(ts.members), ts.ctr.load()
+	if ts.sub == nil {
+		return out
+	}
 	if n, err := ts.sub.Dropped(); err == nil {
 		out.Dropped += uint64(n)
 	}

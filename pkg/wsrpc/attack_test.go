@@ -469,3 +469,83 @@ func TestDefaultsAreSafe(t *testing.T) {
 		t.Fatal("the server kept a silent client")
 	}
 }
+
+// With OrderedNotifications a connection's notifications run one at a time in the order
+// they were sent, while its requests still run concurrently with them, and a notification
+// handler that calls the peer and waits for the answer does not stall the connection.
+func TestOrderedNotifications(t *testing.T) {
+	const n = 200
+	ctx := ctxT(t, 20*time.Second)
+	var mu sync.Mutex
+	var seen []int
+	var running, overlap atomic.Int32
+	hold, held := make(chan struct{}), make(chan struct{})
+	var done sync.WaitGroup
+	done.Add(n + 2)
+	m := NewMethods()
+	Register(m, "log", func(_ context.Context, p []int) (any, error) {
+		defer done.Done()
+		if running.Add(1) > 1 {
+			overlap.Add(1)
+		}
+		defer running.Add(-1)
+		runtime.Gosched()
+		mu.Lock()
+		seen = append(seen, p[0])
+		mu.Unlock()
+		return nil, nil
+	})
+	m.Handle("hold", func(context.Context, json.RawMessage) (any, error) {
+		defer done.Done()
+		close(held)
+		<-hold
+		return nil, nil
+	})
+	m.Handle("ask", func(hctx context.Context, _ json.RawMessage) (any, error) {
+		defer done.Done()
+		var out string
+		err := ChannelFromContext(hctx).Call(hctx, "answer", nil, &out)
+		if err != nil || out != "42" {
+			t.Errorf("ordered notification calling the peer: %q, %v", out, err)
+		}
+		return nil, nil
+	})
+	Register(m, "add", func(_ context.Context, p []int) (int, error) { return p[0] + p[1], nil })
+	_, url := startServer(t, m, WithOrderedNotifications(true))
+	cm := NewMethods()
+	cm.Handle("answer", func(context.Context, json.RawMessage) (any, error) { return "42", nil })
+	c := dialTest(t, url, WithMethods(cm))
+
+	// A notification that blocks holds up later notifications, not requests.
+	if err := c.Notify(ctx, "hold", nil); err != nil {
+		t.Fatal(err)
+	}
+	<-held
+	if err := c.Notify(ctx, "ask", nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := c.Notify(ctx, "log", []int{i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sum int
+	if err := c.Call(ctx, "add", []int{2, 3}, &sum); err != nil || sum != 5 {
+		t.Fatalf("a request while notifications are held: %d, %v", sum, err)
+	}
+	mu.Lock()
+	if len(seen) != 0 {
+		t.Errorf("%d notifications ran while an earlier one was running", len(seen))
+	}
+	mu.Unlock()
+	close(hold)
+	done.Wait()
+	if overlap.Load() > 0 {
+		t.Errorf("%d notifications ran at the same time as another", overlap.Load())
+	}
+	for i, v := range seen {
+		if v != i {
+			t.Fatalf("notifications ran out of order: position %d ran %d (%v...)", i, v, seen[:min(len(seen), i+5)])
+		}
+	}
+}

@@ -338,7 +338,11 @@ func (c *Channel) sendBatch(b *Batch) error {
 func (c *Channel) encodeBatch(b *Batch) ([][]byte, error) {
 	members := make([][]byte, len(b.entries))
 	for i, e := range b.entries {
-		raw, err := marshalParams(e.params)
+		raw, pe, err := marshalParams(e.params)
+		if pe != nil {
+			raw = bytes.Clone(raw) // kept until the batch is assembled
+			putParamEncoder(pe)
+		}
 		if err == nil && c.legacy() {
 			err = wrap(ErrBatchUnsupported, "the legacy dialect has no batches")
 		}

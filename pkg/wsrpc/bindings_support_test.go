@@ -34,13 +34,14 @@ func TestKindOf(t *testing.T) {
 		{ErrInvalidID, KindInvalidID},
 		{&HTTPError{Status: 403}, KindConnect},
 		{errors.New("other"), KindOther},
+		{fmt.Errorf("%w: the peer answered -32600", ErrBatchUnsupported), KindBatchUnsupported},
 	}
 	for _, c := range cases {
 		if got := KindOf(c.err); got != c.want {
 			t.Errorf("KindOf(%v) = %v, want %v", c.err, got, c.want)
 		}
 	}
-	if KindTimeout.String() != "timeout" || ErrorKind(99).String() != "other" {
+	if KindTimeout.String() != "timeout" || KindBatchUnsupported.String() != "batch_unsupported" || ErrorKind(99).String() != "other" {
 		t.Error("kind names")
 	}
 	if RemoteError(errors.New("x")) != nil || RemoteError(&Error{Code: 5}).Code != 5 {

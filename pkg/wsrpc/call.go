@@ -3,7 +3,7 @@ package wsrpc
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -256,19 +256,21 @@ func (c *Channel) startCall(ctx context.Context, method string, params any, wait
 		return nil, wrapCtx(ctx, "call "+method)
 	}
 	var o callOptions
-	for _, opt := range opts {
-		opt(&o)
+	if len(opts) > 0 {
+		o = applyCallOptions(opts) // (o escapes there: no allocation when there are none)
 	}
-	raw, err := marshalParams(params)
+	raw, pe, err := marshalParams(params)
 	if err != nil {
 		return nil, err
 	}
 	p, idRaw, err := c.register(o.id, waited)
 	if err != nil {
+		putParamEncoder(pe)
 		return nil, err
 	}
 	buf := getBuf()
 	data, err := c.encodeRequest(*buf, idRaw, method, raw)
+	putParamEncoder(pe)
 	if err == nil {
 		if meta != nil {
 			data = c.appendMeta(data, meta)
@@ -282,6 +284,14 @@ func (c *Channel) startCall(ctx context.Context, method string, params any, wait
 	}
 	c.stats.callsOut.Add(1)
 	return p, nil
+}
+
+func applyCallOptions(opts []CallOption) callOptions {
+	var o callOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
 }
 
 // register creates the pending entry (BEHAVIOUR.md §13 checks, in order).
@@ -301,11 +311,14 @@ func (c *Channel) registerPending(p *Pending, custom string) ([]byte, error) {
 	key := custom
 	var idRaw []byte
 	if custom == "" {
-		// One allocation for the entry, its id text and its key.
-		var b [16]byte
-		_, _ = rand.Read(b[:])
+		// One allocation for the entry, its id text and its key. The id is 32 hex digits
+		// like Python's uuid4().hex: the channel's random prefix, then a counter (unique
+		// on the channel; no random read per call).
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], c.callSeq.Add(1))
 		p.idBuf[0], p.idBuf[33] = '"', '"'
-		hex.Encode(p.idBuf[1:33], b[:])
+		copy(p.idBuf[1:17], c.callPrefix[:])
+		hex.Encode(p.idBuf[17:33], b[:])
 		idRaw = p.idBuf[:]
 		key = unsafe.String(&p.idBuf[1], 32) // idBuf is never written again
 	} else if n := utf8.RuneCountInString(key); n > wire.MaxIDLength {
@@ -484,12 +497,13 @@ func (c *Channel) notify(ctx context.Context, method string, params any, meta ma
 	if err := ctx.Err(); err != nil {
 		return wrapCtx(ctx, "notify "+method)
 	}
-	raw, err := marshalParams(params)
+	raw, pe, err := marshalParams(params)
 	if err != nil {
 		return err
 	}
 	buf := getBuf()
 	data, err := c.encodeRequest(*buf, nil, method, raw)
+	putParamEncoder(pe)
 	if err == nil {
 		if meta != nil {
 			data = c.appendMeta(data, meta)
@@ -503,7 +517,54 @@ func (c *Channel) notify(ctx context.Context, method string, params any, meta ma
 	return err
 }
 
-func marshalParams(params any) ([]byte, error) {
+// marshalParams encodes call or notification params. The result may live in pe's buffer
+// (params encoded by encoding/json): the caller gives pe back with putParamEncoder once the
+// message is encoded; pe is nil otherwise.
+func marshalParams(params any) (raw []byte, pe *paramEncoder, err error) {
+	switch params.(type) {
+	case nil, json.RawMessage, ValidJSON, string, bool, int, int64, easyMarshaler:
+		raw, err = marshalParamsOwn(params)
+		return raw, nil, err
+	}
+	pe = paramEncoders.Get().(*paramEncoder)
+	pe.buf.Reset()
+	if err := pe.enc.Encode(params); err != nil {
+		putParamEncoder(pe)
+		return nil, nil, fmt.Errorf("%w: encoding params: %v", ErrInvalidArgument, err)
+	}
+	raw = bytes.TrimSuffix(pe.buf.Bytes(), []byte("\n"))
+	switch wire.FirstByte(raw) {
+	case '{', '[':
+		return raw, pe, nil
+	case 'n':
+		putParamEncoder(pe)
+		return nil, nil, nil
+	}
+	putParamEncoder(pe)
+	return nil, nil, fmt.Errorf("%w: params must encode to a JSON object or array, got %.40s", ErrInvalidArgument, raw)
+}
+
+// paramEncoder encodes params with encoding/json into a reused buffer (json.Marshal
+// allocates its result on every call). Its output is json.Marshal's plus a newline.
+type paramEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var paramEncoders = sync.Pool{New: func() any {
+	pe := &paramEncoder{}
+	pe.enc = json.NewEncoder(&pe.buf)
+	return pe
+}}
+
+// putParamEncoder gives pe back (nil is fine); a buffer grown past 64 KiB is dropped.
+func putParamEncoder(pe *paramEncoder) {
+	if pe != nil && pe.buf.Cap() <= 64<<10 {
+		paramEncoders.Put(pe)
+	}
+}
+
+func marshalParamsOwn(params any) ([]byte, error) {
 	switch p := params.(type) {
 	case nil:
 		return nil, nil

@@ -50,38 +50,93 @@ func (c *Config) negotiated() []string {
 // (ExtensionSubprotocol): it is a wsrpc peer, and calls cancelled here are cancelled there.
 func (c *Channel) Extended() bool { return c.ext }
 
-// inflight is a request being handled on an extended connection.
-type inflight struct {
-	key    string
-	ctx    context.Context // the handler's context, which the peer may cancel
-	cancel context.CancelFunc
-}
-
-// track makes the handler context of request id cancellable by the peer; untrack must be
-// called when the handler is done. The reader calls it before it hands the request over,
-// so that a cancellation read right after its request finds it.
-func (c *Channel) track(id []byte) *inflight {
+// track makes the handler context h of request id cancellable by the peer (see
+// handlerCtx.cancellable); untrack must be called when the handler is done. The reader
+// calls it before it hands the request over, so that a cancellation read right after its
+// request finds it.
+func (c *Channel) track(h *handlerCtx, id []byte) {
 	key := wire.IDKey(id)
 	// The key shares the message's memory, which is never modified (each message is read
 	// into a buffer of its own) and outlives the entry: no copy.
-	e := &inflight{key: unsafe.String(unsafe.SliceData(key), len(key))}
-	e.ctx, e.cancel = context.WithCancel(c.ctx)
+	h.key = unsafe.String(unsafe.SliceData(key), len(key))
+	h.cancellable = true
 	c.imu.Lock()
 	if c.inflight == nil {
-		c.inflight = map[string]*inflight{}
+		c.inflight = map[string]*handlerCtx{}
 	}
-	c.inflight[e.key] = e
+	c.inflight[h.key] = h
 	c.imu.Unlock()
-	return e
 }
 
-func (c *Channel) untrack(e *inflight) {
+func (c *Channel) untrack(h *handlerCtx) {
 	c.imu.Lock()
-	if c.inflight[e.key] == e {
-		delete(c.inflight, e.key)
+	if c.inflight[h.key] == h {
+		delete(c.inflight, h.key)
 	}
 	c.imu.Unlock()
-	e.cancel()
+	h.cancel(context.Canceled)
+}
+
+// A cancellable handler context (extended connections) is cancelled by the peer's
+// CancelMethod, when its handler returns, or with the channel's context. It is cheap when
+// nobody looks: its Done channel is made, and the channel's context watched
+// (context.AfterFunc), only when Done is first called.
+
+func (h *handlerCtx) Done() <-chan struct{} {
+	if !h.cancellable {
+		return h.Context.Done()
+	}
+	h.cmu.Lock()
+	defer h.cmu.Unlock()
+	if h.done == nil {
+		h.done = make(chan struct{})
+		if h.err == nil {
+			if err := h.Context.Err(); err != nil {
+				h.err = err
+			} else {
+				parent := h.Context
+				h.stop = context.AfterFunc(parent, func() { h.cancel(parent.Err()) })
+			}
+		}
+		if h.err != nil {
+			close(h.done)
+		}
+	}
+	return h.done
+}
+
+func (h *handlerCtx) Err() error {
+	if !h.cancellable {
+		return h.Context.Err()
+	}
+	h.cmu.Lock()
+	defer h.cmu.Unlock()
+	if h.err == nil {
+		if err := h.Context.Err(); err != nil {
+			h.cancelLocked(err)
+		}
+	}
+	return h.err
+}
+
+// cancel cancels a cancellable handler context with err (the first cancellation wins).
+func (h *handlerCtx) cancel(err error) {
+	h.cmu.Lock()
+	h.cancelLocked(err)
+	h.cmu.Unlock()
+}
+
+func (h *handlerCtx) cancelLocked(err error) {
+	if h.err != nil {
+		return
+	}
+	h.err = err
+	if h.done != nil {
+		close(h.done)
+	}
+	if h.stop != nil {
+		h.stop()
+	}
 }
 
 // cancelRequested handles a cancellation notification from the peer, on the reader; it
@@ -106,7 +161,7 @@ func (c *Channel) cancelRequested(m *wire.Message) bool {
 	c.imu.Unlock()
 	if e != nil {
 		c.cfg.Logger.Debug("wsrpc: request cancelled by the peer", "channel", c.id, "id", string(key))
-		e.cancel()
+		e.cancel(context.Canceled)
 	}
 	return true
 }

@@ -179,3 +179,69 @@ func TestCancelRightAfterRequest(t *testing.T) {
 		<-cancelled
 	}
 }
+
+// A cancellable handler context is a context.Context in full although its Done channel is
+// made lazily: a handler that polls Err sees the peer's cancellation without ever calling
+// Done, a context derived from it ends with it, Err and Done agree, and when the handler
+// returns, what it derived ends too.
+func TestCancelLazyHandlerContext(t *testing.T) {
+	polled, derived := make(chan error, 1), make(chan error, 1)
+	var kept context.Context
+	keptc := make(chan struct{})
+	m := NewMethods()
+	m.Handle("poll", func(ctx context.Context, _ json.RawMessage) (any, error) {
+		for ctx.Err() == nil {
+			time.Sleep(time.Millisecond)
+		}
+		select {
+		case <-ctx.Done():
+		default:
+			t.Error("Err is set but Done is not closed")
+		}
+		polled <- ctx.Err()
+		return nil, ctx.Err()
+	})
+	m.Handle("derive", func(ctx context.Context, _ json.RawMessage) (any, error) {
+		dctx, cancel := context.WithTimeout(ctx, time.Hour)
+		defer cancel()
+		<-dctx.Done()
+		derived <- dctx.Err()
+		return nil, dctx.Err()
+	})
+	m.Handle("keep", func(ctx context.Context, _ json.RawMessage) (any, error) {
+		kept = ctx
+		close(keptc)
+		return "ok", nil
+	})
+	_, url := startServer(t, m)
+	c := dialTest(t, url)
+	for _, method := range []string{"poll", "derive"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() { errc <- c.Call(ctx, method, nil, nil) }()
+		time.Sleep(20 * time.Millisecond) // let the request reach its handler (not needed for correctness)
+		cancel()
+		<-errc
+		out := map[string]chan error{"poll": polled, "derive": derived}[method]
+		select {
+		case err := <-out:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("%s: handler saw %v, want context.Canceled", method, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: the handler's context was not cancelled", method)
+		}
+	}
+	if err := c.Call(ctxT(t, 5*time.Second), "keep", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	<-keptc
+	select {
+	case <-kept.Done():
+		if !errors.Is(kept.Err(), context.Canceled) {
+			t.Errorf("after the handler returned: Err %v, want context.Canceled", kept.Err())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a handler's context did not end after it returned")
+	}
+}

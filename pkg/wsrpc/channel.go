@@ -26,6 +26,8 @@ import (
 // handler can call the peer back.
 type Channel struct {
 	id          string
+	callPrefix  [16]byte      // hex; generated call ids start with it (registerPending)
+	callSeq     atomic.Uint64 // and end with this counter
 	conn        conn
 	cfg         *Config
 	methods     *Methods
@@ -71,6 +73,7 @@ type Channel struct {
 	// outstanding took to be answered (Config.SpinWait).
 	loneAnswer atomic.Int64
 	workers    workers
+	ordered    orderedQueue // Config.OrderedNotifications
 	running    atomic.Int64 // requests and notifications being handled (Server.Shutdown)
 	out        byteBudget   // bytes of outgoing messages being written (Config.MaxOutgoingBytes)
 	in         byteBudget   // bytes of incoming requests being handled (Config.MaxIncomingBytes)
@@ -90,7 +93,7 @@ type Channel struct {
 	// and cancelQ the cancellations of our own calls waiting to be sent.
 	ext      bool
 	imu      sync.Mutex
-	inflight map[string]*inflight
+	inflight map[string]*handlerCtx
 	cancelQ  chan []byte
 
 	stats counters // see Stats
@@ -117,6 +120,7 @@ func newID() string {
 func newChannel(c conn, cfg *Config, methods *Methods, subprotocol string, values map[string]any) *Channel {
 	ch := &Channel{
 		id:          newID(),
+		callPrefix:  [16]byte([]byte(newID()[:16])),
 		conn:        c,
 		cfg:         cfg,
 		methods:     methods,
@@ -611,7 +615,8 @@ func (c *Channel) dispatch(r request) {
 	}
 	if c.cfg.Sequential {
 		if c.ext && r.id != nil && !r.legacy {
-			r.tracked = c.track(r.id)
+			r.tracked = &handlerCtx{Context: c.ctx, c: c}
+			c.track(r.tracked, r.id)
 		}
 		c.handlers.Add(1)
 		c.serve(c.ctx, r)
@@ -619,6 +624,15 @@ func (c *Channel) dispatch(r request) {
 	}
 	id, name, legacy := r.id, r.name, r.legacy
 	r.in = int64(len(r.params) + len(name))
+	if id == nil && r.batch == nil && c.cfg.OrderedNotifications {
+		// One at a time, in order, on the ordered runner; bounded by MaxIncomingBytes
+		// (not by handler slots: one runs at a time).
+		if c.in.take(r.in, 0, c.done) {
+			c.handlers.Add(1)
+			c.ordered.push(c, r)
+		}
+		return
+	}
 	if c.handlerSem != nil {
 		if id == nil {
 			select {
@@ -659,7 +673,8 @@ func (c *Channel) dispatch(r request) {
 		return
 	}
 	if c.ext && r.id != nil && !legacy {
-		r.tracked = c.track(id)
+		r.tracked = &handlerCtx{Context: c.ctx, c: c}
+		c.track(r.tracked, id)
 	}
 	c.handlers.Add(1)
 	c.workers.run(c, r)
@@ -675,6 +690,13 @@ type handlerCtx struct {
 	in       int64
 	msg      int // size of the message the request came in
 	released atomic.Bool
+	// On extended connections the peer may cancel the request (see Channel.track).
+	cancellable bool
+	key         string // the request's id (IDKey), in the inflight table
+	cmu         sync.Mutex
+	done        chan struct{} // made by the first Done
+	err         error
+	stop        func() bool // stops watching the channel's context
 }
 
 type handlerKey struct{}
@@ -726,11 +748,13 @@ func Detach(ctx context.Context) {}
 // serve runs one request and sends its reply. It calls handlers.Done and gives back what
 // the request holds (handlerCtx).
 func (c *Channel) serve(ctx context.Context, r request) {
-	if r.tracked != nil {
-		ctx = r.tracked.ctx
-		defer c.untrack(r.tracked)
+	h := r.tracked
+	if h != nil {
+		defer c.untrack(h)
+	} else {
+		h = &handlerCtx{Context: ctx, c: c}
 	}
-	h := &handlerCtx{Context: ctx, c: c, slot: r.slot, in: r.in, msg: r.msg}
+	h.slot, h.in, h.msg = r.slot, r.in, r.msg
 	c.running.Add(1)
 	defer c.running.Add(-1)
 	defer h.release()
@@ -778,6 +802,11 @@ func (c *Channel) serve(ctx context.Context, r request) {
 			return
 		}
 		out = wire.EncodeError(id, c.errorObject(name, err))
+	} else if len(result) >= wire.LargeResult {
+		// Assembled in a reused buffer (see largebuf.go): once sent (or cloned into a
+		// batch reply), nothing refers to it.
+		out = wire.AppendResult(getLargeBuf(wire.ResultSize(id, result)), id, result)
+		defer putLargeBuf(out)
 	} else {
 		out = wire.AppendResult(*buf, id, result)
 	}
@@ -844,9 +873,10 @@ func (c *Channel) invoke(ctx context.Context, name string, params []byte, legacy
 	}()
 	if m.encoded != nil && !m.stringify {
 		out, err := m.encoded(ctx, params, dst)
-		var ee errEncodeResult
-		if errors.As(err, &ee) {
-			return nil, &paramError{kind: "TypeError", method: name, detail: "result is not JSON-serialisable", debug: ee.err.Error()}
+		if err != nil {
+			if ee, ok := err.(errEncodeResult); ok { // (errors.As here would allocate on every call)
+				return nil, &paramError{kind: "TypeError", method: name, detail: "result is not JSON-serialisable", debug: ee.err.Error()}
+			}
 		}
 		return out, err
 	}

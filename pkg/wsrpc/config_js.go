@@ -23,6 +23,11 @@ type Config struct {
 	MaxSendQueue          int   // messages being written at once; default 1000, -1 = unlimited
 	MaxConcurrentRequests int   // incoming requests executing at once; default 1000, -1 = unlimited
 	Sequential            bool  // handle incoming messages one at a time, in order (Python parity)
+	// OrderedNotifications runs a connection's notifications one at a time, in the order
+	// they arrived, on a goroutine of their own, while its requests still run concurrently
+	// (a notification handler waiting for a peer's answer holds up only later
+	// notifications). Batch members are not ordered (JSON-RPC 2.0 §6).
+	OrderedNotifications bool
 	// MaxOutgoingBytes bounds the bytes of outgoing messages waiting to be written on a
 	// connection (replies, calls, notifications). Over it, senders wait (up to
 	// WriteTimeout, then the connection is closed with 1008 and its calls fail with

@@ -21,6 +21,7 @@ type jsonConfig struct {
 	MaxConcurrentRequests  *int              `json:"max_concurrent_requests"` // 0 = unlimited
 	MaxBatchSize           *int              `json:"max_batch_size"`          // 0 = unlimited
 	Sequential             *bool             `json:"sequential"`
+	OrderedNotifications   *bool             `json:"ordered_notifications"`
 	MaxOutgoingBytes       *int64            `json:"max_outgoing_bytes"` // 0 = unlimited
 	MaxIncomingBytes       *int64            `json:"max_incoming_bytes"` // 0 = unlimited
 	WriteTimeout           *float64          `json:"write_timeout"`      // 0 = none
@@ -119,6 +120,7 @@ func ParseConfig(data []byte) (Config, error) {
 		}
 	}
 	setBool(&cfg.Sequential, j.Sequential)
+	setBool(&cfg.OrderedNotifications, j.OrderedNotifications)
 	if v := j.Extensions; v != nil {
 		cfg.NoExtensions = !*v
 	}

@@ -12,6 +12,7 @@ import (
 	"syscall/js"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Browser WebSocket limits (see jsConn).
@@ -129,12 +130,25 @@ func (c *jsConn) release() {
 	}
 }
 
+var textEncoder = js.Global().Get("TextEncoder").New()
+
+// JSStringBytes returns the UTF-8 bytes of the JavaScript string v, encoded by the
+// JavaScript engine and copied into Go memory once (js.Value.String copies them twice more:
+// into a Go string, and again to make bytes of it). For the JavaScript bindings: params and
+// results cross as JSON text.
+func JSStringBytes(v js.Value) []byte {
+	a := textEncoder.Call("encode", v)
+	b := make([]byte, a.Length())
+	js.CopyBytesToGo(b, a)
+	return b
+}
+
 func (c *jsConn) onMessage(e js.Value) {
 	var m queued
 	err := catchJS(func() {
 		data := e.Get("data")
 		if data.Type() == js.TypeString {
-			m = queued{messageText, []byte(data.String())}
+			m = queued{messageText, JSStringBytes(data)}
 			return
 		}
 		a := js.Global().Get("Uint8Array").New(data) // an ArrayBuffer (binaryType "arraybuffer")
@@ -259,7 +273,9 @@ func (c *jsConn) Write(ctx context.Context, typ messageType, p []byte) error {
 	var data any
 	switch typ {
 	case messageText:
-		data = string(p)
+		// send decodes the text before it returns, and p is not changed meanwhile: no
+		// Go copy of it.
+		data = unsafe.String(unsafe.SliceData(p), len(p))
 	case messageBinary:
 		data = nil
 	default:

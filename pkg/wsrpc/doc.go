@@ -27,8 +27,10 @@
 // that blocks, for a database or a call back to the peer, holds up nothing else.
 // Config.MaxConcurrentRequests caps running handlers per connection (a request over the
 // cap is answered -32000; a notification waits, and the reader with it); a handler
-// waiting for a peer's answer does not count. Config.Sequential runs them one at a time
-// on the reader instead, in arrival order, as the Python library does.
+// waiting for a peer's answer does not count. Config.OrderedNotifications runs a
+// connection's notifications one at a time in arrival order (its requests still
+// concurrently); Config.Sequential runs everything one at a time on the reader instead,
+// in arrival order, as the Python library does.
 //
 // Every buffer a connection can fill is bounded in bytes: outgoing messages being
 // written (Config.MaxOutgoingBytes) and incoming requests being handled

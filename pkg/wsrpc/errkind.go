@@ -16,20 +16,22 @@ var ErrInvalidArgument error = &sentinel{msg: "wsrpc: invalid argument"}
 // exception classes). Classify with KindOf; the numbering is stable.
 type ErrorKind int
 
-// Error kinds, in a stable order (the C API's status codes use the same numbers).
+// Error kinds, in a stable order (the C API's status codes use the same numbers up to
+// KindOther; WSRPC_ERR_BATCH_UNSUPPORTED is 16).
 const (
-	KindNone            ErrorKind = iota // no error
-	KindInvalidArgument                  // ErrInvalidArgument
-	KindClosed                           // ErrClosed (not ErrConnectionLost), context.Canceled
-	KindConnectionLost                   // ErrConnectionLost: the call may have run on the peer
-	KindNotConnected                     // ErrNotConnected
-	KindTimeout                          // ErrTimeout, context.DeadlineExceeded
-	KindRemote                           // *Error: the peer answered with a JSON-RPC error
-	KindBackpressure                     // ErrBackpressure
-	KindMessageTooLarge                  // ErrMessageTooLarge
-	KindConnect                          // a connection attempt failed (handshake refused: *HTTPError)
-	KindInvalidID                        // ErrInvalidID
-	KindOther                            // anything else
+	KindNone             ErrorKind = iota // no error
+	KindInvalidArgument                   // ErrInvalidArgument
+	KindClosed                            // ErrClosed (not ErrConnectionLost), context.Canceled
+	KindConnectionLost                    // ErrConnectionLost: the call may have run on the peer
+	KindNotConnected                      // ErrNotConnected
+	KindTimeout                           // ErrTimeout, context.DeadlineExceeded
+	KindRemote                            // *Error: the peer answered with a JSON-RPC error
+	KindBackpressure                      // ErrBackpressure
+	KindMessageTooLarge                   // ErrMessageTooLarge
+	KindConnect                           // a connection attempt failed (handshake refused: *HTTPError)
+	KindInvalidID                         // ErrInvalidID
+	KindOther                             // anything else
+	KindBatchUnsupported                  // ErrBatchUnsupported: none of the batch ran on the peer
 )
 
 var kindNames = [...]string{
@@ -45,6 +47,8 @@ var kindNames = [...]string{
 	KindConnect:         "connect",
 	KindInvalidID:       "invalid_id",
 	KindOther:           "other",
+
+	KindBatchUnsupported: "batch_unsupported",
 }
 
 // String returns the kind's snake_case name ("timeout", "remote", ...).
@@ -82,6 +86,8 @@ func KindOf(err error) ErrorKind {
 		return KindMessageTooLarge
 	case errors.Is(err, ErrInvalidID):
 		return KindInvalidID
+	case errors.Is(err, ErrBatchUnsupported):
+		return KindBatchUnsupported
 	case errors.As(err, &he):
 		return KindConnect
 	}

@@ -5,6 +5,7 @@ package wsrpc
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -248,4 +249,31 @@ func TestServerBusy(t *testing.T) {
 	close(release)
 	f.next(t)
 	f.next(t)
+}
+
+// A raw handler's json.RawMessage result is validated unless it is the params it was
+// given (validated with their message): echoing params back, large or small, answers
+// them as they came; a slice of them that is not valid JSON is refused as Python refuses a
+// result it cannot serialise.
+func TestHandleRawResultValidatedUnlessEchoed(t *testing.T) {
+	m := NewMethods()
+	m.Handle("echo", func(_ context.Context, p json.RawMessage) (any, error) { return p, nil })
+	m.Handle("trim", func(_ context.Context, p json.RawMessage) (any, error) { return p[:len(p)-1], nil })
+	_, f := newFakeChannel(t, m)
+	for i, params := range []string{`{"a":[1,2]}`, `["` + strings.Repeat("é\\n", 1000) + `"]`} {
+		f.peerSend(`{"jsonrpc":"2.0","id":1,"method":"echo","params":` + params + `}`)
+		got := f.next(t)
+		want, _ := json.Marshal(json.RawMessage(params))
+		res, _ := json.Marshal(got["result"])
+		var a, b any
+		json.Unmarshal(want, &a)
+		json.Unmarshal(res, &b)
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("echo %d: result %.80s, want %.80s", i, res, want)
+		}
+		f.peerSend(`{"jsonrpc":"2.0","id":2,"method":"trim","params":` + params + `}`)
+		if got := f.next(t); errCode(got) != CodeInvalidParams || !strings.Contains(errMessage(got), "not JSON-serialisable") {
+			t.Errorf("trim %d: %v, want -32602 result is not JSON-serialisable (as Python answers)", i, got)
+		}
+	}
 }

@@ -16,7 +16,9 @@ import (
 // HandlerFunc is a raw method handler. params is the params member exactly as the peer sent
 // it (a JSON object, a JSON array, or nil when absent or null), in memory of its own. The result is encoded with
 // encoding/json (or easyjson when it implements easyjson.Marshaler); a json.RawMessage
-// result is sent as is.
+// result is validated and sent as is — unless it is params itself (same memory, same
+// length), which were validated with their message and are sent without another pass; a
+// ValidJSON result is sent as is.
 //
 // Returning an *Error answers with exactly that error. Returning ErrNoResponse sends
 // nothing. Any other error answers -32603 (its text is disclosed only with Config.Debug).
@@ -68,7 +70,12 @@ func NewMethods() *Methods { return &Methods{m: make(map[string]*method)} }
 func (ms *Methods) Handle(name string, fn HandlerFunc, opts ...MethodOption) {
 	ms.add(name, func(ctx context.Context, params []byte) (any, error) {
 		// The handler may keep params: they must not keep a much larger message alive.
-		return fn(ctx, keepable(ctx, params))
+		p := keepable(ctx, params)
+		r, err := fn(ctx, p)
+		if rr, ok := r.(json.RawMessage); ok && err == nil && sameBytes(p, rr) {
+			return ValidJSON(rr), nil // the params, validated with their message, sent back
+		}
+		return r, err
 	}, opts)
 }
 
@@ -132,7 +139,12 @@ func echoed[P, R any](p P, r R) bool {
 		return false
 	}
 	rr, ok := any(r).(json.RawMessage)
-	return ok && len(rr) > 0 && len(rr) == len(pr) && &rr[0] == &pr[0]
+	return ok && sameBytes(pr, rr)
+}
+
+// sameBytes reports whether a and b are the same non-empty bytes in memory.
+func sameBytes(a, b []byte) bool {
+	return len(a) > 0 && len(a) == len(b) && &a[0] == &b[0]
 }
 
 // RegisterValue registers the exported methods of v whose signature is one of

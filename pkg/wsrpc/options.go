@@ -167,6 +167,12 @@ func (c *Config) batchLimit() int {
 // WithMaxBatchSize bounds the members of an incoming batch (-1: no limit).
 func WithMaxBatchSize(n int) Option { return func(c *Config) { c.MaxBatchSize = n } }
 
+// WithOrderedNotifications sets Config.OrderedNotifications: a connection's notifications
+// run one at a time in arrival order; its requests still run concurrently.
+func WithOrderedNotifications(on bool) Option {
+	return func(c *Config) { c.OrderedNotifications = on }
+}
+
 // writeTimeout is the write timeout in force (0: none).
 func (c *Config) writeTimeout() time.Duration {
 	switch {

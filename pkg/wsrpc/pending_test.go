@@ -672,3 +672,27 @@ func TestLargeConcurrentMessagesIntact(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Generated call ids are 32 lowercase hex digits (like Python's uuid4().hex), distinct on a
+// channel and between channels.
+func TestGeneratedCallIDs(t *testing.T) {
+	seen := map[string]bool{}
+	for range 2 {
+		ch, f := newFakeChannel(t, nil)
+		for range 50 {
+			p, err := ch.Go(context.Background(), "m", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, _ := f.next(t)["id"].(string)
+			if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+				t.Fatalf("id %q: not 32 hex digits", id)
+			}
+			if seen[id] {
+				t.Fatalf("id %q generated twice", id)
+			}
+			seen[id] = true
+			_ = p
+		}
+	}
+}

@@ -13,11 +13,16 @@ import (
 // (readMessage) and the reply to a large result is assembled directly (wire.AppendResult).
 const largeMessage = 64 << 10
 
+// readSlack is the room readMessage leaves beyond the previous message's size.
+const readSlack = 4 << 10
+
 // readMessage reads one message like the library's Read, whose io.ReadAll starts with 512
 // bytes and doubles (for a 4 MiB message: 14 allocations and about twice its size
 // copied). When the previous message on the connection was large, the buffer starts at
-// that size (a stream of large messages is read with one allocation and no copy); a
-// buffer left more than half empty is trimmed to its message.
+// that size and a little more, so that the read that finds the end of a message as long
+// as the previous one has room and does not grow it (a stream of large messages is read
+// with one allocation and no copy); a buffer left more than half empty is trimmed to its
+// message.
 func readMessage(c *websocket.Conn, hint *int) (websocket.MessageType, []byte, error) {
 	typ, r, err := c.Reader(context.Background())
 	if err != nil {
@@ -25,7 +30,7 @@ func readMessage(c *websocket.Conn, hint *int) (websocket.MessageType, []byte, e
 	}
 	size := 512
 	if *hint >= largeMessage {
-		size = *hint
+		size = *hint + readSlack
 	}
 	buf := make([]byte, 0, size)
 	for {

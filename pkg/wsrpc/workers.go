@@ -20,8 +20,9 @@ type request struct {
 	// batch, when set, takes the reply (entry idx of a batch's answer) instead of send.
 	batch *batchReply
 	idx   int
-	// tracked: the peer may cancel it (extended connections; see Channel.track).
-	tracked *inflight
+	// tracked: its handler context, which the peer may cancel (extended connections;
+	// see Channel.track).
+	tracked *handlerCtx
 	// meta is the request's "$meta" member (extended connections; see MetaMember).
 	meta []byte
 }
@@ -71,5 +72,45 @@ func (w *workers) loop(c *Channel, r request) {
 		case <-c.done:
 			return
 		}
+	}
+}
+
+// orderedQueue runs a connection's notifications one at a time, in arrival order
+// (Config.OrderedNotifications). Its goroutine runs while there is work and ends when the
+// queue is empty; the queue's bytes are bounded by Config.MaxIncomingBytes (the reader
+// takes them before it pushes), and a notification handler waiting for a peer's answer
+// gives its bytes back (Pending.Wait), so the reader can always read that answer.
+type orderedQueue struct {
+	mu      sync.Mutex
+	q       []request
+	running bool
+}
+
+// push queues r (on the reader; handlers.Add done) and starts the runner if it is idle.
+func (o *orderedQueue) push(c *Channel, r request) {
+	o.mu.Lock()
+	o.q = append(o.q, r)
+	start := !o.running
+	o.running = true
+	o.mu.Unlock()
+	if start {
+		go o.run(c)
+	}
+}
+
+func (o *orderedQueue) run(c *Channel) {
+	for {
+		o.mu.Lock()
+		if len(o.q) == 0 {
+			o.running = false
+			o.q = nil
+			o.mu.Unlock()
+			return
+		}
+		r := o.q[0]
+		o.q[0] = request{}
+		o.q = o.q[1:]
+		o.mu.Unlock()
+		c.serve(c.ctx, r)
 	}
 }

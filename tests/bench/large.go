@@ -67,16 +67,26 @@ func echoWork(payload []byte) workload {
 	return workload{`","method":"echo","params":` + string(payload) + `}`, func(p []byte) bool { return len(p) >= n }}
 }
 
-// echoCall calls echo(payload) with the wsrpc client and checks the result's length.
+// echoCall calls echo(payload) with the wsrpc client (params as a json.RawMessage, which
+// the client validates before sending) and checks the result's length.
 func echoCall(payload []byte) func(ctx context.Context, c *wsrpc.Client) error {
-	params := json.RawMessage(payload)
+	return echoCallWith(json.RawMessage(payload), len(payload))
+}
+
+// echoCallValid is echoCall with params the caller vouches for (wsrpc.ValidJSON: the
+// client sends them without validating them again).
+func echoCallValid(payload []byte) func(ctx context.Context, c *wsrpc.Client) error {
+	return echoCallWith(wsrpc.ValidJSON(payload), len(payload))
+}
+
+func echoCallWith(params any, n int) func(ctx context.Context, c *wsrpc.Client) error {
 	return func(ctx context.Context, c *wsrpc.Client) error {
 		var out json.RawMessage
 		if err := c.Call(ctx, "echo", params, &out); err != nil {
 			return err
 		}
-		if len(out) != len(params) {
-			return fmt.Errorf("echo answered %d bytes, sent %d", len(out), len(params))
+		if len(out) != n {
+			return fmt.Errorf("echo answered %d bytes, sent %d", len(out), n)
 		}
 		return nil
 	}
@@ -134,7 +144,8 @@ func largeMessages(rep *report, o options, echoURL, wsURL string) {
 			{nameRawEcho, rawGenTurn(echoURL, 1, z.inflight, w, nil), 0},
 			{nameServerSide, rawGenTurn(wsURL, 1, z.inflight, w, nil), 0},
 			{nameRawToResponder, rawGenTurn(resp.URL, 1, z.inflight, w, nil), 2},
-			{nameClientToResponder, wsTurn(resp.URL, 1, z.inflight, echoCall(payload)), 2},
+			{nameClientToResponder, wsTurn(resp.URL, 1, z.inflight, echoCallValid(payload)), 2},
+			{nameClientRawParams, wsTurn(resp.URL, 1, z.inflight, echoCall(payload)), 2},
 		})
 	}
 	rep.LargeRSS = largeRSS(o)

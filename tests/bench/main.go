@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"time"
 )
 
@@ -54,7 +55,7 @@ func main() {
 	flag.DurationVar(&warm, "warm", 500*time.Millisecond, "warm-up before each window")
 	flag.StringVar(&profile, "profile", "", "write client.pprof and server.pprof (256 in flight) to this directory and exit")
 	flag.StringVar(&child, "child", "", "internal: run as a server child process of this kind")
-	flag.StringVar(&cpuprofile, "cpuprofile", "", "internal: child's CPU profile")
+	flag.StringVar(&cpuprofile, "cpuprofile", "", "CPU profile of this process for the whole run (with -child: the child's)")
 	flag.Parse()
 
 	if child != "" {
@@ -63,6 +64,17 @@ func main() {
 			os.Exit(1)
 		}
 		return
+	}
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "wsrpc-bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	o.t = timings{warm: warm, dur: dur, drain: 30 * time.Second}
 	if o.smoke {
@@ -82,6 +94,7 @@ func main() {
 		os.Exit(1)
 	}
 	rep := run(o)
+	pprof.StopCPUProfile() // (no-op without -cpuprofile; os.Exit below skips defers)
 	rep.print(os.Stdout)
 	path := filepath.Join(o.out, "results.json")
 	if err := rep.write(path); err != nil {

@@ -184,6 +184,56 @@ static void srv_whoami(void *user, const char *chan, const char *params, wsrpc_r
     wsrpc_reply_result(r, out);
 }
 
+/* wait_cancel([slot, max_ms]): polls wsrpc_reply_check every millisecond for up to max_ms
+ * and records, in its slot, that it started, whether and when (CLOCK_MONOTONIC) it saw its
+ * request cancelled, and that it ended. */
+#define SLOTS 16
+static atomic_int wc_started[SLOTS], wc_canceled[SLOTS], wc_ended[SLOTS];
+static _Atomic long long wc_seen_ns[SLOTS];
+
+static long long now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void srv_wait_cancel(void *user, const char *chan, const char *params, wsrpc_reply *r) {
+    (void)user;
+    (void)chan;
+    int slot = -1, max_ms = 0;
+    CHECK(sscanf(params, "[%d , %d]", &slot, &max_ms) == 2 && slot >= 0 && slot < SLOTS);
+    CHECK_ST(wsrpc_reply_check(r), WSRPC_OK, (wsrpc_error *)NULL);
+    atomic_store(&wc_started[slot], 1);
+    for (int i = 0; i < max_ms; i++) {
+        int st = wsrpc_reply_check(r);
+        if (st == WSRPC_ERR_CANCELED) {
+            atomic_store(&wc_seen_ns[slot], now_ns());
+            atomic_store(&wc_canceled[slot], 1);
+            break;
+        }
+        CHECK(st == WSRPC_OK);
+        sleep_ms(1);
+    }
+    wsrpc_reply_result(r, "\"done\"");
+    atomic_store(&wc_ended[slot], 1);
+}
+
+/* sum([n, ...]): the README's batch example */
+static void srv_sum(void *user, const char *chan, const char *params, wsrpc_reply *r) {
+    (void)user;
+    (void)chan;
+    long total = 0;
+    for (const char *p = params + 1; *p != 0 && *p != ']';) {
+        char *end;
+        total += strtol(p, &end, 10);
+        p = end;
+        while (*p == ',' || *p == ' ') p++;
+    }
+    char out[32];
+    snprintf(out, sizeof out, "%ld", total);
+    wsrpc_reply_result(r, out);
+}
+
 /* server_id(c, sid): the server's channel id for client c's connection */
 static void server_id(wsrpc_client *c, char sid[33]) {
     char *res = NULL;
@@ -422,6 +472,9 @@ static void test_server_setup(void) {
     CHECK_ST(wsrpc_server_register(g_server, "note", srv_note, NULL, &err), WSRPC_OK, &err);
     CHECK_ST(wsrpc_server_register(g_server, "whoami", srv_whoami, NULL, &err), WSRPC_OK, &err);
     CHECK_ST(wsrpc_server_register(g_server, "call_back", srv_call_back, NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_server_register(g_server, "wait_cancel", srv_wait_cancel, NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_server_register(g_server, "sum", srv_sum, NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_server_register(g_server, "log_event", srv_note, NULL, &err), WSRPC_OK, &err);
     CHECK_ST(wsrpc_server_register(g_server, "", srv_echo, NULL, &err), WSRPC_ERR_INVALID_ARG, &err);
     wsrpc_error_clear(&err);
     CHECK_ST(wsrpc_server_on_event(g_server, srv_event, &srv_connected, &err), WSRPC_OK, &err);
@@ -533,6 +586,8 @@ static void test_calls(void) {
     CHECK_ST(wsrpc_reply_result(stale_reply, "1"), WSRPC_ERR_CLOSED, (wsrpc_error *)NULL);
     CHECK_ST(wsrpc_reply_error(stale_reply, 1, "x", NULL), WSRPC_ERR_CLOSED, (wsrpc_error *)NULL);
     CHECK_ST(wsrpc_reply_fail(stale_reply, "x"), WSRPC_ERR_CLOSED, (wsrpc_error *)NULL);
+    CHECK_ST(wsrpc_reply_check(stale_reply), WSRPC_ERR_CLOSED, (wsrpc_error *)NULL);
+    CHECK_ST(wsrpc_reply_check(NULL), WSRPC_ERR_INVALID_ARG, (wsrpc_error *)NULL);
     pthread_mutex_unlock(&stale_mu);
     /* concat with wrong params: the server's own -32602 */
     CHECK_ST(wsrpc_client_call(c, "concat", "{\"x\": 1}", 0, &res, &err), WSRPC_ERR_REMOTE, &err);
@@ -1077,6 +1132,543 @@ static void test_pending_calls(void) {
     wsrpc_error_clear(&err);
 }
 
+/* ---- cancellation on the wire -------------------------------------------------------- */
+
+static int cmp_ll(const void *a, const void *b) {
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
+struct waiter_arg {
+    wsrpc_call *call;
+    int status;
+};
+
+static void *wait_in_thread(void *p) {
+    struct waiter_arg *w = p;
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    char *res = NULL;
+    w->status = wsrpc_call_wait(w->call, -1, &res, &err);
+    CHECK(res == NULL);
+    wsrpc_error_clear(&err);
+    return NULL;
+}
+
+/* Every way a C caller gives up a call cancels the C server's handler (wsrpc_reply_check),
+ * between two wsrpc peers; a client that declined the extensions leaves it running. */
+static void test_cancel(void) {
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    char *res = NULL;
+    char params[32];
+    wsrpc_call *call = NULL;
+    CHECK(wsrpc_call_cancel(NULL) == WSRPC_ERR_INVALID_ARG);
+    CHECK_ST(wsrpc_call_on_done(NULL, on_done, NULL, &err), WSRPC_ERR_INVALID_ARG, &err);
+    wsrpc_error_clear(&err);
+    wsrpc_client *c = connect_client(g_url, NULL);
+
+    /* wsrpc_call_cancel, 5 times: the handler sees it within 5 s each time, and the median
+     * latency from the cancel to the handler seeing it is at most 50 ms */
+    enum { REPS = 5 };
+    long long lat[REPS];
+    for (int i = 0; i < REPS; i++) {
+        snprintf(params, sizeof params, "[%d, 20000]", i);
+        CHECK_ST(wsrpc_client_call_start(c, "wait_cancel", params, 30000, &call, &err), WSRPC_OK, &err);
+        CHECK(wait_atomic(&wc_started[i], 1, 5000));
+        sleep_ms(20);
+        long long t0 = now_ns();
+        CHECK(wsrpc_call_cancel(call) == WSRPC_OK);
+        CHECK_ST(wsrpc_call_wait(call, -1, &res, &err), WSRPC_ERR_CANCELED, &err);
+        CHECK(res == NULL);
+        wsrpc_error_clear(&err);
+        CHECK(wsrpc_call_cancel(call) == WSRPC_ERR_CLOSED); /* the wait took the outcome */
+        CHECK(wait_atomic(&wc_canceled[i], 1, 5000));
+        lat[i] = atomic_load(&wc_seen_ns[i]) - t0;
+        CHECK(lat[i] >= 0);
+    }
+    qsort(lat, REPS, sizeof lat[0], cmp_ll);
+    printf("     cancel -> handler sees it: median %.2f ms (min %.2f, max %.2f) over %d\n",
+           lat[REPS / 2] / 1e6, lat[0] / 1e6, lat[REPS - 1] / 1e6, REPS);
+    CHECK(lat[REPS / 2] <= 50LL * 1000000LL);
+
+    /* a wait blocked in another thread returns WSRPC_ERR_CANCELED */
+    struct waiter_arg w = {NULL, -1};
+    CHECK_ST(wsrpc_client_call_start(c, "wait_cancel", "[5, 20000]", 30000, &w.call, &err), WSRPC_OK, &err);
+    CHECK(wait_atomic(&wc_started[5], 1, 5000));
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, wait_in_thread, &w) == 0);
+    sleep_ms(20);
+    CHECK(wsrpc_call_cancel(w.call) == WSRPC_OK);
+    CHECK(pthread_join(th, NULL) == 0);
+    CHECK(w.status == WSRPC_ERR_CANCELED);
+    CHECK(wait_atomic(&wc_canceled[5], 1, 5000));
+
+    /* a sync call's timeout cancels the handler */
+    CHECK_ST(wsrpc_client_call(c, "wait_cancel", "[6, 20000]", 200, &res, &err), WSRPC_ERR_TIMEOUT, &err);
+    wsrpc_error_clear(&err);
+    CHECK(wait_atomic(&wc_canceled[6], 1, 5000));
+
+    /* an async call's timeout too */
+    struct done_box box;
+    box_init(&box);
+    CHECK_ST(wsrpc_client_call_async(c, "wait_cancel", "[7, 20000]", 200, on_done, &box, &err), WSRPC_OK, &err);
+    box_wait(&box, 1);
+    CHECK(box.status == WSRPC_ERR_TIMEOUT);
+    CHECK(wait_atomic(&wc_canceled[7], 1, 5000));
+
+    /* wsrpc_call_release */
+    CHECK_ST(wsrpc_client_call_start(c, "wait_cancel", "[8, 20000]", 30000, &call, &err), WSRPC_OK, &err);
+    CHECK(wait_atomic(&wc_started[8], 1, 5000));
+    CHECK(wsrpc_call_release(call) == WSRPC_OK);
+    CHECK(wait_atomic(&wc_canceled[8], 1, 5000));
+
+    /* a call with a done callback: cancelled, done gets WSRPC_ERR_CANCELED once */
+    box.calls = 0;
+    CHECK_ST(wsrpc_client_call_start(c, "wait_cancel", "[9, 20000]", 30000, &call, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_on_done(call, on_done, &box, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_on_done(call, on_done, &box, &err), WSRPC_ERR_STATE, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_call_wait(call, 0, &res, &err), WSRPC_ERR_STATE, &err);
+    wsrpc_error_clear(&err);
+    CHECK(wait_atomic(&wc_started[9], 1, 5000));
+    CHECK(wsrpc_call_cancel(call) == WSRPC_OK);
+    box_wait(&box, 1);
+    CHECK(box.calls == 1 && box.status == WSRPC_ERR_CANCELED);
+    CHECK(wait_atomic(&wc_canceled[9], 1, 5000));
+
+    /* a done callback gets a normal answer, and the handle ends with it */
+    box.calls = 0;
+    CHECK_ST(wsrpc_client_call_start(c, "concat", "[\"a\", \"b\"]", 5000, &call, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_on_done(call, on_done, &box, &err), WSRPC_OK, &err);
+    box_wait(&box, 1);
+    CHECK(box.status == WSRPC_OK && strcmp(box.result, "\"ab\"") == 0);
+    for (int i = 0; i < 1000 && wsrpc_call_cancel(call) != WSRPC_ERR_CLOSED; i++) {
+        sleep_ms(5); /* released right after done returns */
+    }
+    CHECK(wsrpc_call_cancel(call) == WSRPC_ERR_CLOSED);
+
+    /* wsrpc_client_call_async_cancelable: answered, then cancelled */
+    CHECK_ST(wsrpc_client_call_async_cancelable(c, "concat", "[\"g\", \"h\"]", 5000, on_done, &box, NULL, &err),
+             WSRPC_ERR_INVALID_ARG, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_client_call_async_cancelable(c, "concat", NULL, 5000, NULL, &box, &call, &err),
+             WSRPC_ERR_INVALID_ARG, &err);
+    CHECK(call == NULL);
+    wsrpc_error_clear(&err);
+    box.calls = 0;
+    CHECK_ST(wsrpc_client_call_async_cancelable(c, "concat", "[\"g\", \"h\"]", 5000, on_done, &box, &call, &err),
+             WSRPC_OK, &err);
+    CHECK(call != NULL);
+    box_wait(&box, 1);
+    CHECK(box.status == WSRPC_OK && strcmp(box.result, "\"gh\"") == 0);
+    CHECK(wsrpc_call_cancel(call) == WSRPC_ERR_CLOSED); /* released before done ran */
+    box.calls = 0;
+    CHECK_ST(wsrpc_client_call_async_cancelable(c, "wait_cancel", "[14, 20000]", 30000, on_done, &box, &call, &err),
+             WSRPC_OK, &err);
+    CHECK_ST(wsrpc_call_wait(call, 0, &res, &err), WSRPC_ERR_STATE, &err);
+    wsrpc_error_clear(&err);
+    CHECK(wait_atomic(&wc_started[14], 1, 5000));
+    CHECK(wsrpc_call_cancel(call) == WSRPC_OK);
+    box_wait(&box, 1);
+    CHECK(box.calls == 1 && box.status == WSRPC_ERR_CANCELED);
+    CHECK(wait_atomic(&wc_canceled[14], 1, 5000));
+
+    /* the server's side: a cancelled call cancels the client's handler */
+    char chan[33];
+    server_id(c, chan);
+    CHECK_ST(wsrpc_client_register(c, "wait_cancel", srv_wait_cancel, NULL, &err), WSRPC_OK, &err);
+    box.calls = 0;
+    CHECK_ST(wsrpc_server_call_async_cancelable(g_server, chan, "wait_cancel", "[15, 20000]", 30000, on_done, &box,
+                                                &call, &err),
+             WSRPC_OK, &err);
+    CHECK(wait_atomic(&wc_started[15], 1, 5000));
+    CHECK(wsrpc_call_release(call) == WSRPC_OK); /* cancels; done still runs */
+    box_wait(&box, 1);
+    CHECK(box.status == WSRPC_ERR_CANCELED);
+    CHECK(wait_atomic(&wc_canceled[15], 1, 5000));
+
+    /* cancelling a call that has been answered: its outcome stands */
+    CHECK_ST(wsrpc_client_call_start(c, "concat", "[\"c\", \"d\"]", 5000, &call, &err), WSRPC_OK, &err);
+    box.calls = 0;
+    CHECK_ST(wsrpc_client_call_async(c, "concat", "[\"e\", \"f\"]", 5000, on_done, &box, &err), WSRPC_OK, &err);
+    box_wait(&box, 1); /* answered after the first call's answer (one connection, in order) */
+    CHECK(wsrpc_call_cancel(call) == WSRPC_OK);
+    CHECK_ST(wsrpc_call_wait(call, -1, &res, &err), WSRPC_OK, &err);
+    CHECK(strcmp(res, "\"cd\"") == 0);
+    wsrpc_free(res);
+    res = NULL;
+    box_destroy(&box);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+
+    /* a client without the extensions: nothing is sent, the handler runs to its end */
+    c = connect_client(g_url, "{\"extensions\": false}");
+    CHECK_ST(wsrpc_client_call_start(c, "wait_cancel", "[10, 300]", 30000, &call, &err), WSRPC_OK, &err);
+    CHECK(wait_atomic(&wc_started[10], 1, 5000));
+    CHECK(wsrpc_call_cancel(call) == WSRPC_OK);
+    CHECK_ST(wsrpc_call_wait(call, -1, &res, &err), WSRPC_ERR_CANCELED, &err);
+    wsrpc_error_clear(&err);
+    CHECK(wait_atomic(&wc_ended[10], 1, 5000));
+    CHECK(atomic_load(&wc_canceled[10]) == 0);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+
+    /* the server closing cancels the handlers still running: tested by close_with_pending's
+     * slow handler; here, the handler of a closed client connection sees it */
+    c = connect_client(g_url, NULL);
+    CHECK_ST(wsrpc_client_call_start(c, "wait_cancel", "[11, 20000]", 30000, &call, &err), WSRPC_OK, &err);
+    CHECK(wait_atomic(&wc_started[11], 1, 5000));
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+    CHECK(wait_atomic(&wc_canceled[11], 1, 5000));
+    int st = wsrpc_call_wait(call, -1, &res, &err);
+    CHECK(st == WSRPC_ERR_CLOSED || st == WSRPC_ERR_CONNECTION_LOST);
+    wsrpc_error_clear(&err);
+}
+
+/* Against a Go handler (tests/cancelserver, its URL in WSRPC_TEST_GO_SERVER; make test-c
+ * starts one): the handler's ctx.Done() follows wsrpc_call_cancel within 5 s, 5 times, with
+ * a median latency of at most 50 ms (measured on the wall clock, which both processes share);
+ * a sync call's timeout cancels it too. */
+static long long realtime_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* go_call(c, method, params): the result of a call that must succeed, as a number */
+static long long go_call(wsrpc_client *c, const char *method, const char *params) {
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    char *res = NULL;
+    CHECK_ST(wsrpc_client_call(c, method, params, 10000, &res, &err), WSRPC_OK, &err);
+    long long v = strcmp(res, "true") == 0 ? 1 : strcmp(res, "false") == 0 ? 0 : strtoll(res, NULL, 10);
+    wsrpc_free(res);
+    return v;
+}
+
+static void test_cancel_go_handler(void) {
+    const char *url = getenv("WSRPC_TEST_GO_SERVER");
+    if (url == NULL || url[0] == 0) {
+        printf("     skipped: WSRPC_TEST_GO_SERVER is not set\n");
+        return;
+    }
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    char *res = NULL;
+    char params[64];
+    wsrpc_call *call = NULL;
+    wsrpc_client *c = connect_client(url, NULL);
+    enum { REPS = 5 };
+    long long lat[REPS];
+    for (int i = 0; i < REPS; i++) {
+        snprintf(params, sizeof params, "[\"c%d\"]", i);
+        CHECK_ST(wsrpc_client_call_start(c, "wait_cancel", params, 30000, &call, &err), WSRPC_OK, &err);
+        snprintf(params, sizeof params, "[\"c%d\", 5]", i);
+        CHECK(go_call(c, "started", params) == 1);
+        sleep_ms(20);
+        long long t0 = realtime_ns();
+        CHECK(wsrpc_call_cancel(call) == WSRPC_OK);
+        CHECK_ST(wsrpc_call_wait(call, -1, &res, &err), WSRPC_ERR_CANCELED, &err);
+        wsrpc_error_clear(&err);
+        long long at = go_call(c, "cancelled", params);
+        CHECK(at > 0); /* seen within 5 s */
+        lat[i] = at - t0;
+    }
+    qsort(lat, REPS, sizeof lat[0], cmp_ll);
+    printf("     cancel -> Go handler's ctx.Done(): median %.2f ms (min %.2f, max %.2f) over %d\n",
+           lat[REPS / 2] / 1e6, lat[0] / 1e6, lat[REPS - 1] / 1e6, REPS);
+    CHECK(lat[REPS / 2] <= 50LL * 1000000LL);
+
+    CHECK_ST(wsrpc_client_call(c, "wait_cancel", "[\"c-timeout\"]", 200, &res, &err), WSRPC_ERR_TIMEOUT, &err);
+    wsrpc_error_clear(&err);
+    CHECK(go_call(c, "cancelled", "[\"c-timeout\", 5]") > 0);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+}
+
+/* ---- batches ------------------------------------------------------------------------- */
+
+static void check_result(wsrpc_batch *b, int index, const char *want) {
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    char *res = NULL;
+    CHECK_ST(wsrpc_batch_result(b, index, &res, &err), WSRPC_OK, &err);
+    if (strcmp(res, want) != 0) {
+        fprintf(stderr, "entry %d: got %s, want %s\n", index, res, want);
+        CHECK(0);
+    }
+    wsrpc_free(res);
+}
+
+static void test_batches(void) {
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    char *res = NULL;
+    int idx = -1;
+    CHECK(wsrpc_client_batch_new(NULL, 0, &err) == NULL && err.status == WSRPC_ERR_INVALID_ARG);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_batch_call(NULL, "m", NULL, NULL, &err), WSRPC_ERR_INVALID_ARG, &err);
+    wsrpc_error_clear(&err);
+    CHECK(wsrpc_batch_free(NULL) == WSRPC_ERR_INVALID_ARG);
+
+    wsrpc_client *c = connect_client(g_url, NULL);
+    CHECK(wsrpc_client_batch_new(c, 4, &err) == NULL && err.status == WSRPC_ERR_INVALID_ARG);
+    wsrpc_error_clear(&err);
+
+    /* calls and a notification; results in entry order, a member's error its own */
+    int notes = atomic_load(&srv_notes);
+    wsrpc_batch *b = wsrpc_client_batch_new(c, 0, &err);
+    CHECK(b != NULL);
+    CHECK_ST(wsrpc_batch_result(b, 0, &res, &err), WSRPC_ERR_STATE, &err); /* not sent */
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_batch_wait(b, 0, &err), WSRPC_ERR_STATE, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_batch_call(b, "concat", "[\"a\", \"b\"]", &idx, &err), WSRPC_OK, &err);
+    CHECK(idx == 0);
+    CHECK_ST(wsrpc_batch_notify(b, "note", NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_call(b, "fail", NULL, &idx, &err), WSRPC_OK, &err);
+    CHECK(idx == 2);
+    CHECK_ST(wsrpc_batch_call(b, "echo", "{\"x\": [1, 2]}", &idx, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_call(b, "slow", "[100]", NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_call(b, "no_such_method", NULL, NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_call(b, "", NULL, NULL, &err), WSRPC_ERR_INVALID_ARG, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_batch_call(b, "echo", "{bad", NULL, &err), WSRPC_ERR_INVALID_ARG, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_batch_send(b, -1, &err), WSRPC_ERR_INVALID_ARG, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_batch_send(b, 10000, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_send(b, 10000, &err), WSRPC_ERR_STATE, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_batch_notify(b, "note", NULL, &err), WSRPC_ERR_STATE, &err);
+    wsrpc_error_clear(&err);
+    int st;
+    while ((st = wsrpc_batch_wait(b, 10, &err)) == WSRPC_PENDING) {
+    }
+    CHECK_ST(st, WSRPC_OK, &err);
+    check_result(b, 0, "\"ab\"");
+    check_result(b, 0, "\"ab\""); /* read again */
+    check_result(b, 3, "{\"x\": [1, 2]}");
+    check_result(b, 4, "100");
+    CHECK_ST(wsrpc_batch_result(b, 2, &res, &err), WSRPC_ERR_REMOTE, &err);
+    CHECK(err.rpc_code == 4001 && strcmp(err.message, "custom failure") == 0 && res == NULL);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_batch_result(b, 5, &res, &err), WSRPC_ERR_REMOTE, &err);
+    CHECK(err.rpc_code == WSRPC_RPC_METHOD_NOT_FOUND);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_batch_result(b, 1, &res, &err), WSRPC_ERR_INVALID_ARG, &err); /* a notification */
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_batch_result(b, 6, &res, &err), WSRPC_ERR_INVALID_ARG, &err);
+    wsrpc_error_clear(&err);
+    CHECK(wait_atomic(&srv_notes, notes + 1, 5000));
+    CHECK(wsrpc_batch_free(b) == WSRPC_OK);
+    CHECK(wsrpc_batch_free(b) == WSRPC_ERR_CLOSED);
+    CHECK_ST(wsrpc_batch_result(b, 0, &res, &err), WSRPC_ERR_CLOSED, &err);
+    wsrpc_error_clear(&err);
+
+    /* the README's example */
+    notes = atomic_load(&srv_notes);
+    b = wsrpc_client_batch_new(c, 0, &err);
+    int sum;
+    CHECK_ST(wsrpc_batch_call(b, "sum", "[1, 2, 4]", &sum, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_notify(b, "log_event", "{\"level\": \"info\"}", &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_send(b, 5000, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_wait(b, -1, &err), WSRPC_OK, &err);
+    check_result(b, sum, "7");
+    CHECK(wait_atomic(&srv_notes, notes + 1, 5000));
+    CHECK(wsrpc_batch_free(b) == WSRPC_OK);
+
+    /* notifications only: nothing to wait for */
+    b = wsrpc_client_batch_new(c, 0, &err);
+    CHECK_ST(wsrpc_batch_send(b, 0, &err), WSRPC_ERR_INVALID_ARG, &err); /* empty */
+    wsrpc_error_clear(&err);
+    CHECK(wsrpc_batch_free(b) == WSRPC_OK);
+    notes = atomic_load(&srv_notes);
+    b = wsrpc_client_batch_new(c, 0, &err);
+    CHECK_ST(wsrpc_batch_notify(b, "note", NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_notify(b, "note", "[1]", &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_send(b, 0, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_wait(b, 0, &err), WSRPC_OK, &err);
+    CHECK(wait_atomic(&srv_notes, notes + 2, 5000));
+    CHECK(wsrpc_batch_free(b) == WSRPC_OK);
+
+    /* completion callback */
+    struct done_box box;
+    box_init(&box);
+    b = wsrpc_client_batch_new(c, 0, &err);
+    CHECK_ST(wsrpc_batch_call(b, "slow", "[50]", NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_call(b, "concat", "{\"a\": \"x\", \"b\": \"y\"}", NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_on_done(b, on_done, &box, &err), WSRPC_ERR_STATE, &err); /* not sent */
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_batch_send(b, 0, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_on_done(b, on_done, &box, &err), WSRPC_OK, &err);
+    box_wait(&box, 1);
+    CHECK(box.status == WSRPC_OK);
+    check_result(b, 0, "50");
+    check_result(b, 1, "\"xy\"");
+    CHECK(wsrpc_batch_free(b) == WSRPC_OK);
+
+    /* a timeout ends the calls still unanswered (and cancels their handlers) */
+    b = wsrpc_client_batch_new(c, 0, &err);
+    CHECK_ST(wsrpc_batch_call(b, "wait_cancel", "[12, 20000]", NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_call(b, "concat", "[\"o\", \"k\"]", NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_send(b, 300, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_wait(b, -1, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_result(b, 0, &res, &err), WSRPC_ERR_TIMEOUT, &err);
+    wsrpc_error_clear(&err);
+    CHECK(wait_atomic(&wc_canceled[12], 1, 5000));
+    /* concat's answer comes in the batch's one array, which goes only once wait_cancel has
+     * ended (cancelled, after the deadline): it may or may not have arrived when entry 1 is
+     * read, so either outcome is right */
+    st = wsrpc_batch_result(b, 1, &res, &err);
+    CHECK(st == WSRPC_OK || st == WSRPC_ERR_TIMEOUT);
+    wsrpc_free(res);
+    res = NULL;
+    wsrpc_error_clear(&err);
+    CHECK(wsrpc_batch_free(b) == WSRPC_OK);
+
+    /* freeing a sent batch gives up its calls: the handler is cancelled */
+    b = wsrpc_client_batch_new(c, 0, &err);
+    CHECK_ST(wsrpc_batch_call(b, "wait_cancel", "[13, 20000]", NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_send(b, 0, &err), WSRPC_OK, &err);
+    CHECK(wait_atomic(&wc_started[13], 1, 5000));
+    CHECK(wsrpc_batch_free(b) == WSRPC_OK);
+    CHECK(wait_atomic(&wc_canceled[13], 1, 5000));
+
+    /* the server's side: a batch to a connected client */
+    char chan[33];
+    server_id(c, chan);
+    CHECK(wsrpc_server_batch_new(g_server, "0123", 0, &err) == NULL && err.status == WSRPC_ERR_NOT_FOUND);
+    wsrpc_error_clear(&err);
+    int echoes = atomic_load(&cli_echoes);
+    b = wsrpc_server_batch_new(g_server, chan, 0, &err);
+    CHECK(b != NULL);
+    CHECK_ST(wsrpc_batch_call(b, "client_echo", "[1]", NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_call(b, "client_echo", "{\"k\": \"v\"}", NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_send(b, 5000, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_wait(b, -1, &err), WSRPC_OK, &err);
+    check_result(b, 0, "[1]");
+    check_result(b, 1, "{\"k\": \"v\"}");
+    CHECK(atomic_load(&cli_echoes) == echoes + 2);
+    CHECK(wsrpc_batch_free(b) == WSRPC_OK);
+
+    /* a batch outlives its client: its calls end (closed), the handle stays until freed */
+    b = wsrpc_client_batch_new(c, 0, &err);
+    CHECK_ST(wsrpc_batch_call(b, "slow", "[2000]", NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_send(b, 0, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_wait(b, -1, &err), WSRPC_OK, &err);
+    st = wsrpc_batch_result(b, 0, &res, &err);
+    CHECK(st == WSRPC_ERR_CLOSED || st == WSRPC_ERR_CONNECTION_LOST);
+    wsrpc_error_clear(&err);
+    CHECK(wsrpc_batch_free(b) == WSRPC_OK);
+    CHECK(wsrpc_client_batch_new(c, 0, &err) == NULL && err.status == WSRPC_ERR_CLOSED);
+    wsrpc_error_clear(&err);
+    box_destroy(&box);
+}
+
+/* Against a Python fastapi-ws-rpc server (its URL in WSRPC_TEST_PY_SERVER; make test-c
+ * starts one): a batch is refused as a whole, or split into single calls. */
+static void test_batch_python_peer(void) {
+    const char *url = getenv("WSRPC_TEST_PY_SERVER");
+    if (url == NULL || url[0] == 0) {
+        printf("     skipped: WSRPC_TEST_PY_SERVER is not set\n");
+        return;
+    }
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    char *res = NULL;
+    wsrpc_client *c = connect_client(url, NULL);
+    wsrpc_batch *b = wsrpc_client_batch_new(c, 0, &err);
+    CHECK_ST(wsrpc_batch_call(b, "concat", "{\"a\": \"a\", \"b\": \"b\"}", NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_notify(b, "ping", NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_call(b, "concat", "{\"a\": \"c\", \"b\": \"d\"}", NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_send(b, 10000, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_wait(b, -1, &err), WSRPC_OK, &err);
+    for (int i = 0; i < 3; i += 2) {
+        CHECK_ST(wsrpc_batch_result(b, i, &res, &err), WSRPC_ERR_BATCH_UNSUPPORTED, &err);
+        CHECK(strcmp(wsrpc_status_name(err.status), "batch unsupported") == 0);
+        wsrpc_error_clear(&err);
+    }
+    CHECK(wsrpc_batch_free(b) == WSRPC_OK);
+    /* the connection remembers: the next batch is refused at once */
+    b = wsrpc_client_batch_new(c, 0, &err);
+    CHECK_ST(wsrpc_batch_call(b, "concat", "{\"a\": \"a\", \"b\": \"b\"}", NULL, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_batch_send(b, 10000, &err), WSRPC_ERR_BATCH_UNSUPPORTED, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_batch_result(b, 0, &res, &err), WSRPC_ERR_BATCH_UNSUPPORTED, &err);
+    wsrpc_error_clear(&err);
+    CHECK(wsrpc_batch_free(b) == WSRPC_OK);
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+
+    /* WSRPC_BATCH_SPLIT: the entries go again one by one */
+    c = connect_client(url, NULL);
+    for (int round = 0; round < 2; round++) { /* refused then split; then split at once */
+        b = wsrpc_client_batch_new(c, WSRPC_BATCH_SPLIT, &err);
+        CHECK(b != NULL);
+        CHECK_ST(wsrpc_batch_call(b, "concat", "{\"a\": \"a\", \"b\": \"b\"}", NULL, &err), WSRPC_OK, &err);
+        CHECK_ST(wsrpc_batch_notify(b, "ping", NULL, &err), WSRPC_OK, &err);
+        CHECK_ST(wsrpc_batch_call(b, "concat", "{\"a\": \"c\", \"b\": \"d\"}", NULL, &err), WSRPC_OK, &err);
+        CHECK_ST(wsrpc_batch_send(b, 10000, &err), WSRPC_OK, &err);
+        CHECK_ST(wsrpc_batch_wait(b, -1, &err), WSRPC_OK, &err);
+        check_result(b, 0, "\"ab\"");
+        check_result(b, 2, "\"cd\"");
+        CHECK(wsrpc_batch_free(b) == WSRPC_OK);
+    }
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+}
+
+/* ---- stats ----------------------------------------------------------------------------- */
+
+/* stat_of(json, name): the value of counter name in a stats snapshot */
+static long long stat_of(const char *json, const char *name) {
+    char key[64];
+    snprintf(key, sizeof key, "\"%s\":", name);
+    const char *p = strstr(json, key);
+    CHECK(p != NULL);
+    return strtoll(p + strlen(key), NULL, 10);
+}
+
+static void test_stats(void) {
+    wsrpc_error err = WSRPC_ERROR_INIT;
+    char *cs = NULL, *ss = NULL, *res = NULL;
+    CHECK_ST(wsrpc_client_stats(NULL, &cs, &err), WSRPC_ERR_INVALID_ARG, &err);
+    CHECK(cs == NULL);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_server_stats(NULL, &ss, &err), WSRPC_ERR_INVALID_ARG, &err);
+    wsrpc_error_clear(&err);
+
+    wsrpc_client *c = wsrpc_client_new(NULL, &err);
+    CHECK(c != NULL);
+    CHECK_ST(wsrpc_client_stats(c, &cs, &err), WSRPC_OK, &err); /* not connected: zeros */
+    CHECK(cs[0] == '{' && stat_of(cs, "calls_out") == 0 && stat_of(cs, "connections") == 0 && stat_of(cs, "bytes_out") == 0);
+    wsrpc_free(cs);
+    CHECK_ST(wsrpc_client_connect(c, g_url, 5000, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_server_stats(g_server, &ss, &err), WSRPC_OK, &err);
+    long long calls_in = stat_of(ss, "calls_in"), conns = stat_of(ss, "connections_total");
+    wsrpc_free(ss);
+    CHECK(conns >= 1);
+    CHECK_ST(wsrpc_client_stats(c, &cs, &err), WSRPC_OK, &err);
+    long long out0 = stat_of(cs, "calls_out"), bytes0 = stat_of(cs, "bytes_out"), errs0 = stat_of(cs, "errors_in");
+    long long notes0 = stat_of(cs, "notifications_out");
+    CHECK(stat_of(cs, "connections") == 1 && stat_of(cs, "connections_total") == 1 && stat_of(cs, "reconnects") == 0);
+    wsrpc_free(cs);
+
+    for (int i = 0; i < 10; i++) {
+        CHECK_ST(wsrpc_client_call(c, "concat", "[\"a\", \"b\"]", 5000, &res, &err), WSRPC_OK, &err);
+        wsrpc_free(res);
+    }
+    CHECK_ST(wsrpc_client_call(c, "fail", NULL, 5000, &res, &err), WSRPC_ERR_REMOTE, &err);
+    wsrpc_error_clear(&err);
+    CHECK_ST(wsrpc_client_notify(c, "note", NULL, &err), WSRPC_OK, &err);
+
+    CHECK_ST(wsrpc_client_stats(c, &cs, &err), WSRPC_OK, &err);
+    CHECK(stat_of(cs, "calls_out") == out0 + 11);
+    CHECK(stat_of(cs, "errors_in") == errs0 + 1);
+    CHECK(stat_of(cs, "notifications_out") == notes0 + 1);
+    CHECK(stat_of(cs, "bytes_out") > bytes0 && stat_of(cs, "messages_in") >= 11 && stat_of(cs, "in_flight_out") == 0);
+    wsrpc_free(cs);
+    CHECK_ST(wsrpc_server_stats(g_server, &ss, &err), WSRPC_OK, &err);
+    CHECK(stat_of(ss, "calls_in") >= calls_in + 11 && stat_of(ss, "connections") >= 1);
+    wsrpc_free(ss);
+    CHECK_ST(wsrpc_client_stats(c, NULL, &err), WSRPC_OK, &err); /* the out pointer may be NULL */
+    CHECK_ST(wsrpc_client_close(c, &err), WSRPC_OK, &err);
+    CHECK_ST(wsrpc_client_stats(c, &cs, &err), WSRPC_ERR_CLOSED, &err);
+    CHECK(cs == NULL);
+    wsrpc_error_clear(&err);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     struct {
@@ -1092,6 +1684,11 @@ int main(void) {
         {"options", test_options},
         {"log_handler", test_log_handler},
         {"pending_calls", test_pending_calls},
+        {"cancel", test_cancel},
+        {"cancel_go_handler", test_cancel_go_handler},
+        {"batches", test_batches},
+        {"batch_python_peer", test_batch_python_peer},
+        {"stats", test_stats},
         {"close_with_pending", test_close_with_pending},
         {"close_from_callback", test_close_from_callback},
         {"concurrency", test_concurrency},

@@ -58,12 +58,14 @@ func (e exitCatcher) Run() int { *e.code = e.m.Run(); return *e.code }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// startNATS runs the NATS server the nodes share, on a random loopback port.
+// startNATS runs the NATS server the nodes share, on a random loopback port, with
+// JetStream (for durable topics) storing in the test's temporary directory.
 func startNATS(t testing.TB) string {
 	t.Helper()
 	// The keepalive settings pkg/cluster documents: a frozen node's interest goes in seconds.
 	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true, NoLog: true,
-		PingInterval: cluster.NATSPingInterval, MaxPingsOut: cluster.NATSMaxPingsOut, WriteDeadline: cluster.NATSPingInterval})
+		PingInterval: cluster.NATSPingInterval, MaxPingsOut: cluster.NATSMaxPingsOut, WriteDeadline: cluster.NATSPingInterval,
+		JetStream: true, StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -202,6 +202,21 @@ func (f *goFixture) methods() *wsrpc.Methods {
 		}
 		return 0, pyTypeError("length", fmt.Sprintf("object of type '%s' has no len()", pyTypeName(p.Text)))
 	})
+	wsrpc.Register(m, "sha256", func(ctx context.Context, p struct {
+		Text string `json:"text"`
+	}) (string, error) {
+		return sha256Hex([]byte(p.Text)), nil
+	})
+	wsrpc.Register(m, "repeat", func(ctx context.Context, p struct {
+		Text   string `json:"text"`
+		Times  int    `json:"times"`
+		Suffix string `json:"suffix"`
+	}) (string, error) {
+		if p.Times > 0 && len(p.Text) > (64<<20)/p.Times {
+			return "", &pyError{typ: "MemoryError", msg: "repeat: result over 64 MiB"}
+		}
+		return strings.Repeat(p.Text, max(p.Times, 0)) + p.Suffix, nil
+	})
 	wsrpc.Register(m, "note", func(ctx context.Context, p struct {
 		Event json.RawMessage `json:"event"`
 	}) (any, error) {

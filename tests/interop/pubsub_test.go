@@ -148,6 +148,13 @@ func TestPubSubGoPublisher(t *testing.T) {
 			t.Fatalf("publish %d: %v %v", i, ok, err)
 		}
 	}
+	expectGoEvents(t, sub, topic, "[0 1 2 3 4]")
+}
+
+// expectGoEvents waits for pubsub_subscriber.py to exit and checks that it printed the
+// events a Go publisher published on topic, with the seqs want (fmt.Sprint of the list).
+func expectGoEvents(t *testing.T, sub *proc, topic, want string) {
+	t.Helper()
 	code, lines := sub.wait(t, 30*time.Second)
 	var seqs []int
 	for _, l := range lines {
@@ -162,7 +169,7 @@ func TestPubSubGoPublisher(t *testing.T) {
 			seqs = append(seqs, e.Data.Seq)
 		}
 	}
-	if code != 0 || fmt.Sprint(seqs) != "[0 1 2 3 4]" {
-		t.Errorf("subscriber exit %d, events %v", code, seqs)
+	if code != 0 || fmt.Sprint(seqs) != want {
+		t.Errorf("subscriber exit %d, events %v, want %s", code, seqs, want)
 	}
 }

@@ -71,12 +71,18 @@ test("binding API inside Chromium", async () => {
       const { connect, RpcError } = await import("/js/wsrpc.mjs");
       const res = {};
       const seen = [];
+      let heldCancelled;
+      const cancelled = new Promise((r) => { heldCancelled = r; });
+      let heldStarted;
+      const started = new Promise((r) => { heldStarted = r; });
       const c = await connect(url, {
         keepalive: { interval: 500 },
         methods: {
           client_echo: ({ text }) => text,
           client_fail: () => { throw Object.assign(new Error("teapot"), { code: 418 }); },
           client_slow: async ({ ms }) => { await new Promise((r) => setTimeout(r, ms)); return ms; },
+          held_started: ({ token }) => heldStarted(token),
+          held_cancelled: ({ token }) => heldCancelled(token),
         },
         on: { disconnect: (e) => seen.push(e) },
       });
@@ -93,6 +99,22 @@ test("binding API inside Chromium", async () => {
       await new Promise((r) => setTimeout(r, 1200)); // keepalive pings (JSON-RPC) in between
       res.afterKeepalive = await c.call("concat", { a: "still ", b: "up" });
       try { await c.call("sleep", { seconds: 2 }, { signal: AbortSignal.abort() }); } catch (e) { res.aborted = e.name; }
+      // The browser's WebSocket was offered jsonrpc2.0+wsrpc: an abort cancels the handler.
+      res.extended = await c.call("extended");
+      const ac = new AbortController();
+      const held = c.call("hold", { token: "browser" }, { signal: ac.signal }).catch((e) => e.name);
+      await started;
+      ac.abort();
+      res.heldCancelled = await Promise.race([cancelled, new Promise((r) => setTimeout(() => r("no cancellation within 5 s"), 5000))]);
+      res.held = await held;
+      const b = c.batch();
+      const entries = [b.call("concat", { a: "bat", b: "ch" }), b.call("nope").catch((e) => e.code)];
+      b.notify("log_event", { from: "browser" });
+      await b.send();
+      res.batch = await Promise.all(entries);
+      const viaTarget = [];
+      c.addEventListener("disconnect", (e) => viaTarget.push(e instanceof CustomEvent && e.detail.code));
+      res.eventTarget = c instanceof EventTarget;
       try {
         await connect(refusedURL, { retry: { enabled: false }, logLevel: "silent" });
       } catch (e) {
@@ -102,6 +124,7 @@ test("binding API inside Chromium", async () => {
       await c.call("close_me");
       await new Promise((r) => setTimeout(r, 300));
       res.disconnect = seen.map((e) => e.code);
+      res.disconnectEvent = viaTarget;
       await c.close();
       return res;
     }, [testServer.url, refusedURL]);
@@ -115,9 +138,15 @@ test("binding API inside Chromium", async () => {
       many: true,
       afterKeepalive: "still up",
       aborted: "AbortError",
+      extended: true,
+      heldCancelled: "browser",
+      held: "AbortError",
+      batch: ["batch", -32601],
+      eventTarget: true,
       refused: [true, "connect", true, false],
       globals: [],
       disconnect: [1000],
+      disconnectEvent: [1000],
     });
   } finally {
     await r.browser.close();

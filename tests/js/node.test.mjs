@@ -213,6 +213,99 @@ test("events, close and calls after close", async () => {
   await rejects(c.notify("log_event", {}), (e) => assert.equal(e.kind, "closed"));
 });
 
+test("events: the client is an EventTarget of CustomEvents; on/off see their detail", async () => {
+  const onConnect = [];
+  const c = await connect(server.url, { ...quiet, on: { connect: (e) => onConnect.push(e) } });
+  assert.ok(c instanceof EventTarget);
+  const got = { on: [], listener: [], object: [], once: [], removed: [], offed: [] };
+  const unsubscribe = c.on("disconnect", (e) => got.on.push(e));
+  const offed = (e) => got.offed.push(e);
+  c.on("close", offed);
+  c.off("close", offed);
+  c.addEventListener("disconnect", (e) => {
+    assert.ok(e instanceof CustomEvent);
+    assert.equal(e.type, "disconnect");
+    assert.equal(e.target, c);
+    got.listener.push(e.detail);
+  });
+  c.addEventListener("close", { handleEvent: (e) => got.object.push(e.detail) });
+  c.addEventListener("close", (e) => got.once.push(e.detail), { once: true });
+  const removed = (e) => got.removed.push(e.detail);
+  c.addEventListener("disconnect", removed);
+  c.removeEventListener("disconnect", removed);
+  c.addEventListener("disconnect", removed, { signal: AbortSignal.abort() });
+  const ac = new AbortController();
+  c.addEventListener("close", removed, { signal: ac.signal });
+  ac.abort();
+  // A listener that throws is logged; the others still run and the process lives on.
+  const errors = [];
+  const consoleError = console.error;
+  console.error = (...args) => errors.push(args.join(" "));
+  c.addEventListener("disconnect", () => { throw new Error("listener bug"); });
+  try {
+    const closed = nextEvent(c, "close");
+    const channelId = c.channelId;
+    await c.close();
+    await closed;
+    await sleep(20); // (listeners added after nextEvent's run after it)
+    assert.equal(onConnect.length, 1);
+    assert.equal(onConnect[0].channelId, channelId);
+    assert.equal(got.on.length, 1);
+    assert.equal(got.on[0].channelId, channelId);
+    assert.deepEqual(got.listener, got.on); // the same detail
+    assert.deepEqual(got.object, [{}]);
+    assert.deepEqual(got.once, [{}]);
+    assert.deepEqual(got.removed, []);
+    assert.deepEqual(got.offed, []);
+    assert.ok(errors.some((e) => /disconnect listener threw.*listener bug/s.test(e)), errors.join("\n"));
+  } finally {
+    console.error = consoleError;
+  }
+  unsubscribe(); // (idempotent with off)
+  c.off("disconnect", () => {});
+  assert.throws(() => c.on("nope", () => {}), TypeError);
+  assert.throws(() => c.on("close", 5), TypeError);
+  assert.throws(() => c.addEventListener("close", 5), TypeError);
+});
+
+test("stats(): the core's counters as a plain object, camelCase; the final ones after close", async () => {
+  const c = await connect(server.url, { ...quiet, keepalive: { interval: 0 }, methods: { client_echo: ({ text }) => text } });
+  const before = c.stats();
+  assert.equal(Object.getPrototypeOf(before), Object.prototype);
+  assert.deepEqual(Object.keys(before).sort(), [
+    "bytesIn", "bytesOut", "callsIn", "callsOut", "connections", "connectionsTotal", "errorsIn", "errorsOut",
+    "inFlightIn", "inFlightOut", "messagesIn", "messagesOut", "notificationsIn", "notificationsOut", "reconnects", "rejected",
+  ]);
+  assert.equal(before.connections, 1);
+  assert.equal(before.connectionsTotal, 1);
+  assert.equal(before.reconnects, 0);
+  assert.equal(await c.call("concat", { a: "a", b: "b" }), "ab");
+  await rejects(c.call("no_such_method"), (e) => assert.equal(e.code, -32601));
+  await c.notify("log_event", { stats: true });
+  const b = c.batch();
+  const entries = [b.call("add", [1, 2]), b.call("add", [3, 4])];
+  b.notify("log_event", { stats: "batch" });
+  await b.send();
+  await Promise.all(entries);
+  // The server calls the client once (callback's request in, its answer out).
+  assert.deepEqual(await c.call("callback", { method: "client_echo", params: { text: "x" } }), { result: "x" });
+  const after = c.stats();
+  const diff = (k) => after[k] - before[k];
+  assert.equal(diff("callsOut"), 5); // concat, no_such_method, 2 in the batch, callback
+  assert.equal(diff("notificationsOut"), 2);
+  assert.equal(diff("errorsIn"), 1);
+  assert.equal(diff("callsIn"), 1);
+  assert.equal(diff("messagesOut"), 6); // the batch is one message; plus callback's answer
+  assert.ok(diff("bytesOut") > 0 && diff("bytesIn") > 0);
+  assert.equal(after.inFlightOut, 0);
+  await c.close();
+  const final = c.stats();
+  assert.equal(final.connections, 0);
+  assert.equal(final.callsOut, after.callsOut);
+  final.callsOut = -1; // a copy each time
+  assert.equal(c.stats().callsOut, after.callsOut);
+});
+
 test("server closes the connection: client closes for good without auto_reconnect", async () => {
   const c = await connect(server.url, quiet);
   const closed = nextEvent(c, "close");

@@ -85,15 +85,28 @@ def fastapi_instant_server() -> Iterator[str]:
     yield from run_fastapi_server("--call-on-connect", "allow_queries")
 
 
+@pytest.fixture(scope="module")
+def go_cancel_server() -> Iterator[str]:
+    """tests/cancelserver: a Go handler (wait_cancel) that records when its context ends."""
+    exe = BIN / "wsrpc-cancel-testserver"
+    if not exe.exists():
+        pytest.fail(f"{exe} is missing: run `make test-python`")
+    yield from run_listening([str(exe)])
+
+
 def run_fastapi_server(*args: str) -> Iterator[str]:
-    proc = subprocess.Popen([sys.executable, str(HERE / "fastapi_server.py"), "--lifetime", "300", *args],
-                            stdout=subprocess.PIPE, text=True)
+    yield from run_listening([sys.executable, str(HERE / "fastapi_server.py"), "--lifetime", "300", *args])
+
+
+def run_listening(cmd: list) -> Iterator[str]:
+    """Run a server that prints "LISTENING <port>" once it serves; yield its URL."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         ready, _, _ = select.select([proc.stdout], [], [], 30)
         line = proc.stdout.readline() if ready else ""
         if not line.startswith("LISTENING "):
-            raise RuntimeError(f"fastapi server did not start: {line!r}")
+            raise RuntimeError(f"{cmd[-1]} did not start: {line!r}")
         yield f"ws://127.0.0.1:{int(line.split()[1])}/ws"
     finally:
         stop(proc)

@@ -11,8 +11,11 @@ echo(text), get_process_details, call_me_back(method_name, args),
 get_response(call_id)) plus
     concat(a="", b="")   (undeclared return type, like the upstream example,
                           so a non-str result is sent as str(result))
+    sha256(text) -> str  hex SHA-256 of the UTF-8 of text (byte-exact checks)
+    repeat(text, times, suffix="") -> str   text * times + suffix
 """
 import argparse
+import hashlib
 import os
 import sys
 
@@ -27,6 +30,12 @@ from _harness import add_common_args, run_app  # noqa: E402
 class LegacyInteropMethods(RpcUtilityMethods):
     async def concat(self, a="", b=""):
         return a + b
+
+    async def sha256(self, text: str = "") -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    async def repeat(self, text: str = "", times: int = 1, suffix: str = "") -> str:
+        return text * int(times) + suffix
 
 
 def build_app(args) -> FastAPI:

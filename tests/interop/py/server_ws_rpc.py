@@ -25,6 +25,9 @@ get_process_details, call_me_back, get_response):
     slow(seconds: float) -> float   sleeps, returns seconds
     big(n: int) -> str          'x' * n
     length(text: str) -> int
+    sha256(text: str) -> str    hex SHA-256 of the UTF-8 of text (byte-exact checks)
+    repeat(text: str, times: int, suffix: str = "") -> str
+                                text * times + suffix (a large reply to a small request)
     call_client(method: str, params: dict | None = None, timeout: float = 10.0) -> str
         starts a background call to the client's `method` and returns its call id
         immediately (see the deadlock note below); when the client's answer
@@ -44,6 +47,7 @@ task (as the library's own call_me_back does) and returns the call id.
 """
 import argparse
 import asyncio
+import hashlib
 import sys
 import time
 from typing import Any, Optional
@@ -106,6 +110,12 @@ class InteropMethods(RpcUtilityMethods):
 
     async def length(self, text: str) -> int:
         return len(text)
+
+    async def sha256(self, text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    async def repeat(self, text: str, times: int, suffix: str = "") -> str:
+        return text * int(times) + suffix
 
     async def note(self, event: str) -> None:
         self.notes.append({"kind": "note", "event": event})

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/wsrpc/wsrpc/pkg/wsrpc"
 )
 
@@ -25,9 +27,10 @@ func main() {
 	flag.Parse()
 
 	var (
-		mu     sync.Mutex
-		events []json.RawMessage // notifications received (method log_event)
-		closes []closeStatus     // close codes and reasons clients sent (method closes)
+		mu        sync.Mutex
+		events    []json.RawMessage // notifications received (method log_event)
+		closes    []closeStatus     // close codes and reasons clients sent (method closes)
+		cancelled []string          // tokens of the hold calls whose context ended
 	)
 	m := wsrpc.NewMethods()
 	wsrpc.Register(m, "concat", func(ctx context.Context, p struct {
@@ -107,6 +110,41 @@ func main() {
 		defer mu.Unlock()
 		return append([]closeStatus{}, closes...), nil
 	})
+	// hold tells the client it runs with the notification held_started({token}), waits
+	// until its context ends (the client cancels the call on the wire, or the connection
+	// closes), then tells the client so with held_cancelled({token}); it answers false
+	// after a minute.
+	wsrpc.Register(m, "hold", func(ctx context.Context, p struct {
+		Token string `json:"token"`
+	}) (bool, error) {
+		ch := wsrpc.ChannelFromContext(ctx)
+		if err := ch.Notify(ctx, "held_started", map[string]string{"token": p.Token}); err != nil {
+			return false, err
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Minute):
+			return false, nil
+		}
+		mu.Lock()
+		cancelled = append(cancelled, p.Token)
+		mu.Unlock()
+		nctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = ch.Notify(nctx, "held_cancelled", map[string]string{"token": p.Token})
+		return true, nil
+	})
+	// cancelled lists the tokens of the hold calls whose context ended.
+	wsrpc.Register(m, "cancelled", func(ctx context.Context, _ struct{}) ([]string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string{}, cancelled...), nil
+	})
+	// extended reports whether this connection agreed to the wsrpc extensions
+	// (subprotocol jsonrpc2.0+wsrpc: cancellation on the wire).
+	wsrpc.Register(m, "extended", func(ctx context.Context, _ struct{}) (bool, error) {
+		return wsrpc.ChannelFromContext(ctx).Extended(), nil
+	})
 	// close_me closes the connection with the given code after answering.
 	wsrpc.Register(m, "close_me", func(ctx context.Context, _ struct{}) (bool, error) {
 		ch := wsrpc.ChannelFromContext(ctx)
@@ -136,6 +174,12 @@ func main() {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/ws", srv)
+	py := &pythonPeer{}
+	if *origins != "" {
+		py.origins = strings.Split(*origins, ",")
+	}
+	mux.Handle("/py", py)
+	mux.HandleFunc("/py/received", py.received)
 	fmt.Printf("listening ws://%s/ws\n", ln.Addr())
 	if err := http.Serve(ln, mux); err != nil {
 		slog.Error("serve", "err", err)
@@ -147,4 +191,65 @@ func main() {
 type closeStatus struct {
 	Code   int    `json:"code"`
 	Reason string `json:"reason"`
+}
+
+// pythonPeer answers as the Python libraries do where wsrpc goes beyond them: it selects
+// only the subprotocol "jsonrpc2.0", answers any array (a batch) with one -32600 "Expected
+// dict" error object with a null id, answers the calls "echo" (result: the params) and
+// "ping" ("pong") and never answers the others. GET /py/received lists the messages it
+// received.
+type pythonPeer struct {
+	origins []string
+	mu      sync.Mutex
+	got     []string
+}
+
+func (p *pythonPeer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"jsonrpc2.0"}, OriginPatterns: p.origins})
+	if err != nil {
+		return
+	}
+	defer c.CloseNow()
+	ctx := r.Context()
+	for {
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		p.got = append(p.got, string(data))
+		p.mu.Unlock()
+		var reply string
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+			Params json.RawMessage `json:"params"`
+		}
+		switch {
+		case strings.HasPrefix(strings.TrimSpace(string(data)), "["):
+			reply = `{"jsonrpc": "2.0", "error": {"code": -32600, "message": "Expected dict, got <class 'list'>"}, "id": null}`
+		case json.Unmarshal(data, &req) != nil || req.ID == nil:
+			continue
+		case req.Method == "ping":
+			reply = fmt.Sprintf(`{"jsonrpc": "2.0", "result": "pong", "id": %s}`, req.ID)
+		case req.Method == "echo":
+			if req.Params == nil {
+				req.Params = json.RawMessage("null")
+			}
+			reply = fmt.Sprintf(`{"jsonrpc": "2.0", "result": %s, "id": %s}`, req.Params, req.ID)
+		default:
+			continue
+		}
+		if err := c.Write(ctx, websocket.MessageText, []byte(reply)); err != nil {
+			return
+		}
+	}
+}
+
+func (p *pythonPeer) received(w http.ResponseWriter, _ *http.Request) {
+	p.mu.Lock()
+	got := append([]string{}, p.got...)
+	p.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(got)
 }

@@ -15,9 +15,12 @@ Methods and event handlers run on library threads (the GIL is taken for them). T
 embeds a Go runtime: do not fork() a process that has imported wsrpc unless the child only
 calls exec.
 """
-from ._core import JSON, Client, Event, Server, current_channel_id, library_version
+from ._batch import Batch, BatchEntry
+from ._core import JSON, Client, Event, Server, current_channel_id, library_version, request_cancelled
 from .errors import (
     Backpressure,
+    BatchUnsupported,
+    Cancelled,
     ConnectError,
     ConnectionClosed,
     ConnectionLost,
@@ -47,7 +50,8 @@ def _version() -> str:
 __version__ = _version()
 
 __all__ = [
-    "Client", "Server", "Event", "JSON", "current_channel_id", "library_version",
+    "Client", "Server", "Event", "JSON", "current_channel_id", "request_cancelled",
+    "library_version", "Batch", "BatchEntry", "BatchUnsupported", "Cancelled",
     "WsRpcError", "RpcError", "InvalidArgument", "ConnectionClosed", "ConnectionLost",
     "NotConnected", "Timeout", "Backpressure", "MessageTooLarge", "ConnectError",
     "ListenError", "NotFound", "StateError", "InternalError",

@@ -13,11 +13,14 @@ import math
 import threading
 from ctypes import byref, c_void_p
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Mapping, Optional, TypeVar, Union
 
 from . import _lib, _logging
 from ._lib import DONE_FN, EVENT_FN, INT_MAX, METHOD_FN, PENDING, Error, lib
 from .errors import ConnectionClosed, InvalidArgument, RpcError, WsRpcError, from_status
+
+if TYPE_CHECKING:
+    from ._batch import Batch
 
 log = _logging.logger
 _logging.install()
@@ -42,15 +45,19 @@ class Event:
 
 # ---- helpers -------------------------------------------------------------------------
 
-def _raise(err: Error) -> None:
-    """Raise the exception described by a filled wsrpc_error, releasing its strings."""
+def _exception(err: Error) -> WsRpcError:
+    """The exception described by a filled wsrpc_error, releasing its strings."""
     try:
         msg = ctypes.string_at(err.message).decode("utf-8", "replace") if err.message else ""
         data = ctypes.string_at(err.data_json).decode("utf-8", "replace") if err.data_json else None
-        exc = from_status(err.status, msg, err.rpc_code, data)
+        return from_status(err.status, msg, err.rpc_code, data)
     finally:
         lib.wsrpc_error_clear(byref(err))
-    raise exc
+
+
+def _raise(err: Error) -> None:
+    """Raise the exception described by a filled wsrpc_error, releasing its strings."""
+    raise _exception(err)
 
 
 def _check(status: int, err: Error) -> None:
@@ -114,16 +121,20 @@ def _timeout_ms(timeout: Optional[float], what: str = "timeout") -> int:
 _SLICE_MS = 50
 
 
-def _wait(call: c_void_p) -> Any:
-    """Wait for a pending call (wsrpc_*_call_start) and return its decoded result."""
-    out, err = c_void_p(), Error()
+def _call(start: Callable[[c_void_p, Error], int]) -> Any:
+    """Start a pending call (wsrpc_*_call_start), wait for it and return its decoded result.
+    An exception while it runs (KeyboardInterrupt, also one raised the instant the start
+    returns) gives the call up: wsrpc_call_release, which cancels it on a wsrpc peer."""
+    call, out, err = c_void_p(), c_void_p(), Error()
     wait_ms = _SLICE_MS if threading.current_thread() is threading.main_thread() else -1
     try:
+        _check(start(call, err), err)
         status = lib.wsrpc_call_wait(call, wait_ms, byref(out), byref(err))
         while status == PENDING:
             status = lib.wsrpc_call_wait(call, wait_ms, byref(out), byref(err))
     except BaseException:  # KeyboardInterrupt & co: give the call up, drop what it left
-        lib.wsrpc_call_release(call)
+        if call.value:
+            lib.wsrpc_call_release(call)  # (WSRPC_ERR_CLOSED if it had ended: harmless)
         if out.value:
             lib.wsrpc_free(out)
         lib.wsrpc_error_clear(byref(err))
@@ -185,6 +196,21 @@ def current_channel_id() -> Optional[str]:
     """Inside a method: the channel id of the connection the request came on (on a Server,
     pass it to ``Server.call`` to call that client back); None elsewhere."""
     return _channel_id.get()
+
+
+_reply: contextvars.ContextVar[Optional[int]] = contextvars.ContextVar("wsrpc_reply", default=None)
+
+
+def request_cancelled() -> bool:
+    """Inside a method: True once nobody waits for its answer any more: a wsrpc caller gave
+    the call up (a cancelled ``acall`` task, a timeout, ``wsrpc_call_cancel``, a cancelled Go
+    context; Python fastapi-ws-rpc peers never cancel) or the connection closed. A method
+    that works for long may poll it and stop early (its answer is dropped). False outside
+    methods."""
+    reply = _reply.get()
+    if reply is None:
+        return False
+    return lib.wsrpc_reply_check(reply) != 0
 
 
 # ---- endpoint: what Client and Server share --------------------------------------------
@@ -285,6 +311,7 @@ class _Endpoint:
                 lib.wsrpc_reply_error(reply, -32602, f"Invalid parameters: {e}".encode(), data)
                 return
         token = _channel_id.set(channel_id.decode() if channel_id else None)
+        reply_token = _reply.set(reply)
         try:
             result = fn(*args, **kwargs)
             if inspect.isawaitable(result):
@@ -297,6 +324,7 @@ class _Endpoint:
             lib.wsrpc_reply_fail(reply, f"{type(e).__name__}: {e}".encode("utf-8", "replace"))
             return
         finally:
+            _reply.reset(reply_token)
             _channel_id.reset(token)
         try:
             text = json.dumps(result, allow_nan=False)
@@ -344,19 +372,10 @@ class _Endpoint:
 
     # -- async plumbing --
 
-    def _start_async(self, start: Callable[[Any, int, Error], int],
-                     complete: Callable[[Optional[str], Optional[WsRpcError]], None]) -> None:
-        key = next(_keys)
-        with _pending_lock:
-            _pending[key] = complete
-        err = Error()
-        status = start(_on_done, key, err)
-        if status != 0:
-            with _pending_lock:
-                _pending.pop(key, None)
-            _raise(err)
-
-    async def _await_call(self, start: Callable[[Any, int, Error], int]) -> Any:
+    async def _await_call(self, start: Callable[[Any, c_void_p, c_void_p, Error], int]) -> Any:
+        """Start a cancelable async call (wsrpc_*_call_async_cancelable) and await its
+        outcome. Cancelling the awaiting task cancels the call (wsrpc_call_cancel): on a
+        wsrpc peer the method's handler is cancelled too."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future = loop.create_future()
 
@@ -377,8 +396,19 @@ class _Endpoint:
             except RuntimeError:  # the loop is closed: nobody waits any more
                 pass
 
-        self._start_async(start, complete)
-        return await fut
+        key = next(_keys)
+        with _pending_lock:
+            _pending[key] = complete
+        call, err = c_void_p(), Error()
+        if start(_on_done, c_void_p(key), call, err) != 0:
+            with _pending_lock:
+                _pending.pop(key, None)
+            _raise(err)
+        try:
+            return await fut
+        except asyncio.CancelledError:
+            lib.wsrpc_call_cancel(call)  # (done still runs, and finds the future cancelled)
+            raise
 
     # -- lifecycle --
 
@@ -460,24 +490,43 @@ class Client(_Endpoint):
         Positional arguments are sent as a JSON array, keyword arguments as a JSON object.
         ``_timeout`` (seconds) overrides the ``default_response_timeout`` option.
         Raises RpcError for the peer's error answer, Timeout, ConnectionClosed, ...
-        Ctrl-C (KeyboardInterrupt) interrupts the wait.
+        Ctrl-C (KeyboardInterrupt) interrupts the wait. A timeout or Ctrl-C cancels the call
+        on a wsrpc server too (its handler's context ends).
         """
         name, params, ms = _method_name(method), _encode_params(args, kwargs), _timeout_ms(_timeout)
-        call, err = c_void_p(), Error()
-        _check(lib.wsrpc_client_call_start(self._h, name, params, ms, byref(call), byref(err)), err)
-        return _wait(call)
+        return _call(lambda call, err: lib.wsrpc_client_call_start(
+            self._h, name, params, ms, byref(call), byref(err)))
 
     async def acall(self, method: str, /, *args: Any, _timeout: Optional[float] = None, **kwargs: Any) -> Any:
-        """``call`` for asyncio: awaits the answer without blocking the event loop."""
+        """``call`` for asyncio: awaits the answer without blocking the event loop.
+        Cancelling the task (``task.cancel()``, ``asyncio.wait_for``...) cancels the call; on
+        a wsrpc server the method's handler is cancelled too (``request_cancelled()``, a Go
+        handler's ctx)."""
         name, params, ms = _method_name(method), _encode_params(args, kwargs), _timeout_ms(_timeout)
-        return await self._await_call(lambda fn, key, err: lib.wsrpc_client_call_async(
-            self._h, name, params, ms, fn, c_void_p(key), byref(err)))
+        return await self._await_call(lambda fn, key, call, err: lib.wsrpc_client_call_async_cancelable(
+            self._h, name, params, ms, fn, key, byref(call), byref(err)))
 
     def notify(self, method: str, /, *args: Any, **kwargs: Any) -> None:
         """Send a notification (no answer)."""
         name, params = _method_name(method), _encode_params(args, kwargs)
         err = Error()
         _check(lib.wsrpc_client_notify(self._h, name, params, byref(err)), err)
+
+    def batch(self, *, split: bool = False) -> "Batch":
+        """A JSON-RPC 2.0 batch to this client's server: add calls and notifications, then
+        ``send()`` (or ``await asend()``, or leave a ``with`` block); each call's entry then
+        gives its result or raises its error. ``split=True``: a server without batches (a
+        Python fastapi-ws-rpc one) gets the entries one by one instead of every call failing
+        with BatchUnsupported."""
+        from ._batch import Batch
+        return Batch(lambda flags, err: lib.wsrpc_client_batch_new(self._h, flags, byref(err)), split)
+
+    def stats(self) -> Dict[str, int]:
+        """A snapshot of the client's counters since it connected (all zero before):
+        ``connections``, ``connections_total``, ``reconnects``, ``calls_in``, ``calls_out``,
+        ``notifications_in``/``_out``, ``errors_in``/``_out``, ``rejected``,
+        ``in_flight_in``/``_out``, ``messages_in``/``_out``, ``bytes_in``/``_out``."""
+        return _stats(lambda out, err: lib.wsrpc_client_stats(self._h, byref(out), byref(err)))
 
     @property
     def channel_id(self) -> str:
@@ -563,22 +612,32 @@ class Server(_Endpoint):
         _check(lib.wsrpc_server_channels(self._h, byref(out), byref(err)), err)
         return list(json.loads(_lib.take_string(out)))
 
+    def stats(self) -> Dict[str, int]:
+        """A snapshot of the server's counters since it was created (all its connections);
+        the members of ``Client.stats``."""
+        return _stats(lambda out, err: lib.wsrpc_server_stats(self._h, byref(out), byref(err)))
+
     def call(self, channel_id: str, method: str, /, *args: Any, _timeout: Optional[float] = None,
              **kwargs: Any) -> Any:
         """Call a method of the client connected on ``channel_id`` and return its result."""
         name, params, ms = _method_name(method), _encode_params(args, kwargs), _timeout_ms(_timeout)
         chan = _cstr(channel_id, "channel_id")
-        call, err = c_void_p(), Error()
-        _check(lib.wsrpc_server_call_start(self._h, chan, name, params, ms, byref(call), byref(err)), err)
-        return _wait(call)
+        return _call(lambda call, err: lib.wsrpc_server_call_start(
+            self._h, chan, name, params, ms, byref(call), byref(err)))
 
     async def acall(self, channel_id: str, method: str, /, *args: Any,
                     _timeout: Optional[float] = None, **kwargs: Any) -> Any:
         """``call`` for asyncio."""
         name, params, ms = _method_name(method), _encode_params(args, kwargs), _timeout_ms(_timeout)
         chan = _cstr(channel_id, "channel_id")
-        return await self._await_call(lambda fn, key, err: lib.wsrpc_server_call_async(
-            self._h, chan, name, params, ms, fn, c_void_p(key), byref(err)))
+        return await self._await_call(lambda fn, key, call, err: lib.wsrpc_server_call_async_cancelable(
+            self._h, chan, name, params, ms, fn, key, byref(call), byref(err)))
+
+    def batch(self, channel_id: str, *, split: bool = False) -> "Batch":
+        """A JSON-RPC 2.0 batch to the client connected on ``channel_id``; see Client.batch."""
+        chan = _cstr(channel_id, "channel_id")
+        from ._batch import Batch
+        return Batch(lambda flags, err: lib.wsrpc_server_batch_new(self._h, chan, flags, byref(err)), split)
 
     def notify(self, channel_id: str, method: str, /, *args: Any, **kwargs: Any) -> None:
         """Send a notification to the client connected on ``channel_id``."""
@@ -611,6 +670,12 @@ def _options(options: Dict[str, Any]) -> "tuple[bytes, int]":
     if options.get("log_level") is None:
         options = {**options, "log_level": _logging.default_log_level()}
     return _dumps(options), _logging.level_of(options["log_level"])
+
+
+def _stats(get: Callable[[c_void_p, Error], int]) -> Dict[str, int]:
+    out, err = c_void_p(), Error()
+    _check(get(out, err), err)
+    return dict(json.loads(_lib.take_string(out)))
 
 
 def library_version() -> str:

@@ -41,6 +41,8 @@ DONE_FN = CFUNCTYPE(None, c_void_p, c_int, c_char_p, POINTER(Error))
 LOG_FN = CFUNCTYPE(None, c_void_p, c_int, c_char_p, c_char_p)
 
 PENDING = 15  # WSRPC_PENDING: wsrpc_call_wait's "not finished yet"
+CANCELED = 17  # WSRPC_ERR_CANCELED
+BATCH_SPLIT = 1  # WSRPC_BATCH_SPLIT
 INT_MAX = 2**31 - 1  # the C API's timeouts are C ints (milliseconds)
 
 
@@ -110,6 +112,22 @@ _signatures: dict[str, tuple[Optional[type], list]] = {
     "wsrpc_call_wait": (c_int, [c_void_p, c_int, _out, _e]),
     "wsrpc_call_release": (c_int, [c_void_p]),
     "wsrpc_set_log_handler": (c_int, [LOG_FN, c_void_p]),
+    "wsrpc_call_cancel": (c_int, [c_void_p]),
+    "wsrpc_client_call_async_cancelable": (c_int, [_h, _s, _s, c_int, DONE_FN, c_void_p, _out, _e]),
+    "wsrpc_server_call_async_cancelable": (c_int, [_h, _s, _s, _s, c_int, DONE_FN, c_void_p, _out, _e]),
+    "wsrpc_call_on_done": (c_int, [c_void_p, DONE_FN, c_void_p, _e]),
+    "wsrpc_reply_check": (c_int, [c_void_p]),
+    "wsrpc_client_batch_new": (_h, [_h, c_int, _e]),
+    "wsrpc_server_batch_new": (_h, [_h, _s, c_int, _e]),
+    "wsrpc_batch_call": (c_int, [_h, _s, _s, POINTER(c_int), _e]),
+    "wsrpc_batch_notify": (c_int, [_h, _s, _s, _e]),
+    "wsrpc_batch_send": (c_int, [_h, c_int, _e]),
+    "wsrpc_batch_wait": (c_int, [_h, c_int, _e]),
+    "wsrpc_batch_on_done": (c_int, [_h, DONE_FN, c_void_p, _e]),
+    "wsrpc_batch_result": (c_int, [_h, c_int, _out, _e]),
+    "wsrpc_batch_free": (c_int, [_h]),
+    "wsrpc_client_stats": (c_int, [_h, _out, _e]),
+    "wsrpc_server_stats": (c_int, [_h, _out, _e]),
 }
 
 for _name, (_res, _args) in _signatures.items():

@@ -7,7 +7,7 @@ from typing import Any, Optional
 __all__ = [
     "WsRpcError", "InvalidArgument", "ConnectionClosed", "ConnectionLost", "NotConnected",
     "Timeout", "RpcError", "Backpressure", "MessageTooLarge", "ConnectError", "ListenError",
-    "NotFound", "StateError", "InternalError",
+    "NotFound", "StateError", "InternalError", "BatchUnsupported", "Cancelled",
 ]
 
 
@@ -116,11 +116,25 @@ class StateError(WsRpcError):
     status = 14
 
 
+class BatchUnsupported(WsRpcError):
+    """The peer answered a batch with one error object (the Python libraries do): none of
+    it ran. ``client.batch(split=True)`` sends the entries one by one instead."""
+
+    status = 16
+
+
+class Cancelled(WsRpcError):
+    """The call was cancelled before it ended (asyncio task cancellation raises
+    ``asyncio.CancelledError`` instead)."""
+
+    status = 17
+
+
 _BY_STATUS: dict[int, type[WsRpcError]] = {
     cls.status: cls
     for cls in (InvalidArgument, ConnectionClosed, ConnectionLost, NotConnected, Timeout,
                 Backpressure, MessageTooLarge, ConnectError, InternalError, ListenError,
-                NotFound, StateError)
+                NotFound, StateError, BatchUnsupported, Cancelled)
 }
 
 

@@ -103,14 +103,19 @@ func AppendRequest(dst []byte, id []byte, method string, params []byte) []byte {
 func EncodeResult(id, result []byte) []byte { return AppendResult(nil, id, result) }
 
 // AppendResult is EncodeResult writing into dst's spare capacity (see AppendRequest).
+// A large result (LargeResult bytes or more) is written into dst when it has room for
+// ResultSize bytes, else into one exactly sized new buffer.
 func AppendResult(dst, id, result []byte) []byte {
 	if len(result) >= largeResult {
-		// The same bytes as below, assembled in one exactly sized buffer: easyjson would
-		// copy a large result into its chunks and then again into one slice.
+		// The same bytes as below, assembled in one buffer: easyjson would copy a large
+		// result into its chunks and then again into one slice.
 		if len(id) == 0 {
 			id = []byte("null")
 		}
-		out := make([]byte, 0, len(resultHead)+len(id)+len(resultMid)+len(result)+1)
+		out := dst[:0]
+		if n := ResultSize(id, result); cap(dst) < n {
+			out = make([]byte, 0, n)
+		}
 		out = append(append(append(append(out, resultHead...), id...), resultMid...), result...)
 		return append(out, '}')
 	}
@@ -122,6 +127,18 @@ func AppendResult(dst, id, result []byte) []byte {
 
 // largeResult is the result size from which AppendResult assembles the reply directly.
 const largeResult = 64 << 10
+
+// LargeResult is the result size from which AppendResult assembles the reply directly
+// (and uses dst only when it has room for all of it).
+const LargeResult = largeResult
+
+// ResultSize is the length of AppendResult's reply to a large result.
+func ResultSize(id, result []byte) int {
+	if len(id) == 0 {
+		id = []byte("null")
+	}
+	return len(resultHead) + len(id) + len(resultMid) + len(result) + 1
+}
 
 const (
 	resultHead = `{"jsonrpc":"` + Version + `","id":`

@@ -1,6 +1,10 @@
 package wire
 
-import "unicode/utf8"
+import (
+	"encoding/binary"
+	"math/bits"
+	"unicode/utf8"
+)
 
 // Valid reports whether data is exactly one JSON value (with optional surrounding white
 // space) in UTF-8 (RFC 8259 §8.1): it accepts what encoding/json.Valid accepts, less
@@ -30,6 +34,13 @@ func validTop(data []byte, in *Incoming) bool {
 const maxDepth = 10000
 
 func skipSpace(d []byte, i int) int {
+	if i < len(d) && d[i] > ' ' {
+		return i // most JSON on the wire is compact
+	}
+	return skipSpaceSlow(d, i)
+}
+
+func skipSpaceSlow(d []byte, i int) int {
 	for i < len(d) {
 		switch d[i] {
 		case ' ', '\t', '\n', '\r':
@@ -71,25 +82,36 @@ func validLiteral(d []byte, i int, lit string) (int, bool) {
 	return i + len(lit), true
 }
 
-// plainByte marks the bytes a string holds as they are: printable ASCII other than the
-// quote and the backslash.
-var plainByte = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
+// SWAR constants: one bit or byte in each of the eight lanes of a 64-bit word.
+const (
+	lanesLow  = 0x0101010101010101
+	lanesHigh = 0x8080808080808080
+)
+
+// specialLanes flags (with the lane's high bit) the bytes of w, eight string bytes in
+// little-endian order, that a string cannot hold as they are: the quote, the backslash,
+// control characters and the bytes of multi-byte UTF-8. Lanes above the lowest flagged one
+// may be flagged wrongly (a borrow); the lowest flagged lane is always right, and only it
+// is used.
+func specialLanes(w uint64) uint64 {
+	q := w ^ (lanesLow * '"')
+	b := w ^ (lanesLow * '\\')
+	return ((q-lanesLow)&^q | (b-lanesLow)&^b | (w - lanesLow*0x20) | w) & lanesHigh
+}
 
 func validString(d []byte, i int) (int, bool) {
 	i++ // opening quote
-	for i < len(d) {
+	for {
 		// Runs of plain bytes, eight at a time (most of a large message).
-		for i+8 <= len(d) && plainByte[d[i]] && plainByte[d[i+1]] && plainByte[d[i+2]] && plainByte[d[i+3]] &&
-			plainByte[d[i+4]] && plainByte[d[i+5]] && plainByte[d[i+6]] && plainByte[d[i+7]] {
+		for i+8 <= len(d) {
+			if m := specialLanes(binary.LittleEndian.Uint64(d[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
 			i += 8
 		}
 		if i >= len(d) {
-			break
+			return i, false
 		}
 		c := d[i]
 		switch {
@@ -103,13 +125,8 @@ func validString(d []byte, i int) (int, bool) {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
-				if len(d)-i < 6 {
+				if len(d)-i < 6 || !isHex(d[i+2]) || !isHex(d[i+3]) || !isHex(d[i+4]) || !isHex(d[i+5]) {
 					return i, false
-				}
-				for _, h := range d[i+2 : i+6] {
-					if !isHex(h) {
-						return i, false
-					}
 				}
 				i += 6
 			default:
@@ -118,7 +135,7 @@ func validString(d []byte, i int) (int, bool) {
 		case c < 0x20:
 			return i, false
 		case c < utf8.RuneSelf:
-			i++
+			i++ // the last bytes of the message, fewer than eight
 		default:
 			r, size := utf8.DecodeRune(d[i:])
 			if r == utf8.RuneError && size == 1 {
@@ -127,7 +144,6 @@ func validString(d []byte, i int) (int, bool) {
 			i += size
 		}
 	}
-	return i, false
 }
 
 func isHex(c byte) bool {
@@ -200,7 +216,12 @@ func validObject(d []byte, i, depth int, in *Incoming) (int, bool) {
 		}
 		i = skipSpace(d, i+1)
 		val := i
-		if i, ok = validValue(d, i, depth); !ok {
+		if i < len(d) && d[i] == '"' {
+			i, ok = validString(d, i)
+		} else {
+			i, ok = validValue(d, i, depth)
+		}
+		if !ok {
 			return i, false
 		}
 		if in != nil {

@@ -97,3 +97,24 @@ func TestAppendRequestLarge(t *testing.T) {
 		}
 	}
 }
+
+// Valid reads strings eight bytes at a time: every byte value at every position of strings
+// of every length up to 24, after plain and non-ASCII prefixes, gets encoding/json's answer.
+func TestValidStringLanes(t *testing.T) {
+	for _, prefix := range []string{"", "é", "a\\n"} {
+		for n := 0; n <= 24; n++ {
+			for pos := 0; pos < n; pos++ {
+				for c := 0; c < 256; c++ {
+					s := []byte(strings.Repeat("x", n))
+					s[pos] = byte(c)
+					for _, tail := range []string{`"`, `\u00e9"`, `é"`, "\xff\"", `\"`} {
+						data := []byte(`"` + prefix + string(s) + tail)
+						if got, want := Valid(data), json.Valid(data) && utf8.Valid(data); got != want {
+							t.Fatalf("Valid(%q) = %v, encoding/json and unicode/utf8 say %v", data, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
