@@ -23,7 +23,6 @@ type CallOption func(*callOptions)
 
 type callOptions struct {
 	id         string
-	meta       map[string]string // OutgoingCall.Meta
 	background bool
 }
 
@@ -266,17 +265,15 @@ func (c *Channel) forget(p *Pending) {
 // ErrMessageTooLarge or ErrInvalidID when nothing was sent. After ErrTimeout and
 // ErrConnectionLost the method may have run on the peer.
 func (c *Channel) Call(ctx context.Context, method string, params any, result any, opts ...CallOption) error {
-	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
-		return intercept(ctx, ois, &OutgoingCall{Channel: c, Method: method, Params: params},
-			func(ctx context.Context, call *OutgoingCall) error {
-				return c.call(ctx, call.Method, call.Params, result, withMeta(opts, call.Meta))
-			})
+	if len(c.cfg.OutgoingInterceptors) > 0 {
+		return c.cfg.interceptors().chCall(ctx, &OutgoingCall{Channel: c, Method: method, Params: params,
+			ch: c, result: result, opts: opts})
 	}
-	return c.call(ctx, method, params, result, opts)
+	return c.call(ctx, method, params, result, opts, nil)
 }
 
-func (c *Channel) call(ctx context.Context, method string, params any, result any, opts []CallOption) error {
-	p, err := c.startCall(ctx, method, params, true, opts)
+func (c *Channel) call(ctx context.Context, method string, params any, result any, opts []CallOption, meta map[string]string) error {
+	p, err := c.startCall(ctx, method, params, true, opts, meta)
 	if err != nil {
 		return err
 	}
@@ -286,23 +283,19 @@ func (c *Channel) call(ctx context.Context, method string, params any, result an
 // Go sends a request without waiting; the answer is collected with Pending.Wait, or with
 // TakeResponse by id. An answer nobody collects is dropped after 60 s.
 func (c *Channel) Go(ctx context.Context, method string, params any, opts ...CallOption) (*Pending, error) {
-	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
-		var p *Pending
-		err := intercept(ctx, ois, &OutgoingCall{Channel: c, Method: method, Params: params, Async: true},
-			func(ctx context.Context, call *OutgoingCall) (err error) {
-				p, err = c.startCall(ctx, call.Method, call.Params, false, withMeta(opts, call.Meta))
-				return err
-			})
-		if err != nil {
+	if len(c.cfg.OutgoingInterceptors) > 0 {
+		call := &OutgoingCall{Channel: c, Method: method, Params: params, Async: true, ch: c, opts: opts}
+		if err := c.cfg.interceptors().chGo(ctx, call); err != nil {
 			return nil, err
 		}
-		return p, nil
+		return call.p, nil
 	}
-	return c.startCall(ctx, method, params, false, opts)
+	return c.startCall(ctx, method, params, false, opts, nil)
 }
 
-// startCall registers and sends a call; waited says a caller will Wait for it right away.
-func (c *Channel) startCall(ctx context.Context, method string, params any, waited bool, opts []CallOption) (*Pending, error) {
+// startCall registers and sends a call; waited says a caller will Wait for it right away;
+// meta is OutgoingCall.Meta.
+func (c *Channel) startCall(ctx context.Context, method string, params any, waited bool, opts []CallOption, meta map[string]string) (*Pending, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, wrapCtx(ctx, "call "+method)
 	}
@@ -323,8 +316,8 @@ func (c *Channel) startCall(ctx context.Context, method string, params any, wait
 	data, err := c.encodeRequest(*buf, idRaw, method, raw)
 	putParamEncoder(pe)
 	if err == nil {
-		if o.meta != nil {
-			data = c.appendMeta(data, o.meta)
+		if meta != nil {
+			data = c.appendMeta(data, meta)
 		}
 		err = c.sendMode(data, o.background)
 	}
@@ -537,11 +530,9 @@ func (c *Channel) completeKey(key []byte, result []byte, e *Error, resultType st
 
 // Notify sends a notification: no id, no answer, nothing to wait for.
 func (c *Channel) Notify(ctx context.Context, method string, params any) error {
-	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
-		return intercept(ctx, ois, &OutgoingCall{Channel: c, Method: method, Params: params, Notification: true},
-			func(ctx context.Context, call *OutgoingCall) error {
-				return c.notify(ctx, call.Method, call.Params, call.Meta)
-			})
+	if len(c.cfg.OutgoingInterceptors) > 0 {
+		return c.cfg.interceptors().chNotify(ctx, &OutgoingCall{Channel: c, Method: method, Params: params,
+			Notification: true, ch: c})
 	}
 	return c.notify(ctx, method, params, nil)
 }

@@ -278,7 +278,7 @@ func (c *Channel) RemoteID(ctx context.Context) (string, error) {
 func (c *Channel) syncRemoteID() {
 	defer c.handlers.Done()
 	var id any
-	err := c.call(c.ctx, "_get_channel_id_", nil, &id, nil) // (not intercepted: the library's own)
+	err := c.call(c.ctx, "_get_channel_id_", nil, &id, nil, nil) // (not intercepted: the library's own)
 	s, _ := id.(string)
 	if err == nil && s == "" && id != nil {
 		s = fmt.Sprint(id)

@@ -304,28 +304,23 @@ func notSent(err error) bool {
 // call waits for the new connection (up to ctx), unless Config.FailFast. A call refused
 // because the connection closed before it was sent goes out on the next connection.
 func (c *Client) Go(ctx context.Context, method string, params any, opts ...CallOption) (*Pending, error) {
-	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
-		var p *Pending
-		err := intercept(ctx, ois, &OutgoingCall{Method: method, Params: params, Async: true},
-			func(ctx context.Context, call *OutgoingCall) (err error) {
-				p, err = c.startCall(ctx, call.Method, call.Params, false, withMeta(opts, call.Meta))
-				return err
-			})
-		if err != nil {
+	if len(c.cfg.OutgoingInterceptors) > 0 {
+		call := &OutgoingCall{Method: method, Params: params, Async: true, cl: c, opts: opts}
+		if err := c.cfg.interceptors().clGo(ctx, call); err != nil {
 			return nil, err
 		}
-		return p, nil
+		return call.p, nil
 	}
-	return c.startCall(ctx, method, params, false, opts)
+	return c.startCall(ctx, method, params, false, opts, nil)
 }
 
-func (c *Client) startCall(ctx context.Context, method string, params any, waited bool, opts []CallOption) (*Pending, error) {
+func (c *Client) startCall(ctx context.Context, method string, params any, waited bool, opts []CallOption, meta map[string]string) (*Pending, error) {
 	for {
 		ch, err := c.channel(ctx)
 		if err != nil {
 			return nil, err
 		}
-		p, err := ch.startCall(ctx, method, params, waited, opts)
+		p, err := ch.startCall(ctx, method, params, waited, opts, meta)
 		if err != nil && notSent(err) && c.ctx.Err() == nil {
 			continue
 		}
@@ -335,17 +330,14 @@ func (c *Client) startCall(ctx context.Context, method string, params any, waite
 
 // Call calls method on the server and waits for the answer; see Channel.Call and Go.
 func (c *Client) Call(ctx context.Context, method string, params any, result any, opts ...CallOption) error {
-	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
-		return intercept(ctx, ois, &OutgoingCall{Method: method, Params: params},
-			func(ctx context.Context, call *OutgoingCall) error {
-				return c.call(ctx, call.Method, call.Params, result, withMeta(opts, call.Meta))
-			})
+	if len(c.cfg.OutgoingInterceptors) > 0 {
+		return c.cfg.interceptors().clCall(ctx, &OutgoingCall{Method: method, Params: params, cl: c, result: result, opts: opts})
 	}
-	return c.call(ctx, method, params, result, opts)
+	return c.call(ctx, method, params, result, opts, nil)
 }
 
-func (c *Client) call(ctx context.Context, method string, params any, result any, opts []CallOption) error {
-	p, err := c.startCall(ctx, method, params, true, opts)
+func (c *Client) call(ctx context.Context, method string, params any, result any, opts []CallOption, meta map[string]string) error {
+	p, err := c.startCall(ctx, method, params, true, opts, meta)
 	if err != nil {
 		return err
 	}
@@ -354,11 +346,8 @@ func (c *Client) call(ctx context.Context, method string, params any, result any
 
 // Notify sends a notification to the server; see Channel.Notify and Go.
 func (c *Client) Notify(ctx context.Context, method string, params any) error {
-	if ois := c.cfg.OutgoingInterceptors; len(ois) > 0 {
-		return intercept(ctx, ois, &OutgoingCall{Method: method, Params: params, Notification: true},
-			func(ctx context.Context, call *OutgoingCall) error {
-				return c.notify(ctx, call.Method, call.Params, call.Meta)
-			})
+	if len(c.cfg.OutgoingInterceptors) > 0 {
+		return c.cfg.interceptors().clNotify(ctx, &OutgoingCall{Method: method, Params: params, Notification: true, cl: c})
 	}
 	return c.notify(ctx, method, params, nil)
 }

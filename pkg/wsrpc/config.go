@@ -118,6 +118,8 @@ type Config struct {
 	// and notifications; the first is the outermost (see WithIncomingInterceptor).
 	IncomingInterceptors []IncomingInterceptor
 	OutgoingInterceptors []OutgoingInterceptor
+
+	chains *interceptorChains // the interceptors composed once (see composeInterceptors)
 }
 
 // WithHeader adds a handshake header (client).

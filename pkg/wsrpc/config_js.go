@@ -115,6 +115,8 @@ type Config struct {
 	// and notifications; the first is the outermost (see WithIncomingInterceptor).
 	IncomingInterceptors []IncomingInterceptor
 	OutgoingInterceptors []OutgoingInterceptor
+
+	chains *interceptorChains // the interceptors composed once (see composeInterceptors)
 }
 
 // setJSONHeaders ignores the handshake headers of the JSON configuration: a browser

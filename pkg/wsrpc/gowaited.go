@@ -8,10 +8,10 @@ import "context"
 // wait in slices (on Pending.Done) without a goroutine per call. A caller that gives up
 // must still call Wait (with a cancelled context) to forget the call.
 func (c *Channel) GoWaited(ctx context.Context, method string, params any, opts ...CallOption) (*Pending, error) {
-	return c.startCall(ctx, method, params, true, opts)
+	return c.startCall(ctx, method, params, true, opts, nil)
 }
 
 // GoWaited is Channel.GoWaited on the current connection; see Client.Go.
 func (c *Client) GoWaited(ctx context.Context, method string, params any, opts ...CallOption) (*Pending, error) {
-	return c.startCall(ctx, method, params, true, opts)
+	return c.startCall(ctx, method, params, true, opts, nil)
 }

@@ -27,6 +27,14 @@ type IncomingRequest struct {
 	// member, see OutgoingCall.Meta); nil when there is none, and always on connections
 	// without the extensions (ExtensionSubprotocol), where the member is ignored.
 	Meta map[string]string
+
+	// What the method runs with, whatever an interceptor changes above (see
+	// invokeIncoming); inv is nil in a request an interceptor made itself.
+	inv    *Channel
+	name   string
+	params []byte
+	legacy bool
+	dst    []byte
 }
 
 // Notification reports whether the request is a notification (no answer is sent).
@@ -60,6 +68,15 @@ type OutgoingCall struct {
 	// extensions (ExtensionSubprotocol, wsrpc peers); other peers (the Python libraries)
 	// never see it. The IncomingRequest of the peer's interceptors has it as Meta.
 	Meta map[string]string
+
+	// Where the call goes and what it returns (set by the core; see the invokers in
+	// composeInterceptors): next must be given the OutgoingCall its interceptor received
+	// (or a copy of it), which it may change.
+	ch     *Channel
+	cl     *Client
+	result any
+	opts   []CallOption
+	p      *Pending // Go's, once sent
 }
 
 // MetaMember is the member of a request object that carries OutgoingCall.Meta between
@@ -67,14 +84,6 @@ type OutgoingCall struct {
 // an object of strings. It is sent only on connections that negotiated
 // ExtensionSubprotocol, and read only there.
 const MetaMember = wire.MetaMember
-
-// withMeta adds meta, when there is some, to a call's options.
-func withMeta(opts []CallOption, meta map[string]string) []CallOption {
-	if len(meta) == 0 {
-		return opts
-	}
-	return append(opts[:len(opts):len(opts)], func(o *callOptions) { o.meta = meta })
-}
 
 // appendMeta adds the metadata to an encoded request on extended connections.
 func (c *Channel) appendMeta(msg []byte, meta map[string]string) []byte {
@@ -85,7 +94,9 @@ func (c *Channel) appendMeta(msg []byte, meta map[string]string) []byte {
 }
 
 // OutgoingInvoker sends the call (and, for Call, waits for its answer and decodes it):
-// the next interceptor, or the call itself.
+// the next interceptor, or the call itself. It must be given the OutgoingCall the
+// interceptor received, or a copy of it (an OutgoingCall made anew fails with
+// ErrInvalidArgument): its fields may be changed.
 type OutgoingInvoker func(ctx context.Context, call *OutgoingCall) error
 
 // OutgoingInterceptor wraps outgoing calls and notifications made with Call, Go and Notify
@@ -105,47 +116,128 @@ func WithOutgoingInterceptor(i ...OutgoingInterceptor) Option {
 	return func(c *Config) { c.OutgoingInterceptors = append(c.OutgoingInterceptors, i...) }
 }
 
+// interceptorChains are a Config's interceptors composed once, around the invokers below:
+// a call then allocates no closures for them.
+type interceptorChains struct {
+	in                     IncomingHandler
+	chCall, chGo, chNotify OutgoingInvoker // Channel.Call, Go, Notify
+	clCall, clGo, clNotify OutgoingInvoker // Client.Call, Go, Notify
+}
+
+// composeInterceptors composes the Config's interceptors (buildConfig calls it last).
+func (c *Config) composeInterceptors() {
+	c.chains = nil
+	if len(c.IncomingInterceptors) > 0 || len(c.OutgoingInterceptors) > 0 {
+		c.chains = newChains(c.IncomingInterceptors, c.OutgoingInterceptors)
+	}
+}
+
+// interceptors returns the composed interceptors; a Config not made by buildConfig has
+// them composed for each call.
+func (c *Config) interceptors() *interceptorChains {
+	if ch := c.chains; ch != nil {
+		return ch
+	}
+	return newChains(c.IncomingInterceptors, c.OutgoingInterceptors)
+}
+
+var errFreshCall = wrap(ErrInvalidArgument, "an OutgoingInterceptor must pass next the OutgoingCall it was given (or a copy)")
+
+func newChains(ics []IncomingInterceptor, ois []OutgoingInterceptor) *interceptorChains {
+	in := IncomingHandler(invokeIncoming)
+	for i := len(ics) - 1; i >= 0; i-- {
+		ic, inner := ics[i], in
+		in = func(ctx context.Context, req *IncomingRequest) (json.RawMessage, error) { return ic(ctx, req, inner) }
+	}
+	out := func(last OutgoingInvoker) OutgoingInvoker {
+		next := last
+		for i := len(ois) - 1; i >= 0; i-- {
+			oi, inner := ois[i], next
+			next = func(ctx context.Context, call *OutgoingCall) error { return oi(ctx, call, inner) }
+		}
+		return next
+	}
+	return &interceptorChains{
+		in: in,
+		chCall: out(func(ctx context.Context, call *OutgoingCall) error {
+			if call.ch == nil {
+				return errFreshCall
+			}
+			return call.ch.call(ctx, call.Method, call.Params, call.result, call.opts, call.Meta)
+		}),
+		chGo: out(func(ctx context.Context, call *OutgoingCall) (err error) {
+			if call.ch == nil {
+				return errFreshCall
+			}
+			call.p, err = call.ch.startCall(ctx, call.Method, call.Params, false, call.opts, call.Meta)
+			return err
+		}),
+		chNotify: out(func(ctx context.Context, call *OutgoingCall) error {
+			if call.ch == nil {
+				return errFreshCall
+			}
+			return call.ch.notify(ctx, call.Method, call.Params, call.Meta)
+		}),
+		clCall: out(func(ctx context.Context, call *OutgoingCall) error {
+			if call.cl == nil {
+				return errFreshCall
+			}
+			return call.cl.call(ctx, call.Method, call.Params, call.result, call.opts, call.Meta)
+		}),
+		clGo: out(func(ctx context.Context, call *OutgoingCall) (err error) {
+			if call.cl == nil {
+				return errFreshCall
+			}
+			call.p, err = call.cl.startCall(ctx, call.Method, call.Params, false, call.opts, call.Meta)
+			return err
+		}),
+		clNotify: out(func(ctx context.Context, call *OutgoingCall) error {
+			if call.cl == nil {
+				return errFreshCall
+			}
+			return call.cl.notify(ctx, call.Method, call.Params, call.Meta)
+		}),
+	}
+}
+
+// invokeIncoming runs the method of a request, after the interceptors: with the name and
+// params it arrived with (an interceptor that changes req.Method does not reroute it).
+func invokeIncoming(ctx context.Context, req *IncomingRequest) (json.RawMessage, error) {
+	if c := req.inv; c != nil {
+		return c.invoke(ctx, req.name, req.params, req.legacy, req.dst)
+	}
+	if req.Channel == nil { // a request an interceptor made itself
+		return nil, &Error{Code: CodeInternalError, Message: "Internal server error"}
+	}
+	return req.Channel.invoke(ctx, req.Method, req.Params, req.Legacy, nil)
+}
+
 // intercepted runs an incoming request through the interceptors, then invoke.
 func (c *Channel) intercepted(ctx context.Context, r *request, dst []byte) (result []byte, err error) {
-	name, params, legacy := r.name, r.params, r.legacy
-	req := &IncomingRequest{Channel: c, Method: name, Params: params, ID: r.id, Legacy: legacy}
+	req := &IncomingRequest{Channel: c, Method: r.name, Params: r.params, ID: r.id, Legacy: r.legacy,
+		inv: c, name: r.name, params: r.params, legacy: r.legacy, dst: dst}
 	if r.meta != nil {
 		req.Meta = wire.DecodeMeta(r.meta)
-	}
-	next := IncomingHandler(func(ctx context.Context, req *IncomingRequest) (json.RawMessage, error) {
-		return c.invoke(ctx, name, params, legacy, dst)
-	})
-	ics := c.cfg.IncomingInterceptors
-	for i := len(ics) - 1; i >= 0; i-- {
-		ic, inner := ics[i], next
-		next = func(ctx context.Context, req *IncomingRequest) (json.RawMessage, error) { return ic(ctx, req, inner) }
 	}
 	defer func() {
 		if p := recover(); p != nil {
 			result, err = nil, &panicError{value: p, stack: debug.Stack()}
 		}
 	}()
-	return next(ctx, req)
-}
-
-// intercept runs an outgoing call through the configured interceptors, then last.
-func intercept(ctx context.Context, ois []OutgoingInterceptor, call *OutgoingCall, last OutgoingInvoker) error {
-	next := last
-	for i := len(ois) - 1; i >= 0; i-- {
-		oi, inner := ois[i], next
-		next = func(ctx context.Context, call *OutgoingCall) error { return oi(ctx, call, inner) }
-	}
-	return next(ctx, call)
+	return c.cfg.interceptors().in(ctx, req)
 }
 
 // AnswerCode returns the JSON-RPC error code the peer is answered with when a handler (or
 // an IncomingInterceptor) returns err: an *Error's own code, -32602 for parameters that
 // do not bind, -32603 for any other error, and 0 for nil or ErrNoResponse (no error sent).
 func AnswerCode(err error) int {
+	if err == nil {
+		return 0
+	}
 	var re *Error
 	var pe *paramError
 	switch {
-	case err == nil || errors.Is(err, ErrNoResponse):
+	case errors.Is(err, ErrNoResponse):
 		return 0
 	case errors.As(err, &re):
 		return re.Code

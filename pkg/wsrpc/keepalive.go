@@ -69,7 +69,7 @@ func (c *Channel) Ping(ctx context.Context, rpc bool) error {
 		return nil
 	}
 	var res string
-	if err := c.call(ctx, c.pingMethod(), nil, &res, nil); err != nil { // (not intercepted: the library's own)
+	if err := c.call(ctx, c.pingMethod(), nil, &res, nil, nil); err != nil { // (not intercepted: the library's own)
 		return err
 	}
 	if res != "pong" {

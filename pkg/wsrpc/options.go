@@ -103,6 +103,7 @@ func buildConfig(opts []Option) (*Config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.composeInterceptors()
 	return &c, nil
 }
 

@@ -122,7 +122,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ch.wait()
 		s.mu.Lock()
 		delete(s.chans, ch)
-		s.ended.add(ch.Stats().totals())
+		s.ended.Add(ch.Stats().totals())
 		s.mu.Unlock()
 	}()
 }
@@ -136,7 +136,7 @@ func (s *Server) Stats() Stats {
 	for ch := range s.chans {
 		live := ch.Stats()
 		live.ConnectionsTotal = 0
-		st.add(live)
+		st.Add(live)
 	}
 	st.ConnectionsTotal = s.accepted
 	return st

@@ -13,7 +13,8 @@ import "sync/atomic"
 // incoming request counts in CallsIn when it is dispatched to its method (or refused
 // with -32000: then in Rejected too); one that is not valid JSON-RPC is only answered
 // (ErrorsOut). ErrorsOut counts the error objects sent, batch members included; ErrorsIn
-// the error responses received.
+// the error responses received. InFlightIn counts the notifications being handled too;
+// InFlightOut the calls sent whose answer has neither arrived nor been given up on.
 type Stats struct {
 	Connections      int64  `json:"connections"`       // open now
 	ConnectionsTotal uint64 `json:"connections_total"` // established (client) / accepted (server)
@@ -33,8 +34,8 @@ type Stats struct {
 	BytesOut         uint64 `json:"bytes_out"`
 }
 
-// add adds o's counters to s.
-func (s *Stats) add(o Stats) {
+// Add adds o's counters to s (to sum the Stats of several clients or servers).
+func (s *Stats) Add(o Stats) {
 	s.Connections += o.Connections
 	s.ConnectionsTotal += o.ConnectionsTotal
 	s.Reconnects += o.Reconnects
@@ -139,7 +140,7 @@ func (c *Client) Stats() Stats {
 	if c.ch != nil && c.ch != c.endedCh {
 		live := c.ch.Stats()
 		live.ConnectionsTotal = 0
-		st.add(live)
+		st.Add(live)
 	}
 	return st
 }
@@ -150,7 +151,7 @@ func (c *Client) channelEnded(ch *Channel) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ch == ch && c.endedCh != ch {
-		c.ended.add(ch.Stats().totals())
+		c.ended.Add(ch.Stats().totals())
 		c.endedCh = ch
 	}
 }

@@ -294,3 +294,23 @@ func TestStatsInFlightOut(t *testing.T) {
 		t.Fatalf("in flight after the answer %d, want 0", got)
 	}
 }
+
+// TestStatsCancellations: on an extended connection the cancellations sent and received
+// ($/cancelRequest) count as messages, not as notifications.
+func TestStatsCancellations(t *testing.T) {
+	ch, f := newFakeExtChannel(t, nil, ExtensionSubprotocol)
+	short, cancel := context.WithCancel(ctxT(t, 10*time.Second))
+	done := make(chan error, 1)
+	go func() { done <- ch.Call(short, "slow", nil, nil) }()
+	f.next(t) // the call
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	if m := f.next(t); m["method"] != CancelMethod {
+		t.Fatalf("sent %v", m)
+	}
+	f.peerSend(`{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":"nothing"}}`)
+	eventually(t, "channel", func() Stats { st := ch.Stats(); st.BytesIn, st.BytesOut = 0, 0; return st },
+		Stats{Connections: 1, ConnectionsTotal: 1, CallsOut: 1, MessagesIn: 1, MessagesOut: 2})
+}

@@ -3,7 +3,6 @@ package wsrpcotel_test
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -57,18 +56,12 @@ func TestConnectionMetrics(t *testing.T) {
 		return "done", nil
 	})
 	wsrpc.Register(m, "add", func(ctx context.Context, p []int) (int, error) { return p[0] + p[1], nil })
-	srv, err := wsrpc.NewServer(m, quiet, inst.Option(), func(c *wsrpc.Config) { c.MaxConcurrentRequests = 1 })
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	defer srv.Close()
+	srv, url := serve(t, m, inst.Option(), func(c *wsrpc.Config) { c.MaxConcurrentRequests = 1 })
 	unregisterServer := inst.ObserveServer(srv)
 	defer unregisterServer()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, err := wsrpc.Dial(ctx, wsURL(hs), quiet, inst.Option(), wsrpc.WithReconnect(10*time.Millisecond, 50))
+	c, err := wsrpc.Dial(ctx, url, quiet, inst.Option(), wsrpc.WithReconnect(10*time.Millisecond, 50))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,22 @@ var quiet = wsrpc.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 
 func wsURL(hs *httptest.Server) string { return "ws" + strings.TrimPrefix(hs.URL, "http") }
 
+// serve runs a quiet wsrpc server with m and opts until the test ends; it returns the
+// server and its ws:// URL.
+func serve(tb testing.TB, m *wsrpc.Methods, opts ...wsrpc.Option) (*wsrpc.Server, string) {
+	tb.Helper()
+	srv, err := wsrpc.NewServer(m, append([]wsrpc.Option{quiet}, opts...)...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	tb.Cleanup(func() {
+		_ = srv.Close()
+		hs.Close()
+	})
+	return srv, wsURL(hs)
+}
+
 // waitSpans waits (generously) until the exporter holds n spans: a server span ends after
 // its answer has been sent, so the caller may see the answer first.
 func waitSpans(t *testing.T, spans *tracetest.InMemoryExporter, n int) tracetest.SpanStubs {
@@ -57,18 +73,12 @@ func TestTraceContextAcrossConnection(t *testing.T) {
 	})
 	noted := make(chan struct{}, 1)
 	wsrpc.Register(m, "note", func(ctx context.Context, _ struct{}) (any, error) { noted <- struct{}{}; return nil, nil })
-	srv, err := wsrpc.NewServer(m, quiet, inst.Option())
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	defer srv.Close()
+	_, url := serve(t, m, inst.Option())
 	cm := wsrpc.NewMethods()
 	wsrpc.Register(cm, "hello", func(ctx context.Context, _ struct{}) (string, error) { return "hi", nil })
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, err := wsrpc.Dial(ctx, wsURL(hs), quiet, wsrpc.WithMethods(cm), inst.Option())
+	c, err := wsrpc.Dial(ctx, url, quiet, wsrpc.WithMethods(cm), inst.Option())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,6 +48,7 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -107,14 +108,14 @@ func WithPropagator(p propagation.TextMapPropagator) Option { return func(c *con
 type Instrumentation struct {
 	tracer   trace.Tracer
 	prop     propagation.TextMapPropagator
-	calls    metric.Int64Counter
 	errors   metric.Int64Counter
 	duration metric.Float64Histogram
-	inFlight metric.Int64UpDownCounter
 
-	methods sync.Map // method name -> *methodAttrs
-	nMethod sync.Mutex
-	cached  int
+	// The calls and in-flight counts are atomics per method and side, which observable
+	// instruments report when the metrics are collected: a call costs a few atomic adds
+	// instead of a measurement each.
+	methods atomic.Pointer[map[string]*methodAttrs] // copy-on-write (see attrs)
+	other   *methodAttrs                            // methods past maxCachedMethods
 
 	mu      sync.Mutex
 	sources map[*source]struct{}
@@ -147,9 +148,23 @@ func New(opts ...Option) (*Instrumentation, error) {
 		prop:    c.prop,
 		sources: map[*source]struct{}{},
 	}
+	in.methods.Store(&map[string]*methodAttrs{})
+	in.other = newMethodAttrs(otherMethod)
 	var err error
-	if in.calls, err = meter.Int64Counter("wsrpc.calls", metric.WithUnit("{call}"),
-		metric.WithDescription("Calls and notifications, incoming (server side) and outgoing (client side).")); err != nil {
+	calls, err := meter.Int64ObservableCounter("wsrpc.calls", metric.WithUnit("{call}"),
+		metric.WithDescription("Calls and notifications, incoming (server side) and outgoing (client side)."))
+	if err != nil {
+		return nil, err
+	}
+	inFlight, err := meter.Int64ObservableUpDownCounter("wsrpc.in_flight", metric.WithUnit("{call}"),
+		metric.WithDescription("Calls being handled or awaited."))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		in.observeCalls(o, calls, inFlight)
+		return nil
+	}, calls, inFlight); err != nil {
 		return nil, err
 	}
 	if in.errors, err = meter.Int64Counter("wsrpc.errors", metric.WithUnit("{call}"),
@@ -158,10 +173,6 @@ func New(opts ...Option) (*Instrumentation, error) {
 	}
 	if in.duration, err = meter.Float64Histogram("wsrpc.duration", metric.WithUnit("s"),
 		metric.WithDescription("How long calls took.")); err != nil {
-		return nil, err
-	}
-	if in.inFlight, err = meter.Int64UpDownCounter("wsrpc.in_flight", metric.WithUnit("{call}"),
-		metric.WithDescription("Calls being handled or awaited.")); err != nil {
 		return nil, err
 	}
 	if err := in.observables(meter); err != nil {
@@ -243,21 +254,10 @@ func (in *Instrumentation) snapshot() map[attribute.KeyValue]wsrpc.Stats {
 	for _, s := range srcs {
 		st := s.stats()
 		sum := out[s.side]
-		add(&sum, st)
+		sum.Add(st)
 		out[s.side] = sum
 	}
 	return out
-}
-
-func add(s *wsrpc.Stats, o wsrpc.Stats) {
-	s.Connections += o.Connections
-	s.ConnectionsTotal += o.ConnectionsTotal
-	s.Reconnects += o.Reconnects
-	s.Rejected += o.Rejected
-	s.MessagesIn += o.MessagesIn
-	s.MessagesOut += o.MessagesOut
-	s.BytesIn += o.BytesIn
-	s.BytesOut += o.BytesOut
 }
 
 // ObserveServer makes the connection metrics report s (its Stats, read when the metrics
@@ -287,34 +287,125 @@ func (in *Instrumentation) observe(s *source) func() {
 // peers: a peer must not make this grow without end). Others are built per call.
 const maxCachedMethods = 1024
 
-// methodAttrs are the attributes of one method, built once.
+// otherMethod stands for the methods past maxCachedMethods in metrics and span attributes
+// (as OpenTelemetry's semantic conventions do for unknown HTTP methods).
+const otherMethod = "_OTHER"
+
+// methodAttrs are the attributes and options of one method, built once (a call allocates
+// nothing for them), and its counts.
 type methodAttrs struct {
 	method attribute.KeyValue
-	span   []attribute.KeyValue     // rpc.system, rpc.method, rpc.jsonrpc.version
-	server metric.MeasurementOption // rpc.method, wsrpc.side server
-	client metric.MeasurementOption // rpc.method, wsrpc.side client
+	span   []attribute.KeyValue // rpc.system, rpc.method, rpc.jsonrpc.version
+	server sideAttrs
+	client sideAttrs
+	notify []trace.SpanStartOption // client side, for notifications (producer spans)
 }
 
-func (in *Instrumentation) attrs(method string) *methodAttrs {
-	if a, ok := in.methods.Load(method); ok {
-		return a.(*methodAttrs)
-	}
-	m := keyMethod.String(method)
-	a := &methodAttrs{
-		method: m,
-		span:   []attribute.KeyValue{keySystem.String("jsonrpc"), m, keyVersion.String("2.0")},
-		server: metric.WithAttributeSet(attribute.NewSet(m, sideServer)),
-		client: metric.WithAttributeSet(attribute.NewSet(m, sideClient)),
-	}
-	in.nMethod.Lock()
-	if in.cached < maxCachedMethods {
-		if prev, loaded := in.methods.LoadOrStore(method, a); loaded {
-			a = prev.(*methodAttrs)
-		} else {
-			in.cached++
+// sideAttrs are one side's options (rpc.method and wsrpc.side) and counts.
+type sideAttrs struct {
+	side  attribute.KeyValue
+	set   metric.ObserveOption
+	rec   []metric.RecordOption
+	start []trace.SpanStartOption
+	*counts
+	mu     sync.Mutex
+	failed map[attribute.KeyValue]*failures // ended with an error, by code or type
+}
+
+type failures struct {
+	n   atomic.Int64
+	set metric.MeasurementOption // rpc.method, wsrpc.side and the code or type
+}
+
+// counts are a method's counts on one side, on cache lines of their own: every call writes
+// them, and the attributes beside them are read by every call.
+type counts struct {
+	_        [64]byte
+	calls    atomic.Int64 // ended without an error
+	inFlight atomic.Int64
+	_        [48]byte
+}
+
+func (a *sideAttrs) init(kind trace.SpanKind, span []attribute.KeyValue, method, side attribute.KeyValue) {
+	a.counts = new(counts)
+	set := metric.WithAttributeSet(attribute.NewSet(method, side))
+	a.side = side
+	a.set = set
+	a.rec = []metric.RecordOption{set}
+	// The attributes are set once the span is known to record (see spanAttrs): a span
+	// that is not sampled costs no copy of them.
+	a.start = []trace.SpanStartOption{trace.WithSpanKind(kind)}
+}
+
+// failed counts a call that ended with an error (code or type errAttr) and returns the
+// attributes to record it with.
+func (a *sideAttrs) fail(method, errAttr attribute.KeyValue) metric.MeasurementOption {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f := a.failed[errAttr]
+	if f == nil {
+		if a.failed == nil {
+			a.failed = map[attribute.KeyValue]*failures{}
 		}
+		f = &failures{set: metric.WithAttributeSet(attribute.NewSet(method, a.side, errAttr))}
+		a.failed[errAttr] = f
 	}
-	in.nMethod.Unlock()
+	f.n.Add(1)
+	return f.set
+}
+
+func (a *sideAttrs) observe(o metric.Observer, calls, inFlight metric.Int64Observable) {
+	o.ObserveInt64(calls, a.calls.Load(), a.set)
+	o.ObserveInt64(inFlight, a.inFlight.Load(), a.set)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, f := range a.failed {
+		o.ObserveInt64(calls, f.n.Load(), f.set)
+	}
+}
+
+func newMethodAttrs(method string) *methodAttrs {
+	m := keyMethod.String(method)
+	span := []attribute.KeyValue{keySystem.String("jsonrpc"), m, keyVersion.String("2.0")}
+	a := &methodAttrs{method: m, span: span}
+	a.server.init(trace.SpanKindServer, span, m, sideServer)
+	a.client.init(trace.SpanKindClient, span, m, sideClient)
+	a.notify = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer)}
+	return a
+}
+
+// observeCalls reports the calls and in-flight counts of every method.
+func (in *Instrumentation) observeCalls(o metric.Observer, calls, inFlight metric.Int64Observable) {
+	for _, a := range *in.methods.Load() {
+		a.server.observe(o, calls, inFlight)
+		a.client.observe(o, calls, inFlight)
+	}
+	in.other.server.observe(o, calls, inFlight)
+	in.other.client.observe(o, calls, inFlight)
+}
+
+// attrs returns the method's attributes: from the cache (a copy-on-write map read
+// without locking), or built and cached.
+func (in *Instrumentation) attrs(method string) *methodAttrs {
+	if a := (*in.methods.Load())[method]; a != nil {
+		return a
+	}
+	a := newMethodAttrs(method)
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	old := *in.methods.Load()
+	if prev := old[method]; prev != nil {
+		return prev
+	}
+	if len(old) >= maxCachedMethods {
+		return in.other
+	}
+	next := make(map[string]*methodAttrs, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[method] = a
+	in.methods.Store(&next)
 	return a
 }
 
@@ -331,27 +422,32 @@ func (in *Instrumentation) Option() wsrpc.Option {
 // the caller's span.
 func (in *Instrumentation) Incoming(ctx context.Context, req *wsrpc.IncomingRequest, next wsrpc.IncomingHandler) (json.RawMessage, error) {
 	ma := in.attrs(req.Method)
-	attrs := ma.span
-	if req.ID != nil || req.Channel != nil {
-		attrs = make([]attribute.KeyValue, len(ma.span), len(ma.span)+2)
-		copy(attrs, ma.span)
+	if len(req.Meta) > 0 {
+		ctx = in.prop.Extract(ctx, propagation.MapCarrier(req.Meta))
+	}
+	ctx, span := in.tracer.Start(ctx, req.Method, ma.server.start...)
+	defer span.End()
+	if span.IsRecording() {
+		var kv [5]attribute.KeyValue
+		attrs := append(kv[:0], ma.span...)
 		if req.ID != nil {
 			attrs = append(attrs, keyRequestID.String(idText(req.ID)))
 		}
 		if req.Channel != nil {
 			attrs = append(attrs, keyChannel.String(req.Channel.ID()))
 		}
+		span.SetAttributes(attrs...)
 	}
-	if len(req.Meta) > 0 {
-		ctx = in.prop.Extract(ctx, propagation.MapCarrier(req.Meta))
-	}
-	ctx, span := in.tracer.Start(ctx, req.Method, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
-	defer span.End()
-	in.inFlight.Add(ctx, 1, ma.server)
+	side := &ma.server
+	side.inFlight.Add(1)
 	start := time.Now()
 	res, err := next(ctx, req)
-	in.inFlight.Add(ctx, -1, ma.server)
-	in.duration.Record(ctx, time.Since(start).Seconds(), ma.server)
+	side.inFlight.Add(-1)
+	in.duration.Record(ctx, time.Since(start).Seconds(), side.rec...)
+	if err == nil {
+		side.calls.Add(1)
+		return res, nil
+	}
 	if code := wsrpc.AnswerCode(err); code != 0 {
 		codeAttr := keyErrorCode.Int(code)
 		span.SetAttributes(codeAttr)
@@ -361,12 +457,10 @@ func (in *Instrumentation) Incoming(ctx context.Context, req *wsrpc.IncomingRequ
 		// The handler's own error text stays out of the span's status when the peer does
 		// not see it either: only the code is recorded.
 		span.SetStatus(codes.Error, "")
-		set := metric.WithAttributes(ma.method, sideServer, codeAttr)
-		in.calls.Add(ctx, 1, set)
-		in.errors.Add(ctx, 1, set)
+		in.errors.Add(ctx, 1, side.fail(ma.method, codeAttr))
 		return res, err
 	}
-	in.calls.Add(ctx, 1, ma.server)
+	side.calls.Add(1)
 	return res, err
 }
 
@@ -374,29 +468,37 @@ func (in *Instrumentation) Incoming(ctx context.Context, req *wsrpc.IncomingRequ
 // span context to the core as OutgoingCall.Meta, which sends it to wsrpc peers only.
 func (in *Instrumentation) Outgoing(ctx context.Context, call *wsrpc.OutgoingCall, next wsrpc.OutgoingInvoker) error {
 	ma := in.attrs(call.Method)
-	attrs := ma.span
-	if call.Channel != nil {
-		attrs = append(ma.span[:len(ma.span):len(ma.span)], keyChannel.String(call.Channel.ID()))
-	}
-	kind := trace.SpanKindClient
+	opts := ma.client.start
 	if call.Notification {
-		kind = trace.SpanKindProducer
+		opts = ma.notify
 	}
-	ctx, span := in.tracer.Start(ctx, call.Method, trace.WithSpanKind(kind), trace.WithAttributes(attrs...))
+	ctx, span := in.tracer.Start(ctx, call.Method, opts...)
 	defer span.End()
-	if span.SpanContext().IsValid() && (call.Channel == nil || call.Channel.Extended()) {
+	if span.IsRecording() {
+		var kv [4]attribute.KeyValue
+		attrs := append(kv[:0], ma.span...)
+		if call.Channel != nil {
+			attrs = append(attrs, keyChannel.String(call.Channel.ID()))
+		}
+		span.SetAttributes(attrs...)
+	}
+	if sc := span.SpanContext(); sc.IsValid() && (call.Channel == nil || call.Channel.Extended()) {
 		if call.Meta == nil {
-			call.Meta = make(map[string]string, 2)
+			// The core has encoded Meta once next returns: the map goes back to the pool.
+			m := metaPool.Get().(map[string]string)
+			call.Meta = m
+			defer func() { call.Meta = nil; clear(m); metaPool.Put(m) }()
 		}
 		in.prop.Inject(ctx, propagation.MapCarrier(call.Meta))
 	}
-	in.inFlight.Add(ctx, 1, ma.client)
+	side := &ma.client
+	side.inFlight.Add(1)
 	start := time.Now()
 	err := next(ctx, call)
-	in.inFlight.Add(ctx, -1, ma.client)
-	in.duration.Record(ctx, time.Since(start).Seconds(), ma.client)
+	side.inFlight.Add(-1)
+	in.duration.Record(ctx, time.Since(start).Seconds(), side.rec...)
 	if err == nil {
-		in.calls.Add(ctx, 1, ma.client)
+		side.calls.Add(1)
 		return nil
 	}
 	var errAttr attribute.KeyValue
@@ -409,11 +511,12 @@ func (in *Instrumentation) Outgoing(ctx context.Context, call *wsrpc.OutgoingCal
 		span.RecordError(err)
 	}
 	span.SetStatus(codes.Error, err.Error())
-	all := metric.WithAttributes(ma.method, sideClient, errAttr)
-	in.calls.Add(ctx, 1, all)
-	in.errors.Add(ctx, 1, all)
+	in.errors.Add(ctx, 1, side.fail(ma.method, errAttr))
 	return err
 }
+
+// metaPool holds the maps that carry trace context to the core (OutgoingCall.Meta).
+var metaPool = sync.Pool{New: func() any { return make(map[string]string, 2) }}
 
 // idText is a request id as an attribute value: a string's text, an integer's digits.
 func idText(raw json.RawMessage) string {

@@ -272,6 +272,14 @@ func (rep *report) evaluate() {
 		v, ok = ratio("12", nameClientRawParams, largeShape(z), false)
 		add(fmt.Sprintf("large messages %s, client side, params validated by the client (informational)", z.label), v, 0.80, true, "x", nameClientRawParams, ok)
 	}
+	v, ok = ratio("13", nameBatch, spec{1, batchSize}.String(), false)
+	add(fmt.Sprintf("batch of %d: calls/s vs %d single calls in flight (informational)", batchSize, batchSize), v, 1, true, "x", nameBatch, ok)
+	v, ok = ratio("14", nameOtelSampled, spec{1, otelInflight}.String(), false)
+	add(fmt.Sprintf("wsrpcotel @%d in flight (client + server, metrics + spans, 1%% sampled): calls/s vs without (cost <= 15%%)", otelInflight), v, 0.85, true, "x", nameOtelSampled, ok)
+	v, ok = ratio("14", nameOtelMetric, spec{1, otelInflight}.String(), false)
+	add(fmt.Sprintf("wsrpcotel @%d in flight (client + server, metrics only): calls/s vs without (cost <= 15%%)", otelInflight), v, 0.85, true, "x", nameOtelMetric, ok)
+	v, ok = ratio("14", nameOtelFull, spec{1, otelInflight}.String(), false)
+	add(fmt.Sprintf("wsrpcotel @%d in flight (client + server, every span sampled and recorded): calls/s vs without (informational)", otelInflight), v, 0.85, true, "x", nameOtelFull, ok)
 	x := rep.LargeRSS
 	okR := x != nil && x.Err == ""
 	var g float64
@@ -369,7 +377,7 @@ func (rep *report) print(w io.Writer) {
 		}
 	}
 	rep.printRows(w, "8")
-	for _, sec := range []string{"9", "10", "11", "12"} {
+	for _, sec := range []string{"9", "10", "11", "12", "13", "14"} {
 		rep.printRows(w, sec)
 	}
 	if x := rep.LargeRSS; x != nil {

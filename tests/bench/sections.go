@@ -303,6 +303,16 @@ func run(o options) *report {
 	if o.has("12") {
 		largeMessages(rep, o, echo.URL, ws.URL)
 	}
+
+	// 13. A batch of 100 calls against 100 single calls in flight.
+	if o.has("13") {
+		batchSection(rep, o, ws)
+	}
+
+	// 14. The cost of pkg/wsrpcotel per call.
+	if o.has("14") {
+		otelSection(rep, o)
+	}
 	rep.evaluate()
 	return rep
 }

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/mailru/easyjson/jlexer"
 	"github.com/mailru/easyjson/jwriter"
@@ -49,11 +50,22 @@ func DecodeMeta(raw []byte) map[string]string {
 	if FirstByte(raw) != '{' {
 		return nil
 	}
+	if m, ok := decodePlainMeta(raw); ok {
+		return m
+	}
 	l := jlexer.Lexer{Data: raw}
 	m := map[string]string{}
 	l.Delim('{')
 	for !l.IsDelim('}') {
-		k := l.UnsafeFieldName(false)
+		k := l.UnsafeFieldName(false) // (shares raw's memory: copied below)
+		switch k {
+		case "traceparent":
+			k = "traceparent"
+		case "tracestate":
+			k = "tracestate"
+		default:
+			k = strings.Clone(k)
+		}
 		l.WantColon()
 		v := l.String()
 		if l.Error() != nil {
@@ -63,6 +75,7 @@ func DecodeMeta(raw []byte) map[string]string {
 		l.WantComma()
 	}
 	l.Delim('}')
+	l.Consumed()
 	if l.Error() != nil || len(m) == 0 {
 		return nil
 	}
@@ -151,4 +164,67 @@ func mustBytes(w *jwriter.Writer) []byte {
 	// BuildBytes only fails when a caller-provided io.Writer fails; we never pass one.
 	b, _ := w.BuildBytes()
 	return b
+}
+
+// decodePlainMeta decodes the common "$meta": a few members whose keys and values are
+// strings without escapes (trace context), in one pass; ok is false for anything else,
+// which DecodeMeta then decodes in full. raw is a valid JSON value (the message was).
+func decodePlainMeta(raw []byte) (map[string]string, bool) {
+	var m map[string]string
+	i := skipSpace(raw, 1)
+	if i < len(raw) && raw[i] == '}' {
+		return nil, false
+	}
+	for i < len(raw) {
+		k, next, ok := plainString(raw, i)
+		if !ok {
+			return nil, false
+		}
+		i = skipSpace(raw, next)
+		if i >= len(raw) || raw[i] != ':' {
+			return nil, false
+		}
+		v, next, ok := plainString(raw, skipSpace(raw, i+1))
+		if !ok {
+			return nil, false
+		}
+		if m == nil {
+			m = make(map[string]string, 2)
+		}
+		switch string(k) { // (no allocation: the conversion only feeds the switch)
+		case "traceparent":
+			m["traceparent"] = string(v)
+		case "tracestate":
+			m["tracestate"] = string(v)
+		default:
+			m[string(k)] = string(v)
+		}
+		i = skipSpace(raw, next)
+		if i < len(raw) && raw[i] == ',' {
+			i = skipSpace(raw, i+1)
+			continue
+		}
+		if i < len(raw) && raw[i] == '}' && skipSpace(raw, i+1) == len(raw) {
+			return m, true
+		}
+		return nil, false
+	}
+	return nil, false
+}
+
+// plainString reads the string at raw[i] when it has no escapes: its contents and the
+// index after its closing quote.
+func plainString(raw []byte, i int) ([]byte, int, bool) {
+	if i >= len(raw) || raw[i] != '"' {
+		return nil, 0, false
+	}
+	for j := i + 1; j < len(raw); j++ {
+		switch raw[j] {
+		case '"':
+			return raw[i+1 : j], j + 1, true
+		case '\\':
+			return nil, 0, false
+		}
+	}
+	return nil, 0, false
 }

@@ -23,7 +23,16 @@ func TestMetaRoundTrip(t *testing.T) {
 	if got := AppendMeta([]byte(`{"a":1}`), nil); string(got) != `{"a":1}` {
 		t.Errorf("no meta: %s", got)
 	}
-	for _, bad := range []string{``, `null`, `[]`, `{}`, `{"a":1}`, `{"a":"b",}`, `{"a":"b"`} {
+	for raw, want := range map[string]map[string]string{
+		` { "traceparent" : "00-x" , "b":"" } `: {"traceparent": "00-x", "b": ""},
+		`{"a":"\u0041","b":"c"}`:                {"a": "A", "b": "c"},
+		`{"tracestate":"k=v"}`:                  {"tracestate": "k=v"},
+	} {
+		if got := DecodeMeta([]byte(raw)); !reflect.DeepEqual(got, want) {
+			t.Errorf("DecodeMeta(%s) = %v, want %v", raw, got, want)
+		}
+	}
+	for _, bad := range []string{``, `null`, `[]`, `{}`, `{"a":1}`, `{"a":"b",}`, `{"a":"b"`, `{"a":"b"}x`, `{"a":"b","c":2}`, `{"a" "b"}`} {
 		if got := DecodeMeta([]byte(bad)); got != nil {
 			t.Errorf("DecodeMeta(%s) = %v, want nil", bad, got)
 		}
