@@ -63,9 +63,9 @@ func (s Stats) totals() Stats {
 
 // counters are one connection's counters: plain atomics on the Channel, summed by the
 // owner's Stats (each connection has its own, so connections never contend on them). The
-// reader's and the senders' counters sit on cache lines of their own.
+// reader's and the senders' counters are a cache line apart (not padded at the ends: the
+// Channel is allocated per connection).
 type counters struct {
-	_ [64]byte
 	// written by the reader (and the dispatch it runs)
 	messagesIn      atomic.Uint64
 	bytesIn         atomic.Uint64
@@ -81,7 +81,6 @@ type counters struct {
 	notificationsOut atomic.Uint64
 	errorsOut        atomic.Uint64
 	inFlightOut      atomic.Int64
-	_                [64]byte
 }
 
 // Stats returns the channel's counters since it opened (Connections is 1 while it is
