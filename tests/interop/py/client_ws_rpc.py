@@ -33,12 +33,11 @@ reply is matched and parsed by the library exactly like any other reply.
 """
 import argparse
 import asyncio
-import json
 import re
-import sys
 import time
 from typing import Any
 
+from _checklist import Checklist, run_main
 from fastapi_ws_rpc import (
     JsonRpcRequest,
     RpcConnectionConfig,
@@ -73,29 +72,6 @@ def dump(resp: Any) -> Any:
     if hasattr(resp, "model_dump"):
         return resp.model_dump(exclude_none=True)
     return resp
-
-
-class Checklist:
-    def __init__(self, only: str = None) -> None:
-        self.passed = 0
-        self.failed = 0
-        self.only = only
-
-    def report(self, name: str, ok: bool, detail: Any) -> None:
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-        print(json.dumps({"check": name, "ok": bool(ok), "detail": detail}, default=str), flush=True)
-
-    async def run(self, name: str, coro_fn, timeout: float) -> None:
-        if self.only and self.only not in name:
-            return
-        try:
-            ok, detail = await asyncio.wait_for(coro_fn(), timeout)
-        except Exception as exc:  # noqa: BLE001 - every failure is a report line
-            ok, detail = False, f"{type(exc).__name__}: {exc}"
-        self.report(name, ok, detail)
 
 
 async def positional_call(client: WebSocketRpcClient, method: str, params: list, timeout: float):
@@ -328,23 +304,14 @@ async def amain(args) -> int:
         websocket_kwargs=ws_kwargs,
     )
     cl = Checklist(args.only)
+    client = WebSocketRpcClient(args.url, ClientMethods(), config=config)
+    if not await cl.connect(client, 30, {"url": args.url}):
+        return cl.summary(connected=False)
     try:
-        client = WebSocketRpcClient(args.url, ClientMethods(), config=config)
-        await asyncio.wait_for(client.__aenter__(), 30)
-    except Exception as exc:  # noqa: BLE001
-        cl.report("connect", False, f"{type(exc).__name__}: {exc}")
-        print(f"{cl.passed} passed, {cl.failed} failed", flush=True)
-        return 2
-    try:
-        cl.report("connect", True, {"url": args.url})
         await checks(client, args, cl)
     finally:
-        try:
-            await asyncio.wait_for(client.__aexit__(None, None, None), 10)
-        except Exception:  # noqa: BLE001
-            pass
-    print(f"{cl.passed} passed, {cl.failed} failed", flush=True)
-    return 0 if cl.failed == 0 else 1
+        await cl.close(client)
+    return cl.summary()
 
 
 def main() -> None:
@@ -357,13 +324,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=10.0, help="per-call response timeout")
     parser.add_argument("--only", default=None, help="run only checks whose name contains this")
     args = parser.parse_args()
-    try:
-        rc = asyncio.run(asyncio.wait_for(amain(args), 300))
-    except asyncio.TimeoutError:
-        print("0 passed, 1 failed (overall timeout)", flush=True)
-        rc = 1
-    sys.exit(rc)
-
+    run_main(amain, args, 300)
 
 if __name__ == "__main__":
     main()

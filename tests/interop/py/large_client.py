@@ -35,10 +35,10 @@ Output: one JSON object per check {"check", "ok", "detail"}, then
 import argparse
 import asyncio
 import hashlib
-import json
-import sys
 
 from websockets.asyncio.connection import Connection
+
+from _checklist import Checklist, run_main
 
 FRAMES = {"sent": [], "received": []}
 _orig_send, _orig_recv = Connection.send, Connection.recv
@@ -90,13 +90,7 @@ def first_difference(a: str, b: str) -> int:
 
 
 async def amain(args) -> int:
-    passed = failed = 0
-
-    def report(name, ok, detail):
-        nonlocal passed, failed
-        passed, failed = (passed + 1, failed) if ok else (passed, failed + 1)
-        print(json.dumps({"check": name, "ok": bool(ok), "detail": detail}, default=str), flush=True)
-
+    cl = Checklist()
     limit = args.limit
     if args.dialect == "jsonrpc":
         from fastapi_ws_rpc import (RpcBackpressureConfig, RpcConnectionConfig, RpcRetryConfig,
@@ -111,13 +105,8 @@ async def amain(args) -> int:
         from fastapi_websocket_rpc import RpcUtilityMethods, WebSocketRpcClient
         client = WebSocketRpcClient(args.url, RpcUtilityMethods(), default_response_timeout=args.timeout,
                                     retry_config=False, max_size=limit)
-    try:
-        await asyncio.wait_for(client.__aenter__(), 30)
-    except Exception as exc:  # noqa: BLE001
-        report("connect", False, f"{type(exc).__name__}: {exc}")
-        print(f"{passed} passed, {failed} failed", flush=True)
-        return 2
-    report("connect", True, {"url": args.url, "dialect": args.dialect, "limit": limit})
+    if not await cl.connect(client, 30, {"url": args.url, "dialect": args.dialect, "limit": limit}):
+        return cl.summary(connected=False)
     other = client.other
 
     async def call(method, **kwargs):
@@ -196,17 +185,9 @@ async def amain(args) -> int:
     plan = [("echo_every_escape_1MiB", c_echo), ("request_at_limit", c_request_at_limit),
             ("reply_at_limit", c_reply_at_limit), ("request_over_limit_refused", c_request_over_limit)]
     for name, fn in plan:
-        try:
-            ok, detail = await asyncio.wait_for(fn(), args.timeout * 4)
-        except Exception as exc:  # noqa: BLE001
-            ok, detail = False, f"{type(exc).__name__}: {exc}"
-        report(name, ok, detail)
-    try:
-        await asyncio.wait_for(client.__aexit__(None, None, None), 10)
-    except Exception:  # noqa: BLE001
-        pass
-    print(f"{passed} passed, {failed} failed", flush=True)
-    return 0 if failed == 0 else 1
+        await cl.run(name, fn, args.timeout * 4)
+    await cl.close(client)
+    return cl.summary()
 
 
 def main() -> None:
@@ -216,13 +197,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, required=True, help="the server's message size limit")
     parser.add_argument("--timeout", type=float, default=10.0)
     args = parser.parse_args()
-    try:
-        rc = asyncio.run(asyncio.wait_for(amain(args), 120))
-    except asyncio.TimeoutError:
-        print("0 passed, 1 failed (overall timeout)", flush=True)
-        rc = 1
-    sys.exit(rc)
-
+    run_main(amain, args, 120)
 
 if __name__ == "__main__":
     main()

@@ -28,11 +28,11 @@ Output: one JSON object per check {"check", "ok", "detail"}, then
 """
 import argparse
 import asyncio
-import json
 import re
-import sys
 
 from fastapi_websocket_rpc import RpcUtilityMethods, WebSocketRpcClient
+
+from _checklist import Checklist, run_main
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -54,22 +54,11 @@ def dump(obj):
 
 
 async def amain(args) -> int:
-    passed = failed = 0
-
-    def report(name, ok, detail):
-        nonlocal passed, failed
-        passed, failed = (passed + 1, failed) if ok else (passed, failed + 1)
-        print(json.dumps({"check": name, "ok": bool(ok), "detail": detail}, default=str), flush=True)
-
+    cl = Checklist(args.only)
     client = WebSocketRpcClient(args.url, LegacyClientMethods(),
                                 default_response_timeout=args.timeout, retry_config=False)
-    try:
-        await asyncio.wait_for(client.__aenter__(), 20)
-    except Exception as exc:  # noqa: BLE001
-        report("connect", False, f"{type(exc).__name__}: {exc}")
-        print(f"{passed} passed, {failed} failed", flush=True)
-        return 2
-    report("connect", True, {"url": args.url})
+    if not await cl.connect(client, 20, {"url": args.url}):
+        return cl.summary(connected=False)
     other = client.other
 
     async def c_ping():
@@ -134,19 +123,9 @@ async def amain(args) -> int:
     if args.destructive:
         plan.append(("unknown_method_times_out", c_unknown))
     for name, fn in plan:
-        if args.only and args.only not in name:
-            continue
-        try:
-            ok, detail = await asyncio.wait_for(fn(), args.timeout + 10)
-        except Exception as exc:  # noqa: BLE001
-            ok, detail = False, f"{type(exc).__name__}: {exc}"
-        report(name, ok, detail)
-    try:
-        await asyncio.wait_for(client.__aexit__(None, None, None), 10)
-    except Exception:  # noqa: BLE001
-        pass
-    print(f"{passed} passed, {failed} failed", flush=True)
-    return 0 if failed == 0 else 1
+        await cl.run(name, fn, args.timeout + 10)
+    await cl.close(client)
+    return cl.summary()
 
 
 def main() -> None:
@@ -156,13 +135,7 @@ def main() -> None:
     parser.add_argument("--destructive", action="store_true")
     parser.add_argument("--only", default=None)
     args = parser.parse_args()
-    try:
-        rc = asyncio.run(asyncio.wait_for(amain(args), 180))
-    except asyncio.TimeoutError:
-        print("0 passed, 1 failed (overall timeout)", flush=True)
-        rc = 1
-    sys.exit(rc)
-
+    run_main(amain, args, 180)
 
 if __name__ == "__main__":
     main()
