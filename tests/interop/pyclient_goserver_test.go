@@ -80,14 +80,16 @@ func TestPyClientGoServer(t *testing.T) {
 						got <- ids{}
 						return
 					}
-					ctx, cancel := context.WithTimeout(ch.Context(), 3*time.Second)
-					defer cancel()
-					synced, err := ch.RemoteID(ctx)
-					syncErr = err
+					// Ask first, while the client is surely connected; then wait for the
+					// synced id (the client may leave meanwhile: see the off case).
 					var asked string
 					actx, acancel := context.WithTimeout(ch.Context(), 5*time.Second)
 					defer acancel()
 					_ = ch.Call(actx, "_get_channel_id_", nil, &asked)
+					ctx, cancel := context.WithTimeout(ch.Context(), 3*time.Second)
+					defer cancel()
+					synced, err := ch.RemoteID(ctx)
+					syncErr = err
 					got <- ids{synced, asked}
 				}()
 			}
@@ -104,7 +106,11 @@ func TestPyClientGoServer(t *testing.T) {
 				}
 			case "sync_channel_id_off":
 				v := <-got
-				if !errors.Is(syncErr, wsrpc.ErrTimeout) || v.synced != "" || !hex32.MatchString(v.asked) {
+				// Never learned: the wait ends at its timeout, or earlier when the client
+				// finishes its checklist and leaves (the channel's context ends) — which
+				// comes first depends on timing, and both mean the same.
+				never := errors.Is(syncErr, wsrpc.ErrTimeout) || errors.Is(syncErr, context.Canceled)
+				if !never || v.synced != "" || !hex32.MatchString(v.asked) {
 					t.Errorf("without sync the remote id must stay unknown: synced %q err %v (asked %q)", v.synced, syncErr, v.asked)
 				}
 			case "client_offers_custom_first":
