@@ -67,7 +67,7 @@ install: $(INSTALL_TARGETS)
 uninstall: $(UNINSTALL_TARGETS)
 
 test-go:
-	$(GO) test -race -count=1 ./pkg/... ./examples/...
+	$(GO) test -race -count=1 ./pkg/... ./examples/... ./capi/
 
 # README's "Install / Go" steps, verbatim, in a new module in a temporary directory.
 test-go-module:

@@ -178,16 +178,21 @@ var envLevel = sync.OnceValue(func() slog.Level {
 // logger is the library's own logger (C API failures), at $WSRPC_LOG's level.
 var logger = sync.OnceValue(func() *slog.Logger { return newLogger(envLevel()) })
 
-// optionsLevel reads the "log_level" member of options (already validated by
-// wsrpc.ParseConfig): that level, or $WSRPC_LOG's.
-func optionsLevel(text []byte) slog.Level {
+// optionsExtra reads what wsrpc.ParseConfig (which has validated options) does not tell:
+// the "log_level" member's level, or $WSRPC_LOG's, and whether "spin_wait" was given.
+func optionsExtra(text []byte) (level slog.Level, spinWait bool) {
 	var o struct {
-		LogLevel *string `json:"log_level"`
+		LogLevel *string         `json:"log_level"`
+		SpinWait json.RawMessage `json:"spin_wait"`
 	}
-	if json.Unmarshal(text, &o) == nil && o.LogLevel != nil {
-		if l, err := wsrpc.ParseLogLevel(*o.LogLevel); err == nil {
-			return l
+	level = envLevel()
+	if json.Unmarshal(text, &o) == nil {
+		if o.LogLevel != nil {
+			if l, err := wsrpc.ParseLogLevel(*o.LogLevel); err == nil {
+				level = l
+			}
 		}
+		spinWait = o.SpinWait != nil && string(o.SpinWait) != "null"
 	}
-	return envLevel()
+	return level, spinWait
 }

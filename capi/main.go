@@ -535,11 +535,29 @@ func statsOut(s wsrpc.Stats, out **C.char) *failure {
 }
 
 func parseOptions(options *C.char) (wsrpc.Config, *failure) {
-	text := bytes.Clone(cview(options)) // small; ParseConfig keeps nothing of it, but cheap to be sure
+	return configOf(bytes.Clone(cview(options))) // small; ParseConfig keeps nothing of it, but cheap to be sure
+}
+
+// configOf is the Config of a client's or server's JSON options (see parseOptions).
+func configOf(text []byte) (wsrpc.Config, *failure) {
 	cfg, err := wsrpc.ParseConfig(text)
 	if err != nil {
 		return cfg, failed(stInvalidArg, err)
 	}
-	cfg.Logger = newLogger(optionsLevel(text))
+	lv, spin := optionsExtra(text)
+	cfg.Logger = newLogger(lv)
+	if !spin {
+		cfg.SpinWait = blockingSpinWait
+	}
 	return cfg, nil
 }
+
+// blockingSpinWait is the C and Python default of Config.SpinWait (the "spin_wait" option;
+// Go's default is 0). A call from a C thread (or from Python through ctypes) waits in Go on
+// a thread locked to that C thread: an answer that finds it asleep must hand it a P and wake
+// it, a thread wake-up more than a goroutine waiting for the same answer pays (about 40 us of
+// a 95 us round trip to a server on the same host, measured in make bench section 2). A lone
+// call therefore busy-waits up to this long for its answer first; the core stops doing so on
+// a connection whose lone answers take longer on average (a remote or slow server), and when
+// other calls are outstanding. "spin_wait": 0 turns it off.
+const blockingSpinWait = 200 * time.Microsecond
