@@ -64,16 +64,41 @@ func (w *workers) loop(c *Channel, r request) {
 	defer t.Stop()
 	for {
 		c.serve(c.ctx, r)
-		t.Reset(workerIdle)
-		select {
-		case r = <-w.queue:
-		case <-t.C:
-			return
-		case <-c.done:
+		var ok bool
+		if r, ok = w.next(c, t); !ok {
 			return
 		}
 	}
 }
+
+// next waits for the worker's next request (false: idle for workerIdle, or the channel
+// closed). It waits below a frame of waitDepth bytes: the collector halves the stack of a
+// goroutine that uses less than a quarter of it, and a worker waiting at the bottom of
+// its stack had the stack that handling a request grows (JSON decoding is deep) halved at
+// every collection and grown again (copied) by the next request.
+//
+//go:noinline
+func (w *workers) next(c *Channel, t *time.Timer) (request, bool) {
+	var depth [waitDepth]byte
+	keep(&depth)
+	t.Reset(workerIdle)
+	select {
+	case r := <-w.queue:
+		return r, true
+	case <-t.C:
+	case <-c.done:
+	}
+	return request{}, false
+}
+
+// waitDepth: with it, the 8 KiB stack a typical request grows stays whole while its
+// worker waits (see next).
+const waitDepth = 2048
+
+// keep makes the compiler keep *b on the stack frame of its caller.
+//
+//go:noinline
+func keep(b *[waitDepth]byte) { b[0] = 0 }
 
 // orderedQueue runs a connection's notifications one at a time, in arrival order
 // (Config.OrderedNotifications). Its goroutine runs while there is work and ends when the
