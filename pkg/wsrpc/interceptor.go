@@ -24,9 +24,9 @@ type IncomingRequest struct {
 	ID      json.RawMessage // nil for a notification
 	Legacy  bool            // the legacy dialect's envelope
 	// Meta is the metadata the calling wsrpc peer attached to the request (its MetaMember
-	// member, see OutgoingCall.Meta); nil when there is none, and always on connections
-	// without the extensions (ExtensionSubprotocol), where the member is ignored.
-	Meta map[string]string
+	// member, see OutgoingCall.Meta), read in place; none on connections without the
+	// extensions (ExtensionSubprotocol), where the member is ignored.
+	Meta Meta
 
 	// What the method runs with, whatever an interceptor changes above (see
 	// invokeIncoming); inv is nil in a request an interceptor made itself.
@@ -36,6 +36,31 @@ type IncomingRequest struct {
 	legacy bool
 	dst    []byte
 }
+
+// Meta is the metadata of an incoming request (IncomingRequest.Meta): the MetaMember
+// member the calling wsrpc peer sent, an object of strings. It is read where it arrived,
+// and a value is decoded only when asked for (trace context costs no map per request).
+// The zero Meta, and a member that is not an object of strings, hold no keys.
+type Meta struct{ raw []byte }
+
+// Get returns the value of key, "" when absent.
+func (m Meta) Get(key string) string {
+	v, _ := wire.MetaValue(m.raw, key)
+	return v
+}
+
+// Lookup returns the value of key and whether it is present.
+func (m Meta) Lookup(key string) (string, bool) { return wire.MetaValue(m.raw, key) }
+
+// Keys returns the keys, in no particular order (nil when there are none).
+func (m Meta) Keys() []string { return wire.MetaKeys(m.raw) }
+
+// Map returns the keys and values in a new map (nil when there are none).
+func (m Meta) Map() map[string]string { return wire.DecodeMeta(m.raw) }
+
+// Present reports whether the request carried a MetaMember member (which may still hold
+// no keys, if it is not an object of strings).
+func (m Meta) Present() bool { return len(m.raw) > 0 }
 
 // Notification reports whether the request is a notification (no answer is sent).
 func (r *IncomingRequest) Notification() bool { return r.ID == nil }
@@ -216,9 +241,7 @@ func invokeIncoming(ctx context.Context, req *IncomingRequest) (json.RawMessage,
 func (c *Channel) intercepted(ctx context.Context, r *request, dst []byte) (result []byte, err error) {
 	req := &IncomingRequest{Channel: c, Method: r.name, Params: r.params, ID: r.id, Legacy: r.legacy,
 		inv: c, name: r.name, params: r.params, legacy: r.legacy, dst: dst}
-	if r.meta != nil {
-		req.Meta = wire.DecodeMeta(r.meta)
-	}
+	req.Meta.raw = r.meta
 	defer func() {
 		if p := recover(); p != nil {
 			result, err = nil, &panicError{value: p, stack: debug.Stack()}

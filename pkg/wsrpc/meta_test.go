@@ -78,7 +78,19 @@ func TestMetaIncoming(t *testing.T) {
 	} {
 		got := make(chan map[string]string, 2)
 		rec := WithIncomingInterceptor(func(ctx context.Context, req *IncomingRequest, next IncomingHandler) (json.RawMessage, error) {
-			got <- req.Meta
+			m := req.Meta.Map()
+			// Get, Lookup and Keys agree with Map.
+			keys := req.Meta.Keys()
+			if len(keys) != len(m) {
+				t.Errorf("%s: Keys %v, Map %v", tc.meta, keys, m)
+			}
+			for _, k := range append(keys, "traceparent", "absent") {
+				v, ok := req.Meta.Lookup(k)
+				if want, wantOK := m[k]; v != want || ok != wantOK || req.Meta.Get(k) != want {
+					t.Errorf("%s: Lookup(%q) = %q, %v; Get %q; want %q, %v", tc.meta, k, v, ok, req.Meta.Get(k), want, wantOK)
+				}
+			}
+			got <- m
 			return next(ctx, req)
 		})
 		_, f := newFakeExtChannel(t, nil, tc.proto, rec)

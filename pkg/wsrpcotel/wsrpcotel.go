@@ -422,8 +422,8 @@ func (in *Instrumentation) Option() wsrpc.Option {
 // the caller's span.
 func (in *Instrumentation) Incoming(ctx context.Context, req *wsrpc.IncomingRequest, next wsrpc.IncomingHandler) (json.RawMessage, error) {
 	ma := in.attrs(req.Method)
-	if len(req.Meta) > 0 {
-		ctx = in.prop.Extract(ctx, propagation.MapCarrier(req.Meta))
+	if req.Meta.Present() {
+		ctx = in.prop.Extract(ctx, metaCarrier{&req.Meta})
 	}
 	ctx, span := in.tracer.Start(ctx, req.Method, ma.server.start...)
 	defer span.End()
@@ -514,6 +514,13 @@ func (in *Instrumentation) Outgoing(ctx context.Context, call *wsrpc.OutgoingCal
 	in.errors.Add(ctx, 1, side.fail(ma.method, errAttr))
 	return err
 }
+
+// metaCarrier reads a request's metadata for a propagator (no map is made for it).
+type metaCarrier struct{ m *wsrpc.Meta }
+
+func (c metaCarrier) Get(key string) string { return c.m.Get(key) }
+func (c metaCarrier) Set(string, string)    {} // (incoming: read only)
+func (c metaCarrier) Keys() []string        { return c.m.Keys() }
 
 // metaPool holds the maps that carry trace context to the core (OutgoingCall.Meta).
 var metaPool = sync.Pool{New: func() any { return make(map[string]string, 2) }}

@@ -166,31 +166,53 @@ func mustBytes(w *jwriter.Writer) []byte {
 	return b
 }
 
-// decodePlainMeta decodes the common "$meta": a few members whose keys and values are
-// strings without escapes (trace context), in one pass; ok is false for anything else,
-// which DecodeMeta then decodes in full. raw is a valid JSON value (the message was).
-func decodePlainMeta(raw []byte) (map[string]string, bool) {
-	var m map[string]string
+// scanPlainMeta reads the common "$meta": a few members whose keys and values are strings
+// without escapes (trace context), in one pass, calling member for each; ok is false for
+// anything else (also {}), which the callers then decode in full. raw is a valid JSON
+// value (the message was). member gets raw's own bytes.
+func scanPlainMeta(raw []byte, member func(k, v []byte)) bool {
 	i := skipSpace(raw, 1)
 	if i < len(raw) && raw[i] == '}' {
-		return nil, false
+		return false
 	}
-	for i < len(raw) {
-		k, next, ok := plainString(raw, i)
-		if !ok {
-			return nil, false
+	// Every member is checked before the first is reported: a "$meta" that is not an
+	// object of strings is no metadata at all.
+	for pass := 0; pass < 2; pass++ {
+		i = skipSpace(raw, 1)
+		for {
+			k, next, ok := plainString(raw, i)
+			if !ok {
+				return false
+			}
+			i = skipSpace(raw, next)
+			if i >= len(raw) || raw[i] != ':' {
+				return false
+			}
+			v, next, ok := plainString(raw, skipSpace(raw, i+1))
+			if !ok {
+				return false
+			}
+			if pass == 1 {
+				member(k, v)
+			}
+			i = skipSpace(raw, next)
+			if i < len(raw) && raw[i] == ',' {
+				i = skipSpace(raw, i+1)
+				continue
+			}
+			if i < len(raw) && raw[i] == '}' && skipSpace(raw, i+1) == len(raw) {
+				break
+			}
+			return false
 		}
-		i = skipSpace(raw, next)
-		if i >= len(raw) || raw[i] != ':' {
-			return nil, false
-		}
-		v, next, ok := plainString(raw, skipSpace(raw, i+1))
-		if !ok {
-			return nil, false
-		}
-		if m == nil {
-			m = make(map[string]string, 2)
-		}
+	}
+	return true
+}
+
+// decodePlainMeta decodes a "$meta" scanPlainMeta reads.
+func decodePlainMeta(raw []byte) (map[string]string, bool) {
+	m := make(map[string]string, 2)
+	ok := scanPlainMeta(raw, func(k, v []byte) {
 		switch string(k) { // (no allocation: the conversion only feeds the switch)
 		case "traceparent":
 			m["traceparent"] = string(v)
@@ -199,17 +221,45 @@ func decodePlainMeta(raw []byte) (map[string]string, bool) {
 		default:
 			m[string(k)] = string(v)
 		}
-		i = skipSpace(raw, next)
-		if i < len(raw) && raw[i] == ',' {
-			i = skipSpace(raw, i+1)
-			continue
-		}
-		if i < len(raw) && raw[i] == '}' && skipSpace(raw, i+1) == len(raw) {
-			return m, true
-		}
-		return nil, false
+	})
+	return m, ok
+}
+
+// MetaValue returns the value of key in a "$meta" member, as DecodeMeta would decode it
+// (false when absent, or when raw is not an object of strings), without decoding the
+// other members: the common plain member is read in place and only the value copied.
+func MetaValue(raw []byte, key string) (string, bool) {
+	if FirstByte(raw) != '{' {
+		return "", false
 	}
-	return nil, false
+	var val []byte
+	found := false
+	if scanPlainMeta(raw, func(k, v []byte) {
+		if string(k) == key { // (the last of duplicate keys, as a map keeps it)
+			val, found = v, true
+		}
+	}) {
+		if !found {
+			return "", false
+		}
+		return string(val), true
+	}
+	v, ok := DecodeMeta(raw)[key]
+	return v, ok
+}
+
+// MetaKeys returns the keys of a "$meta" member, as DecodeMeta would decode it (nil when
+// raw is not an object of strings), in no particular order and each once.
+func MetaKeys(raw []byte) []string {
+	m := DecodeMeta(raw)
+	if len(m) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	return keys
 }
 
 // plainString reads the string at raw[i] when it has no escapes: its contents and the

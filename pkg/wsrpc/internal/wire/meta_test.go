@@ -38,3 +38,32 @@ func TestMetaRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestMetaValue: MetaValue and MetaKeys agree with DecodeMeta, on plain members (read in
+// place), on escaped ones (decoded in full), on duplicates and on what is no metadata.
+func TestMetaValue(t *testing.T) {
+	for _, raw := range []string{
+		`{"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01","tracestate":"a=b"}`,
+		` { "traceparent" : "00-x" , "b":"" } `,
+		`{"a":"\u0041","b":"c"}`,
+		`{"a":"1","a":"2"}`,
+		`{"k":"v","n":1}`,
+		`{}`, `null`, `[]`, `"text"`, ``,
+	} {
+		want := DecodeMeta([]byte(raw))
+		keys := MetaKeys([]byte(raw))
+		if len(keys) != len(want) {
+			t.Errorf("MetaKeys(%s) = %v, want the keys of %v", raw, keys, want)
+		}
+		for _, k := range append(keys, "traceparent", "tracestate", "a", "b", "absent") {
+			v, ok := MetaValue([]byte(raw), k)
+			if w, wok := want[k]; v != w || ok != wok {
+				t.Errorf("MetaValue(%s, %q) = %q, %v; want %q, %v", raw, k, v, ok, w, wok)
+			}
+		}
+	}
+	raw := []byte(`{"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}`)
+	if n := testing.AllocsPerRun(100, func() { _, _ = MetaValue(raw, "traceparent") }); n > 1 {
+		t.Errorf("MetaValue of a plain member: %v allocations, want 1 (the value)", n)
+	}
+}
