@@ -3,7 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -21,6 +27,11 @@ import (
 // of the traces (ParentBased(TraceIDRatioBased(0.01)): the target row), every trace
 // (AlwaysSample: what recording every span costs, in the SDK mostly), or with a no-op
 // tracer (metrics only). Trace context crosses the connection in every row but the last.
+// The floor row runs only the OpenTelemetry SDK calls any instrumentation of a call makes
+// with the 1% sampler (a client span with its context injected, the context extracted and a
+// server span, a duration recorded on each side), on as many goroutines as CPUs: with f
+// of those a second and b calls a second without instrumentation, no instrumentation with
+// this SDK can do better than f/(f+b) of the baseline.
 
 const batchSize = 100
 
@@ -31,6 +42,7 @@ const (
 	nameOtelSampled = "both with wsrpcotel: metrics + spans, 1% of traces sampled"
 	nameOtelFull    = "both with wsrpcotel: metrics + spans, every trace sampled"
 	nameOtelMetric  = "both with wsrpcotel: metrics, no-op tracer"
+	nameOtelFloor   = "OpenTelemetry SDK calls of one call, alone (1% sampled; no RPC)"
 	otelInflight    = 256
 )
 
@@ -145,10 +157,54 @@ func otelSection(rep *report, o options) {
 			return wsTurn(srv.URL, 1, otelInflight, nil, opts...)()
 		}
 	}
+	floor, err := sdkFloor(tpSampled, mp)
+	if err != nil {
+		proto.Name, proto.Err = nameOtelFloor, err.Error()
+		rep.add(proto)
+		return
+	}
 	measureTurns(rep, o.t, 6, proto, 0, []turn{
 		{nameOtelPlain, instrumented(nil), 0},
 		{nameOtelSampled, instrumented(sampled), 0},
 		{nameOtelFull, instrumented(full), 0},
 		{nameOtelMetric, instrumented(metricsOnly), 0},
+		{nameOtelFloor, func() (load, func(), error) { return floor, func() {}, nil }, 0},
 	})
+}
+
+// sdkFloor is the load of the floor row: per operation, what wsrpcotel asks of the SDK for
+// one call on both sides, with the given providers.
+func sdkFloor(tp trace.TracerProvider, mp metric.MeterProvider) (load, error) {
+	tracer := tp.Tracer("floor")
+	hist, err := mp.Meter("floor").Float64Histogram("floor.duration", metric.WithUnit("s"))
+	if err != nil {
+		return nil, err
+	}
+	prop := propagation.TraceContext{}
+	method := attribute.String("rpc.method", "concat")
+	recClient := []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(method, attribute.String("wsrpc.side", "client")))}
+	recServer := []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(method, attribute.String("wsrpc.side", "server")))}
+	client := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
+	server := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
+	return func(g *gate) func() (int64, []time.Duration, error) {
+		n := runtime.GOMAXPROCS(0)
+		carriers := make([]propagation.MapCarrier, n) // (wsrpcotel's come from a pool)
+		for i := range carriers {
+			carriers[i] = propagation.MapCarrier{}
+		}
+		return workers(g, n, func(i int) error {
+			ctx, span := tracer.Start(context.Background(), "concat", client...)
+			m := carriers[i]
+			clear(m)
+			prop.Inject(ctx, m)
+			start := time.Now()
+			sctx, sspan := tracer.Start(prop.Extract(context.Background(), m), "concat", server...)
+			sstart := time.Now()
+			hist.Record(sctx, time.Since(sstart).Seconds(), recServer...)
+			sspan.End()
+			hist.Record(ctx, time.Since(start).Seconds(), recClient...)
+			span.End()
+			return nil
+		})
+	}, nil
 }

@@ -278,6 +278,8 @@ func (rep *report) evaluate() {
 	add(fmt.Sprintf("wsrpcotel @%d in flight (client + server, metrics + spans, 1%% sampled): calls/s vs without (cost <= 15%%)", otelInflight), v, 0.85, true, "x", nameOtelSampled, ok)
 	v, ok = ratio("14", nameOtelMetric, spec{1, otelInflight}.String(), false)
 	add(fmt.Sprintf("wsrpcotel @%d in flight (client + server, metrics only): calls/s vs without (cost <= 15%%)", otelInflight), v, 0.85, true, "x", nameOtelMetric, ok)
+	v, ok = floorRatio(rep)
+	add(fmt.Sprintf("wsrpcotel @%d in flight: the best ratio the OpenTelemetry SDK's own calls allow at 1%% sampled (informational)", otelInflight), v, 0.85, true, "x", nameOtelFloor, ok)
 	v, ok = ratio("14", nameOtelFull, spec{1, otelInflight}.String(), false)
 	add(fmt.Sprintf("wsrpcotel @%d in flight (client + server, every span sampled and recorded): calls/s vs without (informational)", otelInflight), v, 0.85, true, "x", nameOtelFull, ok)
 	x := rep.LargeRSS
@@ -507,4 +509,25 @@ func median(v []float64) float64 {
 	s := slices.Clone(v)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// floorRatio is f/(f+b) of section 14: f the floor row's operations a second, b the
+// baseline's calls a second (see sdkFloor).
+func floorRatio(rep *report) (float64, bool) {
+	var f, b float64
+	for _, r := range rep.Rows {
+		if r.Section != "14" || r.Err != "" {
+			continue
+		}
+		switch r.Name {
+		case nameOtelFloor:
+			f = r.Rate
+		case nameOtelPlain:
+			b = r.Rate
+		}
+	}
+	if f <= 0 || b <= 0 {
+		return 0, false
+	}
+	return f / (f + b), true
 }
