@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,6 +38,39 @@ func runExternal(t timings, name string, args ...string) result {
 		r.Err = fmt.Sprintf("%v: %s", runErr, tail(strings.TrimSpace(stderr.String()), 300))
 	}
 	return r
+}
+
+// runExternalRounds runs the program n times in a row and keeps the median of each
+// number (the first failure, if one fails): one run of a process of its own is at the
+// mercy of where the scheduler puts its threads for those seconds.
+func runExternalRounds(t timings, n int, name string, args ...string) result {
+	rs := make([]result, 0, n)
+	for range n {
+		r := runExternal(t, name, args...)
+		if r.Err != "" {
+			return r
+		}
+		rs = append(rs, r)
+	}
+	med := func(f func(result) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	out := result{
+		Rate:  med(func(r result) float64 { return r.Rate }),
+		P50us: med(func(r result) float64 { return r.P50us }),
+		P99us: med(func(r result) float64 { return r.P99us }),
+		MaxUs: med(func(r result) float64 { return r.MaxUs }),
+	}
+	for _, r := range rs {
+		out.Calls += r.Calls
+		out.Seconds += r.Seconds
+	}
+	return out
 }
 
 func lastLine(s string) string {

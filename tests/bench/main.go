@@ -121,3 +121,11 @@ func header(o options) meta {
 		Smoke:      o.smoke,
 	}
 }
+
+// rounds is n, or 1 with -smoke.
+func (o options) rounds(n int) int {
+	if o.smoke {
+		return 1
+	}
+	return n
+}

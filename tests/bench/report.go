@@ -37,7 +37,7 @@ const (
 
 var sectionTitles = map[string]string{
 	"1":  "concat round trips, ratio to a raw coder/websocket echo of the same bytes (shape: in flight on one connection, or connections x in flight; variants measured in turn, 3 rounds; 6 rounds and a window twice as long at 1 in flight)",
-	"2":  "concat through libwsrpc from C and Python, ratio to the Go client (wsrpc client -> wsrpc server, same in flight)",
+	"2":  "concat through libwsrpc from C and Python, ratio to the Go client (wsrpc client -> wsrpc server, same in flight); each row the median of 3 runs",
 	"3":  "fastapi-ws-rpc 1.2.0 (FastAPI + uvicorn), ratio to wsrpc client -> wsrpc server",
 	"6":  "notifications one way (16 senders, one connection; counted at the receiver), ratio to raw websocket",
 	"8":  "sourcegraph/jsonrpc2 over coder/websocket (default in-order handler), ratio to the raw echo (measured in turn with section 1)",

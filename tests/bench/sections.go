@@ -213,7 +213,7 @@ func run(o options) *report {
 		} {
 			args := append(c.args, ws.URL, c.mode, strconv.Itoa(c.n), secs(o.t.warm), secs(o.t.dur))
 			r := rep.add(row{Section: "2", Name: c.name, Shape: strconv.Itoa(c.n), Conns: 1, InFlight: c.n,
-				result: runExternal(o.t, c.prog, args...)})
+				result: runExternalRounds(o.t, o.rounds(3), c.prog, args...)})
 			if b := e2e[c.n]; b != nil {
 				r.ratioTo(b)
 			}
