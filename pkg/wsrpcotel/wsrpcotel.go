@@ -57,6 +57,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/wsrpc/wsrpc/pkg/wsrpc"
 )
@@ -92,7 +93,9 @@ type config struct {
 // Option configures New.
 type Option func(*config)
 
-// WithTracerProvider sets the tracer provider (default: otel.GetTracerProvider()).
+// WithTracerProvider sets the tracer provider (default: otel.GetTracerProvider()). With
+// noop.NewTracerProvider() (metrics only) no span is started at all, and the trace context
+// a call is made in still goes to wsrpc peers.
 func WithTracerProvider(tp trace.TracerProvider) Option { return func(c *config) { c.tp = tp } }
 
 // WithMeterProvider sets the meter provider (default: otel.GetMeterProvider()).
@@ -107,6 +110,7 @@ func WithPropagator(p propagation.TextMapPropagator) Option { return func(c *con
 // any number of servers and clients.
 type Instrumentation struct {
 	tracer   trace.Tracer
+	tracing  bool // false with a no-op tracer provider: no span is started (see noSpan)
 	prop     propagation.TextMapPropagator
 	errors   metric.Int64Counter
 	duration metric.Float64Histogram
@@ -145,6 +149,7 @@ func New(opts ...Option) (*Instrumentation, error) {
 	meter := c.mp.Meter(ScopeName, metric.WithInstrumentationVersion(wsrpc.Version))
 	in := &Instrumentation{
 		tracer:  c.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(wsrpc.Version)),
+		tracing: !isNoop(c.tp),
 		prop:    c.prop,
 		sources: map[*source]struct{}{},
 	}
@@ -425,8 +430,11 @@ func (in *Instrumentation) Incoming(ctx context.Context, req *wsrpc.IncomingRequ
 	if req.Meta.Present() {
 		ctx = in.prop.Extract(ctx, metaCarrier{&req.Meta})
 	}
-	ctx, span := in.tracer.Start(ctx, req.Method, ma.server.start...)
-	defer span.End()
+	span := noSpan
+	if in.tracing {
+		ctx, span = in.tracer.Start(ctx, req.Method, ma.server.start...)
+		defer span.End()
+	}
 	if span.IsRecording() {
 		var kv [5]attribute.KeyValue
 		attrs := append(kv[:0], ma.span...)
@@ -472,8 +480,11 @@ func (in *Instrumentation) Outgoing(ctx context.Context, call *wsrpc.OutgoingCal
 	if call.Notification {
 		opts = ma.notify
 	}
-	ctx, span := in.tracer.Start(ctx, call.Method, opts...)
-	defer span.End()
+	span := noSpan
+	if in.tracing {
+		ctx, span = in.tracer.Start(ctx, call.Method, opts...)
+		defer span.End()
+	}
 	if span.IsRecording() {
 		var kv [4]attribute.KeyValue
 		attrs := append(kv[:0], ma.span...)
@@ -482,7 +493,8 @@ func (in *Instrumentation) Outgoing(ctx context.Context, call *wsrpc.OutgoingCal
 		}
 		span.SetAttributes(attrs...)
 	}
-	if sc := span.SpanContext(); sc.IsValid() && (call.Channel == nil || call.Channel.Extended()) {
+	// (ctx holds span; without tracing, the context the call was made in, passed on.)
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && (call.Channel == nil || call.Channel.Extended()) {
 		if call.Meta == nil {
 			// The core has encoded Meta once next returns: the map goes back to the pool.
 			m := metaPool.Get().(map[string]string)
@@ -513,6 +525,18 @@ func (in *Instrumentation) Outgoing(ctx context.Context, call *wsrpc.OutgoingCal
 	span.SetStatus(codes.Error, err.Error())
 	in.errors.Add(ctx, 1, side.fail(ma.method, errAttr))
 	return err
+}
+
+// noSpan stands for the span of a call when tracing is off (a no-op tracer provider, for
+// metrics only): starting a no-op span would cost a context per call for nothing. Trace
+// context the call's context carries still reaches wsrpc peers, as a no-op tracer passes
+// it on.
+var noSpan trace.Span = noop.Span{}
+
+// isNoop reports whether tp is OpenTelemetry's no-op tracer provider.
+func isNoop(tp trace.TracerProvider) bool {
+	_, ok := tp.(noop.TracerProvider)
+	return ok
 }
 
 // metaCarrier reads a request's metadata for a propagator (no map is made for it).
