@@ -23,6 +23,9 @@ const (
 	shapeOwnProc   = "1, server process" // section 1: 1 in flight, the server in a process of its own
 	namePyPy       = "python client -> python server"
 	namePyWS       = "python client -> wsrpc server"
+	nameCSync      = "C wsrpc_client_call, 1 thread"
+	namePySync     = "Python Client.call, 1 thread"
+	namePyAsync    = "Python await Client.acall"
 	nameWSPy       = "wsrpc client -> python server"
 	nameJSONRPC2   = "jsonrpc2 client -> jsonrpc2 server"
 
@@ -214,6 +217,38 @@ func (rep *report) evaluate() {
 	add("p50 latency @1 in flight vs raw echo, server process of its own, 5 s deadline per call (informational)", v, 1.25, false, "x", nameE2EDead, ok)
 	v, ok = ratio("1", nameE2ESpin, shapeOwnProc, true)
 	add("p50 latency @1 in flight vs raw echo, server process of its own, opt-in SpinWait (informational)", v, 1.25, false, "x", nameE2ESpin, ok)
+	// Section 2: the bindings. Their 1-in-flight rows cross a process boundary that the Go
+	// client's baseline (in-process) does not; the raw echo with its server in a process of
+	// its own (section 1) is that crossing alone, the floor, shown beside each target.
+	floor := rep.find("1", nameRawEcho, shapeOwnProc)
+	for _, b := range []struct {
+		name  string
+		limit float64
+	}{{nameCSync, 3}, {namePySync, 4}} {
+		v, ok = ratio("2", b.name, "1", true)
+		add(fmt.Sprintf("%s: p50 @1 in flight vs the Go client", b.name), v, b.limit, false, "x", b.name, ok)
+		r := rep.find("2", b.name, "1")
+		okF := r != nil && r.Err == "" && r.P50us > 0 && floor != nil && floor.Err == "" && floor.P50us > 0
+		v = 0
+		if okF {
+			v = r.P50us / floor.P50us
+		}
+		add(fmt.Sprintf("%s: p50 @1 in flight vs the raw echo across processes, the floor (informational)", b.name), v, b.limit, false, "x", b.name, okF)
+	}
+	{
+		r, py := rep.find("2", namePyAsync, "256"), (*row)(nil)
+		for _, x := range rep.Rows {
+			if x.Section == "3" && x.Name == namePyWS { // (at -py-inflight)
+				py = x
+			}
+		}
+		okA := r != nil && r.Err == "" && py != nil && py.Err == "" && py.Rate > 0
+		v = 0
+		if okA {
+			v = r.Rate / py.Rate
+		}
+		add(fmt.Sprintf("%s @256: calls/s vs fastapi-ws-rpc's client (section 3)", namePyAsync), v, 10, true, "x", namePyAsync, okA)
+	}
 	if a := rep.Allocs.get("RoundTrip/wsrpc/inflight=1"); a != nil {
 		add("allocations per call round trip (client + server)", a.AllocsPerOp, 12, false, "allocs", "BenchmarkRoundTrip/wsrpc/inflight=1", true)
 	} else {

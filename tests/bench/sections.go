@@ -204,12 +204,12 @@ func run(o options) *report {
 			n                int
 			args             []string
 		}{
-			{"C wsrpc_client_call, 1 thread", o.cload, "sync", 1, nil},
+			{nameCSync, o.cload, "sync", 1, nil},
 			{"C wsrpc_client_call, 16 threads", o.cload, "sync", 16, nil},
 			{"C wsrpc_client_call_async", o.cload, "async", 256, nil},
-			{"Python Client.call, 1 thread", py, "sync", 1, []string{script}},
+			{namePySync, py, "sync", 1, []string{script}},
 			{"Python Client.call, 16 threads", py, "sync", 16, []string{script}},
-			{"Python await Client.acall", py, "asyncio", 256, []string{script}},
+			{namePyAsync, py, "asyncio", 256, []string{script}},
 		} {
 			args := append(c.args, ws.URL, c.mode, strconv.Itoa(c.n), secs(o.t.warm), secs(o.t.dur))
 			r := rep.add(row{Section: "2", Name: c.name, Shape: strconv.Itoa(c.n), Conns: 1, InFlight: c.n,
