@@ -167,52 +167,44 @@ func mustBytes(w *jwriter.Writer) []byte {
 }
 
 // scanPlainMeta reads the common "$meta": a few members whose keys and values are strings
-// without escapes (trace context), in one pass, calling member for each; ok is false for
-// anything else (also {}), which the callers then decode in full. raw is a valid JSON
-// value (the message was). member gets raw's own bytes.
+// without escapes (trace context), in one pass, calling member for each (with raw's own
+// bytes); ok is false for anything else (also {}), which the callers then decode in full,
+// dropping what member was given. raw is a valid JSON value (the message was).
 func scanPlainMeta(raw []byte, member func(k, v []byte)) bool {
 	i := skipSpace(raw, 1)
 	if i < len(raw) && raw[i] == '}' {
 		return false
 	}
-	// Every member is checked before the first is reported: a "$meta" that is not an
-	// object of strings is no metadata at all.
-	for pass := 0; pass < 2; pass++ {
-		i = skipSpace(raw, 1)
-		for {
-			k, next, ok := plainString(raw, i)
-			if !ok {
-				return false
-			}
-			i = skipSpace(raw, next)
-			if i >= len(raw) || raw[i] != ':' {
-				return false
-			}
-			v, next, ok := plainString(raw, skipSpace(raw, i+1))
-			if !ok {
-				return false
-			}
-			if pass == 1 {
-				member(k, v)
-			}
-			i = skipSpace(raw, next)
-			if i < len(raw) && raw[i] == ',' {
-				i = skipSpace(raw, i+1)
-				continue
-			}
-			if i < len(raw) && raw[i] == '}' && skipSpace(raw, i+1) == len(raw) {
-				break
-			}
+	for {
+		k, next, ok := plainString(raw, i)
+		if !ok {
 			return false
 		}
+		i = skipSpace(raw, next)
+		if i >= len(raw) || raw[i] != ':' {
+			return false
+		}
+		v, next, ok := plainString(raw, skipSpace(raw, i+1))
+		if !ok {
+			return false
+		}
+		member(k, v)
+		i = skipSpace(raw, next)
+		if i < len(raw) && raw[i] == ',' {
+			i = skipSpace(raw, i+1)
+			continue
+		}
+		return i < len(raw) && raw[i] == '}' && skipSpace(raw, i+1) == len(raw)
 	}
-	return true
 }
 
 // decodePlainMeta decodes a "$meta" scanPlainMeta reads.
 func decodePlainMeta(raw []byte) (map[string]string, bool) {
-	m := make(map[string]string, 2)
+	var m map[string]string
 	ok := scanPlainMeta(raw, func(k, v []byte) {
+		if m == nil {
+			m = make(map[string]string, 2)
+		}
 		switch string(k) { // (no allocation: the conversion only feeds the switch)
 		case "traceparent":
 			m["traceparent"] = string(v)
