@@ -239,7 +239,8 @@ int wsrpc_set_log_handler(wsrpc_log_fn fn, void *user_data);
  * outstanding on its connection busy-waits up to this long for its answer before it sleeps
  * (waking a thread blocked in the library costs about 40 us on a same-host round trip);
  * not on connections whose lone answers take longer on average, nor when other calls are
- * outstanding.  0 turns it off (for a process that must not spend CPU while it waits).
+ * outstanding.  0 turns it off: for a process that must not spend CPU while it waits, or
+ * one that calls a libwsrpc server in the same process (the spin holds a CPU it needs).
  * Every option is checked here, at once: an unknown member, a value of the wrong type or
  * out of range gives NULL and WSRPC_ERR_INVALID_ARG with a message naming the option
  * (e.g. `wsrpc: invalid argument: options: option "default_response_timeout": want seconds
